@@ -1,0 +1,197 @@
+"""The run directory on disk: atomic writes, safetensors weights, and the resume state.
+
+Every file is written to a temporary name in the same folder, flushed to disk, then renamed
+over the old one, so a crash or Ctrl-C leaves either the old file or the new one, never half.
+training_state.pt is written last and alone decides where `--resume` continues: it holds both
+networks, both optimizers, the RNG state and the history of the last finished epoch.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save
+
+MODEL_FILE = "model.safetensors"
+DISCRIMINATOR_FILE = "discriminator.safetensors"
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+SCORES_FILE = "scores.png"
+STATE_FILE = "training_state.pt"
+REAL_IMAGES_FILE = "real_images.png"
+SAMPLES_DIR = "samples"
+
+
+def sample_path(run_dir: str | Path, epoch: int) -> Path:
+    return Path(run_dir) / SAMPLES_DIR / f"epoch_{epoch:04d}.png"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, value: dict) -> None:
+    atomic_write_text(path, json.dumps(value, indent=2, allow_nan=False) + "\n")
+
+
+def state_dict_bytes(module: torch.nn.Module, metadata: dict[str, str] | None = None) -> bytes:
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()}
+    return save(tensors, metadata=metadata)
+
+
+def write_weights(path: str | Path, module: torch.nn.Module, metadata: dict[str, str] | None = None) -> None:
+    atomic_write_bytes(path, state_dict_bytes(module, metadata))
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a safetensors file; a truncated or foreign file is a clear ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is missing")
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own SafetensorError
+        raise ValueError(f"{path} is not a readable safetensors file ({error})") from None
+
+
+def write_training_state(run_dir: str | Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(Path(run_dir) / STATE_FILE, buffer.getvalue())
+
+
+def read_training_state(run_dir: str | Path) -> dict:
+    """weights_only=True: a resume file can hold tensors and plain containers, never code."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume: {path} does not exist (train without --resume first)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path} is damaged and cannot be resumed from ({reason})") from None
+
+
+# --------------------------------------------------------------------------------------------- #
+# The run directory during training                                                             #
+# --------------------------------------------------------------------------------------------- #
+
+def refuse_to_overwrite(run_dir: str | Path) -> None:
+    """A fresh run never silently replaces a finished or half-finished one."""
+    state_path = Path(run_dir) / STATE_FILE
+    if state_path.exists() or (Path(run_dir) / MODEL_FILE).exists():
+        raise ValueError(f"{Path(run_dir)} already holds a run; pass --resume to continue it, "
+                         f"or choose another --out")
+
+
+def read_resume_state(run_dir: str | Path, config) -> dict:
+    """Load training_state.pt and check the flags agree with the run being resumed."""
+    state = read_training_state(run_dir)
+    saved = state.get("history", {}).get("config", {})
+    differences = [f"--{key.replace('_', '-')} is {getattr(config, key)!r} but the run used {saved[key]!r}"
+                   for key in config.RESUME_KEYS if key in saved and saved[key] != getattr(config, key)]
+    if differences:
+        raise ValueError(f"cannot resume {Path(run_dir)}: " + "; ".join(differences))
+    return state
+
+
+def start_history(config, device: torch.device, prior: dict | None) -> dict:
+    from .history import new_history
+
+    if prior is not None:
+        history = prior["history"]
+        history["config"] = config.to_dict()  # epochs, device... may change on resume
+    else:
+        history = new_history(config.to_dict(), {"training_seconds": 0.0})
+    history["meta"].update(device_metadata(device))
+    return history
+
+
+def device_metadata(device: torch.device) -> dict:
+    import platform
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return {"device": device.type, "device_name": name, "torch": str(torch.__version__)}
+
+
+def load_resume_state(state, prior: dict, device: torch.device) -> None:
+    state.generator.load_state_dict(prior["generator"])
+    state.discriminator.load_state_dict(prior["discriminator"])
+    state.g_optimizer.load_state_dict(prior["g_optimizer"])
+    state.d_optimizer.load_state_dict(prior["d_optimizer"])
+    torch.set_rng_state(prior["cpu_rng"])
+    if device.type == "cuda" and prior.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(prior["cuda_rng"])
+
+
+def write_static_files(run_dir: str | Path, config, real_images: torch.Tensor) -> None:
+    """config.json (the generator's init args) and one grid of real images to compare against."""
+    from .images import digit_grid, png_bytes
+    from .data import to_model_range
+
+    write_json(Path(run_dir) / CONFIG_FILE, config.model.to_dict())
+    if not (Path(run_dir) / REAL_IMAGES_FILE).exists():
+        atomic_write_bytes(Path(run_dir) / REAL_IMAGES_FILE,
+                           png_bytes(digit_grid(to_model_range(real_images.cpu()), columns=8)))
+
+
+def finish_epoch(run_dir, config, state, history: dict, epoch: int, means: dict, seconds: float,
+                 fixed_noise: torch.Tensor, device: torch.device) -> None:
+    """Record the epoch and checkpoint it. training_state.pt goes last: until it is renamed
+    into place, --resume continues from the previous epoch."""
+    from .history import epoch_record, history_to_json
+    from .images import digit_grid, png_bytes
+
+    run_dir = Path(run_dir)
+    history["epochs"].append(epoch_record(epoch, means, seconds))
+    history["meta"]["training_seconds"] = round(history["meta"].get("training_seconds", 0.0) + seconds, 3)
+    if epoch % config.sample_every == 0 or epoch == config.epochs:
+        with torch.no_grad():
+            was_training = state.generator.training
+            state.generator.eval()
+            samples = state.generator(fixed_noise)
+            state.generator.train(was_training)
+        atomic_write_bytes(sample_path(run_dir, epoch), png_bytes(digit_grid(samples, columns=8)))
+    stamp = {"epoch": str(epoch)}
+    write_weights(run_dir / MODEL_FILE, state.generator, stamp)
+    write_weights(run_dir / DISCRIMINATOR_FILE, state.discriminator, stamp)
+    atomic_write_text(run_dir / HISTORY_FILE, history_to_json(history))
+    write_training_state(run_dir, {
+        "epoch": epoch,
+        "generator": state.generator.state_dict(),
+        "discriminator": state.discriminator.state_dict(),
+        "g_optimizer": state.g_optimizer.state_dict(),
+        "d_optimizer": state.d_optimizer.state_dict(),
+        "cpu_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "history": history,
+    })
+
+
+def write_scores(run_dir: str | Path, history: dict) -> None:
+    from .plots import scores_png
+
+    if history["epochs"]:
+        atomic_write_bytes(Path(run_dir) / SCORES_FILE, scores_png(history))

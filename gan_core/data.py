@@ -1,0 +1,57 @@
+"""MNIST as one uint8 tensor on the training device: no DataLoader, no per-sample transforms."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+class DataError(RuntimeError):
+    """The data set cannot be read; the message names the path and what is expected there."""
+
+
+def raw_folder(data_dir: str | Path) -> Path:
+    return Path(data_dir) / "MNIST" / "raw"
+
+
+def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: bool = True,
+                      subset: int | None = None) -> torch.Tensor:
+    """Return MNIST images as a (N, 784) uint8 tensor, read by torchvision's IDX reader.
+
+    With `download`, torchvision fetches the files when they are absent (where there is internet).
+    """
+    from torchvision.datasets import MNIST  # imported here: only training needs torchvision
+
+    folder = raw_folder(data_dir)
+    try:
+        dataset = MNIST(root=str(data_dir), train=train, download=download)
+        images = dataset.data
+    except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError, OSError...
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(
+            f"cannot read MNIST from {folder.resolve()}: expected the IDX files "
+            f"{', '.join(MNIST_FILES)} (or .gz) there ({reason})"
+        ) from None
+    if images.dtype != torch.uint8 or images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise DataError(f"MNIST in {folder.resolve()} is damaged: expected 28x28 uint8 images, "
+                        f"got {tuple(images.shape)} {images.dtype}")
+    if subset is not None:
+        images = images[:subset]
+    return images.reshape(len(images), -1).contiguous()
+
+
+def to_model_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the seed's ToTensor() + Normalize(mean=0.5, std=0.5)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def from_model_range(images: torch.Tensor) -> torch.Tensor:
+    """float [-1, 1] -> float [0, 1]: the `denorm` helper the seed uses but never defines."""
+    return images.add(1.0).div_(2.0).clamp_(0.0, 1.0)

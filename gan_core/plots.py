@@ -1,0 +1,37 @@
+"""The training-score figure: the seed's D(x) / D(G(z)) plot with the 0.5 line, losses beside."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: training machines and Spaces have no display
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .history import column  # noqa: E402
+
+
+def scores_figure(history: dict) -> Figure:
+    epochs = column(history, "epoch")
+    figure, (scores_axis, loss_axis) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    scores_axis.plot(epochs, column(history, "d_x"), color="tab:green", label="D(x)")
+    scores_axis.plot(epochs, column(history, "d_g_z"), color="tab:blue", label="D(G(z))")
+    scores_axis.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5 (the seed's claim)")
+    scores_axis.set(xlabel="epoch", ylabel="mean score", ylim=(0, 1), title="Discriminator scores")
+    scores_axis.legend(loc="best")
+    loss_axis.plot(epochs, column(history, "d_loss"), color="tab:red", label="D loss")
+    loss_axis.plot(epochs, column(history, "g_loss"), color="tab:purple", label="G loss")
+    loss_axis.set(xlabel="epoch", ylabel="mean BCE loss", title="Losses")
+    loss_axis.legend(loc="best")
+    for axis in (scores_axis, loss_axis):
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def scores_png(history: dict) -> bytes:
+    import io
+
+    figure = scores_figure(history)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()

@@ -1,0 +1,98 @@
+"""Train the seed tutorial's MNIST GAN and (optionally) push the generator to the Hugging Face Hub.
+
+    python train.py --data-dir ./data                 # the seed's full run: 300 epochs, batch 100
+    python train.py --epochs 2 --subset 2000          # a quick look
+    python train.py --resume --out runs/mnist-gan     # continue an interrupted run
+    python train.py --push --repo-id you/mnist-gan    # train, then upload the run directory
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gan_core.config import DEVICE_CHOICES, TrainConfig
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63-1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description="Train the vanilla MNIST GAN of the seed tutorial.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="epochs to train (in total, when resuming)")
+    training.add_argument("--batch-size", type=positive_int, default=defaults.batch_size, help="images per batch")
+    training.add_argument("--lr", type=positive_float, default=defaults.lr, help="Adam learning rate for both networks")
+    training.add_argument("--latent-size", type=positive_int, default=defaults.latent_size, help="length of the noise vector z")
+    training.add_argument("--hidden-size", type=positive_int, default=defaults.hidden_size, help="width of the hidden layers")
+    training.add_argument("--seed", type=seed_int, default=defaults.seed, help="seed for weights, shuffling and noise")
+    training.add_argument("--device", choices=DEVICE_CHOICES, default=defaults.device, help="auto picks cuda, then mps, then cpu")
+    training.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
+                          help="on CUDA, run the plain eager loop instead of replaying whole epochs as CUDA graphs")
+    data = parser.add_argument_group("data and output")
+    data.add_argument("--data-dir", default=defaults.data_dir, help="folder holding MNIST/raw/ (downloaded there if missing)")
+    data.add_argument("--subset", type=positive_int, default=None, help="train on the first N images only")
+    data.add_argument("--out", default=defaults.out, help="run directory to write (it is also the model repo)")
+    data.add_argument("--sample-every", type=positive_int, default=defaults.sample_every, help="save a fixed-noise sample grid every N epochs")
+    data.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished epoch")
+    hub = parser.add_argument_group("Hugging Face Hub")
+    hub.add_argument("--push", action="store_true", help="after training, upload the run directory as a model repo")
+    hub.add_argument("--repo-id", help="USER/NAME of the model repo to push to")
+    hub.add_argument("--private", action="store_true", help="create the repo as private")
+    hub.add_argument("--push-only", action="store_true", help="push the existing run in --out without training")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, latent_size=args.latent_size,
+                       hidden_size=args.hidden_size, seed=args.seed, device=args.device, data_dir=args.data_dir,
+                       subset=args.subset, out=args.out, sample_every=args.sample_every, cuda_graphs=args.cuda_graphs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = config_from_args(args)
+    from gan_core.data import DataError
+    from gan_core.training import TrainingDiverged, fit
+
+    try:
+        fit(config, resume=args.resume)
+    except KeyboardInterrupt:
+        return 130
+    except (DataError, TrainingDiverged, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
