@@ -21,6 +21,7 @@ DISCRIMINATOR_FILE = "discriminator.safetensors"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 SCORES_FILE = "scores.png"
+CARD_FILE = "README.md"
 STATE_FILE = "training_state.pt"
 REAL_IMAGES_FILE = "real_images.png"
 SAMPLES_DIR = "samples"
@@ -190,8 +191,15 @@ def finish_epoch(run_dir, config, state, history: dict, epoch: int, means: dict,
     })
 
 
-def write_scores(run_dir: str | Path, history: dict) -> None:
+def write_summary(run_dir: str | Path, history: dict, repo_id: str | None = None) -> None:
+    """scores.png and the model card: written when training stops, not every epoch (a plot
+    costs more than a whole epoch on a GPU)."""
+    from .model_card import model_card
     from .plots import scores_png
 
+    run_dir = Path(run_dir)
     if history["epochs"]:
-        atomic_write_bytes(Path(run_dir) / SCORES_FILE, scores_png(history))
+        atomic_write_bytes(run_dir / SCORES_FILE, scores_png(history))
+    samples = sorted((run_dir / SAMPLES_DIR).glob("epoch_*.png"))
+    sample_file = f"{SAMPLES_DIR}/{samples[-1].name}" if samples else None
+    atomic_write_text(run_dir / CARD_FILE, model_card(history, repo_id, sample_file))

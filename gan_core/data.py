@@ -30,10 +30,12 @@ def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: boo
     from torchvision.datasets import MNIST  # imported here: only training needs torchvision
 
     folder = raw_folder(data_dir)
+    created = [path for path in (Path(data_dir), Path(data_dir) / "MNIST", folder) if not path.exists()]
     try:
         dataset = MNIST(root=str(data_dir), train=train, download=download)
         images = dataset.data
     except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError, OSError...
+        _remove_empty(reversed(created))  # a failed download leaves no empty folders behind
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(
             f"cannot read MNIST from {folder.resolve()}: expected the IDX files "
@@ -45,6 +47,14 @@ def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: boo
     if subset is not None:
         images = images[:subset]
     return images.reshape(len(images), -1).contiguous()
+
+
+def _remove_empty(folders) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or never made: leave it
+            pass
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:

@@ -296,11 +296,11 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
             log(f"epoch {epoch:4d}/{config.epochs}  d_loss {means['d_loss']:.4f}  g_loss {means['g_loss']:.4f}  "
                 f"D(x) {means['d_x']:.3f}  D(G(z)) {means['d_g_z']:.3f}  {seconds:.2f}s")
     except KeyboardInterrupt:
-        files.write_scores(out, history)
+        files.write_summary(out, history)
         log(f"interrupted during epoch {epoch}; {out} holds epoch {len(history['epochs'])}: "
             f"continue with --resume --out {out}")
         raise
-    files.write_scores(out, history)
+    files.write_summary(out, history)
     total = time.perf_counter() - run_start
     log(f"trained epochs {first_epoch}-{config.epochs} in {total:.1f}s on {history['meta']['device_name']} "
         f"({history['meta']['path']}); run directory: {out.resolve()}")

@@ -1,0 +1,152 @@
+"""The Gradio demo (a Hugging Face Space): random digits, latent interpolation, training scores.
+
+    python app.py                                   # the bundled weights, on http://127.0.0.1:7860
+    MODEL_REPO=you/mnist-gan python app.py          # a generator pushed with train.py --push
+
+Every tab is also an API endpoint for gradio_client: /generate, /interpolate,
+/interpolation_strip, /training_scores. All the logic is in gan_core; this file only lays out
+the page and turns ValueErrors into messages shown to the user.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from gan_core.checkpoint import atomic_write_bytes, sample_path
+from gan_core.hub import load_app_model
+from gan_core.latent import MAX_SEED, METHODS
+from gan_core.plots import scores_figure
+from gan_core.report import (TABLE_HEADERS, nearest_sample_epoch, sample_epochs, score_table,
+                             training_summary)
+from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
+
+log = logging.getLogger("mnist_gan_app")
+MODEL = load_app_model()
+if MODEL.notice:
+    log.warning(MODEL.notice)
+SAMPLER = Sampler(MODEL.generator)
+SAMPLE_EPOCHS = sample_epochs(MODEL.run_dir)
+GIF_DIR = Path(tempfile.mkdtemp(prefix="mnist-gan-gifs-"))
+
+
+def shown_to_user(function):
+    """Bad input becomes a gr.Error with our message, in the UI and through the API alike."""
+    @functools.wraps(function)
+    def wrapper(*args):
+        try:
+            return function(*args)
+        except ValueError as error:
+            raise gr.Error(str(error)) from None
+    return wrapper
+
+
+@shown_to_user
+def generate(seed, count):
+    return SAMPLER.generate(seed, count)
+
+
+@shown_to_user
+def interpolate(seed_a, seed_b, t, method):
+    return SAMPLER.interpolate(seed_a, seed_b, t, method)
+
+
+@shown_to_user
+def interpolation_strip(seed_a, seed_b, frames, method):
+    strip, gif = SAMPLER.strip(seed_a, seed_b, frames, method)
+    gif_path = GIF_DIR / f"interpolation_{int(seed_a)}_{int(seed_b)}_{int(frames)}_{method}.gif"
+    atomic_write_bytes(gif_path, gif)
+    return strip, str(gif_path)
+
+
+def training_scores():
+    return score_table(MODEL.history)
+
+
+def random_seed():
+    return random.randint(0, MAX_SEED)
+
+
+def sample_at(epoch):
+    chosen = nearest_sample_epoch(SAMPLE_EPOCHS, int(epoch))
+    if chosen is None:
+        return None, "This run saved no sample grids."
+    return str(sample_path(MODEL.run_dir, chosen)), f"Fixed-noise samples after epoch {chosen}."
+
+
+def header() -> str:
+    epochs = len(MODEL.history.get("epochs", []))
+    text = (f"# MNIST GAN\nThe vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained "
+            f"adversarially on MNIST. Model: **{MODEL.source}**, {epochs} epochs.")
+    if MODEL.notice:
+        text += f"\n\n> ⚠️ {MODEL.notice}"
+    return text
+
+
+with gr.Blocks(title="MNIST GAN") as demo:
+    gr.Markdown(header())
+
+    with gr.Tab("Generate"):
+        with gr.Row():
+            seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, scale=3)
+            dice = gr.Button("🎲 random seed", scale=1)
+            count = gr.Slider(1, MAX_COUNT, value=16, step=1, label="count", scale=3)
+        generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+        grid = gr.Image(value=SAMPLER.generate(42, 16), label="digits", type="pil", format="png",
+                        buttons=["download"], elem_id="generate-output")
+        generate_button.click(generate, [seed, count], grid, api_name="generate", preprocess=False)
+        dice.click(random_seed, None, seed, api_visibility="private").then(
+            generate, [seed, count], grid, api_visibility="private", preprocess=False)
+
+    with gr.Tab("Interpolate"):
+        with gr.Row():
+            seed_a = gr.Number(value=1, label="seed A", minimum=0, maximum=MAX_SEED, step=1)
+            seed_b = gr.Number(value=2, label="seed B", minimum=0, maximum=MAX_SEED, step=1)
+            method = gr.Radio(list(METHODS), value="slerp", label="method")
+        t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
+        digit = gr.Image(value=SAMPLER.interpolate(1, 2, 0.5, "slerp"), label="G(z(t))", type="pil",
+                         format="png", buttons=["download"], height=360, elem_id="interpolate-output")
+        # .input fires while the slider is dragged, not only on release; always_last drops the
+        # stale positions a slow request would otherwise queue up.
+        t.input(interpolate, [seed_a, seed_b, t, method], digit, api_name="interpolate",
+                trigger_mode="always_last", show_progress="hidden", preprocess=False)
+        for control in (seed_a, seed_b, method):
+            control.change(interpolate, [seed_a, seed_b, t, method], digit, api_visibility="private",
+                           trigger_mode="always_last", show_progress="hidden", preprocess=False)
+        with gr.Row():
+            frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, label="frames")
+            strip_button = gr.Button("Make strip and GIF")
+        strip = gr.Image(label="A → B", type="pil", format="png", buttons=["download"])
+        gif = gr.File(label="animated GIF")
+        strip_button.click(interpolation_strip, [seed_a, seed_b, frames, method], [strip, gif],
+                           api_name="interpolation_strip", preprocess=False)
+
+    with gr.Tab("Training scores"):
+        gr.Markdown(training_summary(MODEL.history) + " The seed post claims both scores converge "
+                    "to 0.5; the dashed line shows where that would be.")
+        gr.Plot(value=scores_figure(MODEL.history), label="scores and losses", elem_id="scores-plot")
+        if SAMPLE_EPOCHS:
+            sample_slider = gr.Slider(SAMPLE_EPOCHS[0], SAMPLE_EPOCHS[-1], value=SAMPLE_EPOCHS[-1], step=1,
+                                      label="epoch")
+            first_image, first_caption = sample_at(SAMPLE_EPOCHS[-1])
+            sample_caption = gr.Markdown(first_caption)
+            sample_image = gr.Image(value=first_image, label="fixed-noise samples", height=360)
+            sample_slider.input(sample_at, sample_slider, [sample_image, sample_caption],
+                                api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+        table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
+        demo.load(training_scores, None, table, api_name="training_scores")
+
+# preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
+# NaN or an out-of-range number gets the same clear message from the UI and from any client.
+
+# Bounded: a busy public Space answers "queue full" instead of piling up work; two concurrent
+# generator calls per event keep a 2-vCPU Space responsive.
+demo.queue(max_size=64, default_concurrency_limit=2)
+
+if __name__ == "__main__":
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -1,0 +1,77 @@
+"""The model repo's README.md, written from history.json (and the repo id, when pushing)."""
+from __future__ import annotations
+
+from .report import final_scores, training_summary
+
+CONFIG_ROWS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "Adam learning rate (betas 0.9, 0.999)"),
+               ("latent_size", "latent size"), ("hidden_size", "hidden size"), ("seed", "seed"),
+               ("subset", "training images (subset)"))
+
+
+def model_card(history: dict, repo_id: str | None = None, sample_file: str | None = None) -> str:
+    repo = repo_id or "USER/NAME"
+    config = history.get("config", {})
+    meta = history.get("meta", {})
+    last = final_scores(history) or {}
+    rows = "\n".join(f"| {label} | {config.get(key) if config.get(key) is not None else 'all 60,000'} |"
+                     for key, label in CONFIG_ROWS if key in config)
+    scores = ("| D(x) | D(G(z)) | D loss | G loss |\n| --- | --- | --- | --- |\n"
+              f"| {last['d_x']:.3f} | {last['d_g_z']:.3f} | {last['d_loss']:.3f} | {last['g_loss']:.3f} |"
+              if last else "No epochs recorded.")
+    sample = f"\n![fixed-noise samples after the last epoch]({sample_file})\n" if sample_file else ""
+    seconds = meta.get("training_seconds")
+    return f"""---
+license: mit
+library_name: pytorch
+pipeline_tag: unconditional-image-generation
+tags:
+- gan
+- mnist
+- pytorch
+datasets:
+- mnist
+---
+
+# MNIST GAN generator
+
+The generator of the vanilla GAN from a well-known PyTorch tutorial: an MLP
+(Linear(64, 256)-ReLU-Linear(256, 256)-ReLU-Linear(256, 784)-Tanh) that maps 64 Gaussian noise
+values to a 28x28 digit in [-1, 1]. It was trained against an MLP discriminator with BCE loss on
+the 60,000 MNIST training images.
+
+## Use
+
+```python
+# pip install torch huggingface_hub safetensors; the class is in gan_core/models.py of the project
+import torch
+from gan_core.models import Generator
+
+generator = Generator.from_pretrained("{repo}").eval()
+noise = torch.randn(16, generator.latent_size, generator=torch.Generator().manual_seed(0))
+digits = generator(noise).reshape(-1, 28, 28)  # values in [-1, 1]; (digits + 1) / 2 for [0, 1]
+```
+
+## Training
+
+| setting | value |
+| --- | --- |
+{rows}
+
+{training_summary(history)}
+Training took {f'{seconds:.0f} s' if isinstance(seconds, (int, float)) else 'an unrecorded time'} on
+{meta.get('device_name', 'an unrecorded device')} (torch {meta.get('torch', '?')}, {meta.get('path', 'eager')} path).
+
+Final epoch means over all batches:
+
+{scores}
+
+![D(x), D(G(z)) and the losses per epoch](scores.png)
+{sample}
+## Limitations
+
+- Unconditional: you cannot ask for a particular digit; seeds pick them at random.
+- A 2014-style MLP GAN: strokes are noisy, some samples are not legible digits, and some digits
+  appear more often than others (partial mode collapse).
+- 28x28 grayscale only; not a model of handwriting in general.
+- The tutorial claims D(x) and D(G(z)) converge to 0.5; the recorded scores show where they ended.
+"""

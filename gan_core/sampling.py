@@ -1,0 +1,86 @@
+"""What the demo computes, independent of any UI: validated inputs -> digit images.
+
+The generator runs on the CPU in eval mode under inference_mode; noise comes from seeds
+(see latent.py), so every answer is a pure function of its inputs.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+from PIL import Image
+
+from .images import digit_grid, gif_bytes
+from .latent import MAX_SEED, METHODS, interpolate, interpolation_path, seeded_noise
+from .models import Generator
+
+MAX_COUNT = 64
+MIN_FRAMES, MAX_FRAMES = 2, 32
+GRID_SCALE = 4  # 28 px digits -> 112 px cells: crisp on any screen
+SINGLE_SCALE = 12
+STRIP_SCALE = 3
+
+
+def whole_number(value, name: str, low: int, high: int) -> int:
+    """Accept ints and integral floats (web forms send 3.0); reject the rest with a clear message."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {int(value)}")
+    return int(value)
+
+
+def check_seed(value, name: str = "seed") -> int:
+    return whole_number(value, name, 0, MAX_SEED)
+
+
+def check_fraction(value, name: str = "t") -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def check_method(value) -> str:
+    if value not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {value!r}")
+    return value
+
+
+class Sampler:
+    def __init__(self, generator: Generator):
+        self.generator = generator.cpu().eval()
+
+    @torch.inference_mode()
+    def images(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.generator(noise)
+
+    def generate(self, seed, count) -> Image.Image:
+        """`count` digits from `seed`, in a grid of up to 8 columns."""
+        seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)
+        noise = seeded_noise(seed, count, self.generator.latent_size)
+        return digit_grid(self.images(noise), columns=min(count, 8), scale=GRID_SCALE)
+
+    def endpoints(self, seed_a, seed_b) -> tuple[torch.Tensor, torch.Tensor]:
+        latent = self.generator.latent_size
+        return (seeded_noise(check_seed(seed_a, "seed_a"), 1, latent),
+                seeded_noise(check_seed(seed_b, "seed_b"), 1, latent))
+
+    def interpolate(self, seed_a, seed_b, t, method="slerp") -> Image.Image:
+        """The digit at fraction t of the way from seed A's latent to seed B's."""
+        start, end = self.endpoints(seed_a, seed_b)
+        point = interpolate(start, end, check_fraction(t), check_method(method))
+        return digit_grid(self.images(point), columns=1, scale=SINGLE_SCALE, padding=0)
+
+    def strip(self, seed_a, seed_b, frames, method="slerp") -> tuple[Image.Image, bytes]:
+        """`frames` digits from A to B in one row, and the same frames as a looping GIF."""
+        start, end = self.endpoints(seed_a, seed_b)
+        frames = whole_number(frames, "frames", MIN_FRAMES, MAX_FRAMES)
+        digits = self.images(interpolation_path(start, end, frames, check_method(method)))
+        gif_frames = [digit_grid(digit[None], columns=1, scale=8, padding=0) for digit in digits]
+        return digit_grid(digits, columns=frames, scale=STRIP_SCALE), gif_bytes(gif_frames)
+

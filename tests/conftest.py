@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write_tiny_mnist
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A 400-image MNIST look-alike in torchvision's layout, written by the test itself."""
+    return write_tiny_mnist(tmp_path_factory.mktemp("tiny-mnist"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real MNIST, only where MNIST_DIR points at it (CI sets it when ../shared/data exists)."""
+    path = os.environ.get("MNIST_DIR")
+    if not path or not (Path(path) / "MNIST" / "raw").is_dir():
+        pytest.skip("MNIST_DIR is not set to a folder holding MNIST/raw/")
+    return Path(path)

@@ -1,0 +1,86 @@
+"""Test helpers: tiny IDX files, running the real scripts, free ports, waiting for servers."""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """The IDX format torchvision reads: magic (0, 0, type 0x08 = ubyte, ndim), sizes, data."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_tiny_mnist(data_dir: Path, train_count: int = 400, test_count: int = 100, seed: int = 0) -> Path:
+    """Digit-like blobs (a bright stroke at a label-dependent place) in torchvision's layout."""
+    rng = np.random.default_rng(seed)
+    raw = data_dir / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, count in (("train", train_count), ("t10k", test_count)):
+        labels = rng.integers(0, 10, size=count)
+        images = np.zeros((count, 28, 28), dtype=np.uint8)
+        for image, label in zip(images, labels):
+            column = 4 + 2 * label
+            image[4:24, column:column + 3] = 255
+            image[:] = np.clip(image + rng.integers(0, 40, size=(28, 28)), 0, 255)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return data_dir
+
+
+def run_script(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a project script as a user would: `python train.py ...` from the repo root."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
+
+
+def start_app(env: dict | None = None, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Launch `python app.py` on a free port; return the process and its URL."""
+    port = free_port()
+    full_env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
+                "PYTHONUNBUFFERED": "1", **(env or {})}
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process)
+    except Exception:
+        process.kill()
+        raise
+    return process, f"http://127.0.0.1:{port}/"
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

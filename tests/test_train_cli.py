@@ -1,0 +1,114 @@
+"""train.py run as users run it, on tiny IDX files the tests write."""
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gan_core.checkpoint import read_training_state
+from gan_core.hub import read_generator
+from gan_core.models import Generator
+from tests.helpers import run_script
+
+RUN_FILES = {"model.safetensors", "discriminator.safetensors", "config.json", "history.json", "scores.png",
+             "real_images.png", "training_state.pt", "README.md"}
+
+
+def train(data_dir, out, *extra, epochs=2):
+    result = run_script("train.py", "--data-dir", str(data_dir), "--out", str(out), "--epochs", str(epochs),
+                        "--device", "cpu", *extra)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_epoch_run(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "two"
+    result = train(tiny_data, out, "--batch-size", "50")
+    return out, result
+
+
+def test_run_directory_holds_every_file(two_epoch_run):
+    out, result = two_epoch_run
+    assert RUN_FILES <= {path.name for path in out.iterdir()}
+    assert sorted(path.name for path in (out / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert "epoch    2/2" in result.stdout and str(out.resolve()) in result.stdout
+
+
+def test_history_records_epoch_means_config_and_metadata(two_epoch_run):
+    history = json.loads((two_epoch_run[0] / "history.json").read_text())
+    assert [row["epoch"] for row in history["epochs"]] == [1, 2]
+    for row in history["epochs"]:
+        assert 0 < row["d_x"] < 1 and 0 < row["d_g_z"] < 1 and row["d_loss"] > 0 and row["g_loss"] > 0
+    assert history["config"]["batch_size"] == 50 and history["config"]["epochs"] == 2
+    assert history["meta"]["device"] == "cpu" and history["meta"]["torch"] == torch.__version__
+    assert history["meta"]["training_seconds"] > 0
+
+
+def test_weights_load_back_into_an_identical_generator(two_epoch_run):
+    out = two_epoch_run[0]
+    trained = read_training_state(out)["generator"]
+    for loaded in (read_generator(out), Generator.from_pretrained(str(out))):
+        for name, tensor in trained.items():
+            assert torch.equal(loaded.state_dict()[name], tensor), name
+
+
+def test_resuming_equals_training_straight_through(tiny_data, tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(tiny_data, straight, epochs=2)
+    train(tiny_data, resumed, epochs=1)
+    result = train(tiny_data, resumed, "--resume", epochs=2)
+    assert "epoch    2/2" in result.stdout and "epoch    1/" not in result.stdout
+    for name in ("model.safetensors", "discriminator.safetensors"):
+        first, second = load_file(straight / name), load_file(resumed / name)
+        assert all(torch.equal(first[key], second[key]) for key in first)
+    rows = lambda path: [{k: v for k, v in row.items() if k != "seconds"}
+                         for row in json.loads((path / "history.json").read_text())["epochs"]]
+    assert rows(straight) == rows(resumed)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        train(tiny_data, tmp_path / name, "--seed", seed, "--subset", "200", epochs=1)
+    weights = {name: (tmp_path / name / "model.safetensors").read_bytes() for name in "abc"}
+    assert weights["a"] == weights["b"] != weights["c"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data-dir", "{tmp}/nowhere"], "expected the IDX files"),
+    (["--batch-size", "1000"], "larger than the 400 training images"),
+    (["--epochs", "0"], "--epochs: must be at least 1"),
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
+    (["--lr", "nan"], "--lr: must be a positive finite number"),
+])
+def test_bad_input_is_one_clear_error_and_writes_nothing(tiny_data, tmp_path, args, message):
+    out = tmp_path / "run"
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
+    if "--data-dir" not in args:
+        args += ["--data-dir", str(tiny_data)]
+    result = run_script("train.py", "--out", str(out), "--device", "cpu", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not (tmp_path / "nowhere").exists()
+
+
+def test_a_finished_run_is_not_overwritten_without_resume(two_epoch_run, tiny_data):
+    out = two_epoch_run[0]
+    before = (out / "model.safetensors").read_bytes()
+    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", "1", "--device", "cpu")
+    assert result.returncode == 2 and "already holds a run" in result.stderr
+    assert (out / "model.safetensors").read_bytes() == before
+
+
+def test_resume_with_different_settings_says_which_differ(two_epoch_run, tiny_data):
+    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(two_epoch_run[0]), "--resume",
+                        "--epochs", "3", "--lr", "0.001", "--device", "cpu")
+    assert result.returncode == 2
+    assert "--lr is 0.001 but the run used 0.0002" in result.stderr
+
+
+def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path):
+    train(real_data, tmp_path / "real", "--subset", "2000", epochs=2)
+    last = json.loads((tmp_path / "real" / "history.json").read_text())["epochs"][-1]
+    assert last["d_x"] > last["d_g_z"]
