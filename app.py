@@ -18,8 +18,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from PIL import Image
+
 from gan_core.checkpoint import atomic_write_bytes, sample_path
 from gan_core.hub import load_app_model
+from gan_core.images import upscale
 from gan_core.latent import MAX_SEED, METHODS
 from gan_core.plots import scores_figure
 from gan_core.report import (TABLE_HEADERS, nearest_sample_epoch, sample_epochs, score_table,
@@ -76,7 +79,8 @@ def sample_at(epoch):
     chosen = nearest_sample_epoch(SAMPLE_EPOCHS, int(epoch))
     if chosen is None:
         return None, "This run saved no sample grids."
-    return str(sample_path(MODEL.run_dir, chosen)), f"Fixed-noise samples after epoch {chosen}."
+    grid = upscale(Image.open(sample_path(MODEL.run_dir, chosen)), 2)  # saved at 1x to keep runs small
+    return grid, f"Fixed-noise samples after epoch {chosen}."
 
 
 def header() -> str:
@@ -121,8 +125,9 @@ with gr.Blocks(title="MNIST GAN") as demo:
         with gr.Row():
             frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, label="frames")
             strip_button = gr.Button("Make strip and GIF")
-        strip = gr.Image(label="A → B", type="pil", format="png", buttons=["download"])
-        gif = gr.File(label="animated GIF")
+        first_strip, first_gif = interpolation_strip(1, 2, 10, "slerp")
+        strip = gr.Image(value=first_strip, label="A → B", type="pil", format="png", buttons=["download"])
+        gif = gr.File(value=first_gif, label="animated GIF")
         strip_button.click(interpolation_strip, [seed_a, seed_b, frames, method], [strip, gif],
                            api_name="interpolation_strip", preprocess=False)
 
@@ -135,7 +140,8 @@ with gr.Blocks(title="MNIST GAN") as demo:
                                       label="epoch")
             first_image, first_caption = sample_at(SAMPLE_EPOCHS[-1])
             sample_caption = gr.Markdown(first_caption)
-            sample_image = gr.Image(value=first_image, label="fixed-noise samples", height=360)
+            sample_image = gr.Image(value=first_image, label="fixed-noise samples", type="pil", format="png",
+                                    height=520)
             sample_slider.input(sample_at, sample_slider, [sample_image, sample_caption],
                                 api_visibility="private", trigger_mode="always_last", show_progress="hidden")
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)

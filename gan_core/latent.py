@@ -17,7 +17,9 @@ def seeded_noise(seed: int, count: int, latent_size: int) -> torch.Tensor:
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    return a + (b - a) * t
+    # torch.lerp computes from the nearer end (b - (b - a) * (1 - t) for t >= 0.5), so t=1 gives
+    # b exactly, where a + (b - a) * t can miss it by a rounding error.
+    return torch.lerp(a, b, t)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float, eps: float = 1e-7) -> torch.Tensor:

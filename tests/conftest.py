@@ -21,3 +21,13 @@ def real_data() -> Path:
     if not path or not (Path(path) / "MNIST" / "raw").is_dir():
         pytest.skip("MNIST_DIR is not set to a folder holding MNIST/raw/")
     return Path(path)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """`python app.py` on the bundled weights, launched on a free local port for the session."""
+    from tests.helpers import start_app, stop
+
+    process, url = start_app(log_path=tmp_path_factory.mktemp("app") / "app.log")
+    yield url
+    stop(process)

@@ -1,0 +1,84 @@
+"""A real Chromium (Debian's, driven by Playwright) using the app the way visitors do."""
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.helpers import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+# UPDATE_SCREENSHOTS=1 writes the README's pictures; otherwise they go to the test's temp folder.
+SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else None
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(app_url)
+        expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+        yield page
+        browser.close()
+
+
+def shot(page, name, tmp_path):
+    folder = SCREENSHOTS or tmp_path
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=str(folder / f"screenshot-{name}.png"), full_page=True)
+
+
+def image_source(page, element_id):
+    return page.locator(f"#{element_id} img").first.get_attribute("src")
+
+
+def wait_for_new_source(page, element_id, old, timeout_ms=15_000):
+    page.wait_for_function(
+        "([id, old]) => { const img = document.querySelector(`#${id} img`); return img && img.src && img.src !== old; }",
+        arg=[element_id, old], timeout=timeout_ms)
+    return image_source(page, element_id)
+
+
+def test_generate_button_draws_a_new_grid(page, tmp_path):
+    page.get_by_role("tab", name="Generate").click()
+    before = image_source(page, "generate-output")
+    seed_box = page.get_by_label("seed").first
+    seed_box.fill("777")
+    page.locator("#generate-button").click()
+    after = wait_for_new_source(page, "generate-output", before)
+    assert after != before
+    shot(page, "generate", tmp_path)
+
+
+def test_dragging_the_slider_changes_the_digit_while_the_mouse_is_down(page, tmp_path):
+    page.get_by_role("tab", name="Interpolate").click()
+    slider = page.locator("#t-slider input[type=range]")
+    expect(slider).to_be_visible()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    start = image_source(page, "interpolate-output")
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    seen = [start]
+    for fraction in (0.35, 0.2, 0.05):
+        page.mouse.move(box["x"] + box["width"] * fraction, y, steps=5)
+        seen.append(wait_for_new_source(page, "interpolate-output", seen[-1]))
+    page.mouse.up()  # every change above arrived while the button was held
+    assert len(set(seen)) == 4
+    assert float(slider.input_value()) < 0.15
+    shot(page, "interpolate", tmp_path)
+
+
+def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
+    page.get_by_role("tab", name="Training scores").click()
+    plot = page.locator("#scores-plot img").first
+    expect(plot).to_be_visible(timeout=15_000)
+    assert plot.evaluate("img => img.naturalWidth") > 500
+    expect(page.get_by_text("Trained 300 epochs")).to_be_visible()
+    shot(page, "scores", tmp_path)
