@@ -136,14 +136,16 @@ with gr.Blocks(title="MNIST GAN") as demo:
                     "to 0.5; the dashed line shows where that would be.")
         gr.Plot(value=scores_figure(MODEL.history), label="scores and losses", elem_id="scores-plot")
         if SAMPLE_EPOCHS:
-            sample_slider = gr.Slider(SAMPLE_EPOCHS[0], SAMPLE_EPOCHS[-1], value=SAMPLE_EPOCHS[-1], step=1,
-                                      label="epoch")
             first_image, first_caption = sample_at(SAMPLE_EPOCHS[-1])
+            if len(SAMPLE_EPOCHS) > 1:
+                sample_slider = gr.Slider(SAMPLE_EPOCHS[0], SAMPLE_EPOCHS[-1], value=SAMPLE_EPOCHS[-1], step=1,
+                                          label="epoch")
             sample_caption = gr.Markdown(first_caption)
             sample_image = gr.Image(value=first_image, label="fixed-noise samples", type="pil", format="png",
                                     height=520)
-            sample_slider.input(sample_at, sample_slider, [sample_image, sample_caption],
-                                api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+            if len(SAMPLE_EPOCHS) > 1:
+                sample_slider.input(sample_at, sample_slider, [sample_image, sample_caption], api_visibility="private",
+                                    trigger_mode="always_last", show_progress="hidden")
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
         demo.load(training_scores, None, table, api_name="training_scores")
 

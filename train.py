@@ -80,14 +80,29 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if (args.push or args.push_only) and not args.repo_id:
+        parser.error("--push and --push-only need --repo-id USER/NAME")
     config = config_from_args(args)
     from gan_core.data import DataError
+    from gan_core.hub import PushError, check_push_access, push_run
     from gan_core.training import TrainingDiverged, fit
 
     try:
-        fit(config, resume=args.resume)
+        if args.push and not args.push_only:
+            # Before training, so that an hour of training never ends in an authentication error.
+            user = check_push_access(args.repo_id, args.private)
+            print(f"Hub: logged in as {user}; {args.repo_id} is ready")
+        if not args.push_only:
+            fit(config, resume=args.resume)
+        if args.push or args.push_only:
+            print(f"pushed {config.out} to {push_run(config.out, args.repo_id, args.private)}")
     except KeyboardInterrupt:
         return 130
+    except PushError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(f"The run in {config.out} is intact; push it later with: python train.py --push-only "
+              f"--out {config.out} --repo-id {args.repo_id}", file=sys.stderr)
+        return 3
     except (DataError, TrainingDiverged, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -191,7 +191,7 @@ def finish_epoch(run_dir, config, state, history: dict, epoch: int, means: dict,
     })
 
 
-def write_summary(run_dir: str | Path, history: dict, repo_id: str | None = None) -> None:
+def write_summary(run_dir: str | Path, history: dict) -> None:
     """scores.png and the model card: written when training stops, not every epoch (a plot
     costs more than a whole epoch on a GPU)."""
     from .model_card import model_card
@@ -200,6 +200,4 @@ def write_summary(run_dir: str | Path, history: dict, repo_id: str | None = None
     run_dir = Path(run_dir)
     if history["epochs"]:
         atomic_write_bytes(run_dir / SCORES_FILE, scores_png(history))
-    samples = sorted((run_dir / SAMPLES_DIR).glob("epoch_*.png"))
-    sample_file = f"{SAMPLES_DIR}/{samples[-1].name}" if samples else None
-    atomic_write_text(run_dir / CARD_FILE, model_card(history, repo_id, sample_file))
+    atomic_write_text(run_dir / CARD_FILE, model_card(history, run_dir))

@@ -97,3 +97,104 @@ def load_app_model(environ=os.environ) -> LoadedModel:
                       f"{str(error).splitlines()[0] if str(error) else ''}); serving the bundled weights")
     generator, history = load_generator(BUNDLED_WEIGHTS)
     return LoadedModel(generator, history, "bundled weights", BUNDLED_WEIGHTS, notice)
+
+
+# --------------------------------------------------------------------------------------------- #
+# Pushing a run directory                                                                       #
+# --------------------------------------------------------------------------------------------- #
+
+class PushError(RuntimeError):
+    """Pushing failed; the message says what to do, and the run directory is intact."""
+
+
+def _transport_errors() -> tuple[type, ...]:
+    """Connection failures: huggingface_hub 1.x raises httpx's, 2.x those of its successor httpx2."""
+    import importlib
+
+    classes = [OSError]
+    for name in ("httpx", "httpx2"):
+        try:
+            classes.append(importlib.import_module(name).TransportError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(classes)
+
+
+def _explain(error: Exception, repo_id: str, action: str) -> PushError:
+    """One actionable sentence for each way the Hub can fail (never echoing the token)."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
+
+    if isinstance(error, LocalTokenNotFoundError):
+        return PushError("no Hugging Face token found: run `hf auth login` or set HF_TOKEN to a token with write access")
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        status = error.response.status_code
+        if status == 401:
+            return PushError(f"the Hub rejected the token while trying to {action} (401): run `hf auth login` "
+                             f"again or set HF_TOKEN to a valid token with write access")
+        if status == 403:
+            return PushError(f"the token may not write to {repo_id} (403): use a repo under your own "
+                             f"namespace, or a token with write access to it")
+        if status == 404:
+            return PushError(f"{repo_id} was not found while trying to {action} (404): check --repo-id")
+        if status >= 500:
+            return PushError(f"the Hub failed while trying to {action} ({status} {error.response.reason_phrase}); "
+                             f"it is probably a passing outage: try again later")
+        return PushError(f"the Hub refused to {action} ({status}): {str(error).splitlines()[0]}")
+    if isinstance(error, _transport_errors()):
+        return PushError(f"could not reach the Hub at {constants.ENDPOINT} while trying to {action} "
+                         f"({type(error).__name__}); check your connection and try again")
+    return PushError(f"could not {action}: {type(error).__name__}: {error}")
+
+
+def check_push_access(repo_id: str, private: bool = False) -> str:
+    """Before training: the token works and the repo exists (created if needed). Returns the user."""
+    from huggingface_hub import HfApi
+
+    check_repo_id(repo_id)
+    api = HfApi()
+    try:
+        user = api.whoami()["name"]
+        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+    except Exception as error:
+        raise _explain(error, repo_id, f"check access to {repo_id}") from None
+    return user
+
+
+def push_operations(run_dir: Path, card: str) -> list:
+    """One upload per file matching PUSH_PATTERNS (explicitly allowed, nothing else), and the
+    model card from memory: pushing never writes into the run directory."""
+    from fnmatch import fnmatch
+
+    from huggingface_hub import CommitOperationAdd
+
+    operations = [CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8"))]
+    for path in sorted(run_dir.rglob("*")):
+        relative = path.relative_to(run_dir).as_posix()
+        if path.is_file() and relative != "README.md" and any(fnmatch(relative, p) for p in PUSH_PATTERNS):
+            operations.append(CommitOperationAdd(path_in_repo=relative, path_or_fileobj=str(path)))
+    return operations
+
+
+def push_run(run_dir: str | Path, repo_id: str, private: bool = False) -> str:
+    """Upload a finished run directory as one commit; return the commit URL.
+
+    Only PUSH_PATTERNS go up: never the discriminator, the training state or stray files.
+    """
+    from huggingface_hub import HfApi
+
+    from .model_card import model_card
+
+    run_dir = Path(run_dir)
+    for required in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE):
+        if not (run_dir / required).is_file():
+            raise PushError(f"{run_dir} is not a finished run: {required} is missing (train first, or check --out)")
+    history = read_history(run_dir / HISTORY_FILE)
+    check_push_access(repo_id, private)
+    card = model_card(history, run_dir, repo_id)
+    try:
+        commit = HfApi().create_commit(repo_id=repo_id, repo_type="model", operations=push_operations(run_dir, card),
+                                       commit_message=f"Upload MNIST GAN run ({len(history['epochs'])} epochs)")
+    except Exception as error:
+        raise _explain(error, repo_id, f"upload {run_dir} to {repo_id}") from None
+    return commit.commit_url

@@ -1,15 +1,21 @@
 """The model repo's README.md, written from history.json (and the repo id, when pushing)."""
 from __future__ import annotations
 
-from .report import final_scores, training_summary
+from pathlib import Path
+
+from .checkpoint import sample_path
+from .report import final_scores, sample_epochs, training_summary
 
 CONFIG_ROWS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "Adam learning rate (betas 0.9, 0.999)"),
                ("latent_size", "latent size"), ("hidden_size", "hidden size"), ("seed", "seed"),
                ("subset", "training images (subset)"))
 
 
-def model_card(history: dict, repo_id: str | None = None, sample_file: str | None = None) -> str:
+def model_card(history: dict, run_dir: str | Path, repo_id: str | None = None) -> str:
+    """The card of the run in `run_dir`; `repo_id` goes into the usage snippet (a placeholder until pushed)."""
     repo = repo_id or "USER/NAME"
+    sampled = sample_epochs(run_dir)
+    sample_file = sample_path(run_dir, sampled[-1]).relative_to(run_dir).as_posix() if sampled else None
     config = history.get("config", {})
     meta = history.get("meta", {})
     last = final_scores(history) or {}

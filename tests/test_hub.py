@@ -1,0 +1,194 @@
+"""Push and pull through the unmodified huggingface_hub client, over real HTTP, against
+tests/hub_server.py (a local server speaking the Hub's API)."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+from gan_core.hub import read_generator
+from gan_core.sampling import Sampler
+from tests.helpers import ROOT, free_port, run_script, start_app, stop, wait_for_port
+
+TOKEN = "hf_test_secret_5d41402abc4b2a76"
+PUSHED = {"README.md", "config.json", "history.json", "model.safetensors", "real_images.png", "scores.png",
+          "samples/epoch_0001.png"}
+
+
+def start_hub(storage, *extra):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "tests/hub_server.py", "--port", str(port), "--storage", str(storage),
+                                "--user", f"tester:{TOKEN}", *extra], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, process)
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    process, url = start_hub(tmp_path_factory.mktemp("hub-storage"))
+    yield url
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def hub_env(hub, tmp_path_factory):
+    return {"HF_ENDPOINT": hub, "HF_HOME": str(tmp_path_factory.mktemp("hf-home")), "HF_TOKEN": TOKEN,
+            "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    """Everything the scripts and apps printed in this module, for the token check."""
+    return []
+
+
+def train(data_dir, out, env, outputs, *extra, epochs=1):
+    result = run_script("train.py", "--data-dir", str(data_dir), "--out", str(out), "--epochs", str(epochs),
+                        "--device", "cpu", *extra, env=env)
+    outputs.append(result.stdout + result.stderr)
+    return result
+
+
+def api(hub_env):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub_env["HF_ENDPOINT"], token=hub_env["HF_TOKEN"])
+
+
+def app_image(env, seed, outputs, tmp_path):
+    """Start the app with `env`, fetch /generate(seed, 16) and the page config; stop it."""
+    log = tmp_path / f"app-{len(outputs)}.log"
+    process, url = start_app(env, log_path=log)
+    try:
+        image = np.asarray(Image.open(Client(url, verbose=False).predict(seed=seed, count=16, api_name="/generate")))
+        config = httpx.get(f"{url}config").text
+    finally:
+        stop(process)
+        outputs.append(log.read_text())
+    return image, config
+
+
+def expected_image(run_dir, seed):
+    return np.asarray(Sampler(read_generator(run_dir)).generate(seed, 16))
+
+
+@pytest.fixture(scope="module")
+def first_push(tiny_data, hub_env, outputs, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("push") / "run"
+    result = train(tiny_data, run_dir, hub_env, outputs, "--push", "--repo-id", "tester/mnist-gan")
+    assert result.returncode == 0, result.stderr
+    sha = api(hub_env).model_info("tester/mnist-gan").sha
+    assert f"tester/mnist-gan/commit/{sha}" in result.stdout
+    return run_dir, sha
+
+
+def test_push_uploads_exactly_the_allow_list_with_a_card_naming_the_repo(first_push, hub_env, tmp_path):
+    run_dir, _ = first_push
+    assert {"discriminator.safetensors", "training_state.pt"} <= {p.name for p in run_dir.iterdir()}
+    assert set(api(hub_env).list_repo_files("tester/mnist-gan")) == PUSHED
+    card = api(hub_env).hf_hub_download("tester/mnist-gan", "README.md", cache_dir=str(tmp_path))
+    assert 'Generator.from_pretrained("tester/mnist-gan")' in open(card).read()
+
+
+def test_push_only_skips_stray_files_and_leaves_the_run_untouched(first_push, hub_env, outputs):
+    run_dir, _ = first_push
+    (run_dir / "notes.txt").write_text("private notes")
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()}
+    result = run_script("train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/other-gan", env=hub_env)
+    outputs.append(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stderr
+    assert set(api(hub_env).list_repo_files("tester/other-gan")) == PUSHED
+    assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()}
+
+
+def test_the_app_pulls_the_pushed_generator_and_draws_the_same_digits(first_push, hub_env, outputs, tmp_path):
+    run_dir, _ = first_push
+    image, config = app_image({**hub_env, "MODEL_REPO": "tester/mnist-gan"}, 31, outputs, tmp_path)
+    assert np.array_equal(image, expected_image(run_dir, 31))
+    assert "tester/mnist-gan @ main" in config
+
+
+def test_a_second_push_is_a_second_commit_and_a_pinned_revision_keeps_the_first(
+        first_push, tiny_data, hub_env, outputs, tmp_path):
+    run_dir, first_sha = first_push
+    first_copy = tmp_path / "first"
+    first_copy.mkdir()
+    for name in ("model.safetensors", "config.json"):
+        (first_copy / name).write_bytes((run_dir / name).read_bytes())
+    result = train(tiny_data, run_dir, hub_env, outputs, "--resume", "--push", "--repo-id", "tester/mnist-gan", epochs=2)
+    assert result.returncode == 0, result.stderr
+    second_sha = api(hub_env).model_info("tester/mnist-gan").sha
+    assert second_sha != first_sha
+    assert api(hub_env).model_info("tester/mnist-gan", revision=first_sha).sha == first_sha
+
+    pinned, config = app_image({**hub_env, "MODEL_REPO": "tester/mnist-gan", "MODEL_REVISION": first_sha},
+                               7, outputs, tmp_path)
+    assert np.array_equal(pinned, expected_image(first_copy, 7))
+    assert not np.array_equal(pinned, expected_image(run_dir, 7))
+    assert f"tester/mnist-gan @ {first_sha}" in config
+
+
+def test_offline_the_app_serves_the_cached_model(first_push, hub_env, outputs, tmp_path):
+    run_dir, first_sha = first_push
+    env = {**hub_env, "MODEL_REPO": "tester/mnist-gan", "MODEL_REVISION": first_sha, "HF_HUB_OFFLINE": "1",
+           "HF_ENDPOINT": "http://127.0.0.1:9"}  # nothing listens there: only the cache can answer
+    _, config = app_image(env, 7, outputs, tmp_path)
+    assert f"tester/mnist-gan @ {first_sha}" in config and "serving the bundled weights" not in config
+
+
+def test_a_missing_repo_falls_back_to_the_bundled_weights_and_says_so(hub_env, outputs, tmp_path):
+    image, config = app_image({**hub_env, "MODEL_REPO": "tester/no-such-repo"}, 3, outputs, tmp_path)
+    assert "could not load MODEL_REPO='tester/no-such-repo'" in config and "serving the bundled weights" in config
+    assert "serving the bundled weights" in outputs[-1]  # the log says it too
+    assert np.array_equal(image, expected_image(ROOT / "weights", 3))
+
+
+@pytest.mark.parametrize("case", ["bad token", "no token", "server error", "server down", "dropped connection"])
+def test_push_failures_are_one_clear_message_and_lose_nothing(case, first_push, hub_env, outputs, tmp_path_factory,
+                                                              tiny_data):
+    run_dir, _ = first_push
+    env, server = dict(hub_env), None
+    if case == "bad token":
+        env["HF_TOKEN"] = "hf_wrong_token"
+    elif case == "no token":
+        env["HF_TOKEN"] = ""
+        env["HF_HOME"] = str(tmp_path_factory.mktemp("empty-hf-home"))
+    elif case == "server error":
+        server, env["HF_ENDPOINT"] = start_hub(tmp_path_factory.mktemp("failing"), "--fail-status", "500")
+    elif case == "server down":
+        env["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
+    elif case == "dropped connection":
+        server, env["HF_ENDPOINT"] = start_hub(tmp_path_factory.mktemp("dropping"), "--drop-on-commit")
+    expected = {"bad token": "rejected the token", "no token": "no Hugging Face token found",
+                "server error": "(500 Internal Server Error)", "server down": "could not reach the Hub",
+                "dropped connection": "could not reach the Hub"}[case]
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    try:
+        pushed = run_script("train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/mnist-gan", env=env)
+        fresh = tmp_path_factory.mktemp("never-trained") / "run"
+        trained = train(tiny_data, fresh, env, outputs, "--push", "--repo-id", "tester/mnist-gan")
+    finally:
+        if server:
+            stop(server)
+    outputs.append(pushed.stdout + pushed.stderr)
+    assert pushed.returncode == 3 and expected in pushed.stderr, pushed.stderr
+    assert "--push-only" in pushed.stderr and "Traceback" not in pushed.stderr
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    if case != "dropped connection":  # that server answers everything but commits: training would run
+        assert trained.returncode == 3 and expected in trained.stderr and "epoch" not in trained.stdout
+        assert not fresh.exists()
+
+
+def test_the_token_is_in_no_output_and_no_file(first_push, hub_env, outputs):
+    assert outputs, "the tests above ran the scripts"
+    assert not [text for text in outputs if TOKEN in text]
+    run_dir = first_push[0]
+    written = [p for p in (*run_dir.parent.rglob("*"), *(ROOT / "weights").rglob("*")) if p.is_file()]
+    assert written and not [p for p in written if TOKEN.encode() in p.read_bytes()]
