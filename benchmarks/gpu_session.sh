@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Everything this project measures on a lent GPU, in one call of the device tool (about 5 minutes):
+# Everything this project measures on a lent GPU, in one call of the device tool (about 6 minutes):
 #   run(command="bash benchmarks/gpu_session.sh", carry=["data"])   # data/MNIST/raw holds real MNIST
-# 1. a 3-epoch smoke run of the CUDA-graph path; 2. the full seed run (300 epochs) that becomes
-# weights/; 3. benchmarks/train_speed.py (seed loop vs eager vs graphs, and eager-vs-graph agreement).
+# 1. a 3-epoch smoke run of the CUDA-graph path; 2. the full seed run (300 epochs), which becomes
+# weights/; 3. benchmarks/train_speed.py (seed loop vs eager vs graphs vs graphs + torch.compile, and
+# their agreement); 4. the full run again with --compile, for its total including compile time.
 set -u
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
-python3 -c "import torch, torchvision, huggingface_hub, safetensors, matplotlib, tqdm; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'hub', huggingface_hub.__version__)" | tee -a "$OUT/gpu.txt"
+python3 -c "import torch, torchvision, huggingface_hub; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'hub', huggingface_hub.__version__)" | tee -a "$OUT/gpu.txt"
 
 timeout 90 python3 train.py --data-dir data --device cuda --epochs 3 --subset 6000 --out /tmp/smoke 2>&1 | tail -n 5 | tee "$OUT/smoke.log"
 
-start=$(date +%s.%N)
-timeout 330 python3 train.py --data-dir data --device cuda --out /tmp/full 2>&1 | tee "$OUT/train_full.log" | tail -n 3
-end=$(date +%s.%N)
-echo "full run wall seconds (process start to exit): $(python3 -c "print(round($end - $start, 1))")" | tee -a "$OUT/train_full.log"
-tar czf "$OUT/full_run.tgz" -C /tmp/full --exclude training_state.pt --exclude discriminator.safetensors . 
+full_run() {  # $1: output folder, $2: log name, rest: extra flags
+  local out=$1 log=$2; shift 2
+  local start end
+  start=$(date +%s.%N)
+  timeout 240 python3 train.py --data-dir data --device cuda --out "$out" "$@" > "$OUT/$log" 2>&1
+  end=$(date +%s.%N)
+  echo "whole process, start to exit: $(python3 -c "print(round($end - $start, 1))") s" >> "$OUT/$log"
+  tail -n 3 "$OUT/$log"
+}
+full_run /tmp/full train_full.log
+tar czf "$OUT/full_run.tgz" -C /tmp/full --exclude training_state.pt --exclude discriminator.safetensors .
 
-timeout 200 python3 benchmarks/train_speed.py --data-dir data --device cuda --seed-epochs 2 --eager-epochs 4 \
-  --graph-epochs 20 --results-dir "$OUT" 2>&1 | tee "$OUT/train_speed.log"
+timeout 240 python3 benchmarks/train_speed.py --data-dir data --device cuda --seed-epochs 2 --eager-epochs 4 \
+  --graph-epochs 20 --compile --results-dir "$OUT" 2>&1 | grep -v Warning | tee "$OUT/train_speed.log"
+
+full_run /tmp/full-compiled train_full_compiled.log --compile

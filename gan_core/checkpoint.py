@@ -158,37 +158,92 @@ def write_static_files(run_dir: str | Path, config, real_images: torch.Tensor) -
                            png_bytes(digit_grid(to_model_range(real_images.cpu()), columns=8)))
 
 
-def finish_epoch(run_dir, config, state, history: dict, epoch: int, means: dict, seconds: float,
-                 fixed_noise: torch.Tensor, device: torch.device) -> None:
-    """Record the epoch and checkpoint it. training_state.pt goes last: until it is renamed
-    into place, --resume continues from the previous epoch."""
-    from .history import epoch_record, history_to_json
-    from .images import digit_grid, png_bytes
+def record_epoch(state, history: dict, epoch: int, means: dict, seconds: float, sample_noise: torch.Tensor | None,
+                 device: torch.device) -> dict:
+    """Add the epoch to the history and copy everything its files need to the CPU, so that the
+    files can be written on another thread while the device trains the next epoch."""
+    from .history import epoch_record
 
-    run_dir = Path(run_dir)
     history["epochs"].append(epoch_record(epoch, means, seconds))
     history["meta"]["training_seconds"] = round(history["meta"].get("training_seconds", 0.0) + seconds, 3)
-    if epoch % config.sample_every == 0 or epoch == config.epochs:
+    samples = None
+    if sample_noise is not None:
         with torch.no_grad():
             was_training = state.generator.training
             state.generator.eval()
-            samples = state.generator(fixed_noise)
+            samples = state.generator(sample_noise).cpu()
             state.generator.train(was_training)
-        atomic_write_bytes(sample_path(run_dir, epoch), png_bytes(digit_grid(samples, columns=8)))
-    stamp = {"epoch": str(epoch)}
-    write_weights(run_dir / MODEL_FILE, state.generator, stamp)
-    write_weights(run_dir / DISCRIMINATOR_FILE, state.discriminator, stamp)
-    atomic_write_text(run_dir / HISTORY_FILE, history_to_json(history))
-    write_training_state(run_dir, {
+    return {
         "epoch": epoch,
-        "generator": state.generator.state_dict(),
-        "discriminator": state.discriminator.state_dict(),
-        "g_optimizer": state.g_optimizer.state_dict(),
-        "d_optimizer": state.d_optimizer.state_dict(),
-        "cpu_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        "history": history,
-    })
+        "samples": samples,
+        "history": json.loads(json.dumps(history)),
+        "resume": _cpu_copy({
+            "epoch": epoch,
+            "generator": state.generator.state_dict(),
+            "discriminator": state.discriminator.state_dict(),
+            "g_optimizer": state.g_optimizer.state_dict(),
+            "d_optimizer": state.d_optimizer.state_dict(),
+            "cpu_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        }),
+    }
+
+
+def _cpu_copy(value):
+    """Deep copy with every tensor cloned to the CPU: training goes on changing the originals."""
+    if torch.is_tensor(value):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _cpu_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu_copy(item) for item in value)
+    return value
+
+
+def write_epoch(run_dir: str | Path, record: dict) -> None:
+    """The epoch's files. training_state.pt goes last: until it is renamed into place,
+    --resume continues from the previous epoch."""
+    from .history import history_to_json
+    from .images import digit_grid, png_bytes
+
+    run_dir, epoch, resume = Path(run_dir), record["epoch"], record["resume"]
+    if record["samples"] is not None:
+        atomic_write_bytes(sample_path(run_dir, epoch), png_bytes(digit_grid(record["samples"], columns=8)))
+    stamp = {"epoch": str(epoch)}
+    atomic_write_bytes(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
+    atomic_write_bytes(run_dir / DISCRIMINATOR_FILE, save(resume["discriminator"], metadata=stamp))
+    atomic_write_text(run_dir / HISTORY_FILE, history_to_json(record["history"]))
+    write_training_state(run_dir, {**resume, "history": record["history"]})
+
+
+class EpochWriter:
+    """Writes each epoch's files on one background thread, in order, at most one epoch behind.
+
+    A write error (full disk, read-only folder) surfaces at the next epoch or at close();
+    close() also waits for the last write, so Ctrl-C still leaves the finished epoch on disk.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.run_dir = Path(run_dir)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoch-writer")
+        self.pending = None
+
+    def submit(self, record: dict) -> None:
+        self.wait()
+        self.pending = self.pool.submit(write_epoch, self.run_dir, record)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def write_summary(run_dir: str | Path, history: dict) -> None:

@@ -40,6 +40,7 @@ class TrainConfig:
     out: str = "runs/mnist-gan"
     sample_every: int = 1
     cuda_graphs: bool = True  # only matters on CUDA; CPU and MPS always run eagerly
+    compile: bool = False  # torch.compile the two loss computations (start-up cost, see benchmarks)
 
     @property
     def model(self) -> ModelConfig:

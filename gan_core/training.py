@@ -27,6 +27,12 @@ class TrainState:
     discriminator: Discriminator
     g_optimizer: torch.optim.Adam
     d_optimizer: torch.optim.Adam
+    # BCE targets, made once: D sees [real; fake] -> [1; 0], G's fakes are labelled 1.
+    d_targets: torch.Tensor
+    g_targets: torch.Tensor
+    # The two forward-and-loss computations; torch.compile may replace them (--compile).
+    d_loss_fn: object = None
+    g_loss_fn: object = None
 
 
 class TrainingDiverged(RuntimeError):
@@ -50,20 +56,33 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_state(config: TrainConfig, device: torch.device, capturable: bool = False) -> TrainState:
+def build_state(config: TrainConfig, device: torch.device, capturable: bool = False,
+                compile_losses: bool = False) -> TrainState:
     """Fresh networks (initialised from the global RNG, on the CPU so a seed means the same
     weights everywhere) and one Adam each, as in the seed."""
     generator = Generator(**config.model.to_dict()).to(device)
     discriminator = Discriminator(config.hidden_size, config.model.image_size).to(device)
-    # Fused Adam is one kernel per step for all parameters; capturable keeps its step count on
-    # the GPU so a CUDA graph can replay it.
-    adam_options = {"fused": True, "capturable": capturable} if device.type == "cuda" else {}
-    return TrainState(
+    # Fused Adam updates all of a network's parameters in one kernel (CUDA) or one loop (CPU);
+    # capturable keeps its step count on the GPU so a CUDA graph can replay it.
+    adam_options = {"fused": True, "capturable": capturable} if device.type == "cuda" else \
+        {"fused": True} if device.type == "cpu" else {}
+    batch = config.batch_size
+    state = TrainState(
         generator=generator,
         discriminator=discriminator,
         g_optimizer=torch.optim.Adam(generator.parameters(), lr=config.lr, **adam_options),
         d_optimizer=torch.optim.Adam(discriminator.parameters(), lr=config.lr, **adam_options),
+        d_targets=torch.cat([torch.ones(batch, 1), torch.zeros(batch, 1)]).to(device),
+        g_targets=torch.ones(batch, 1, device=device),
+        d_loss_fn=discriminator_loss,
+        g_loss_fn=generator_loss,
     )
+    if compile_losses:
+        # Fuses the small elementwise kernels around each Linear (forward and backward); costs
+        # compile time at start-up, so it is opt-in and measured in benchmarks/train_speed.py.
+        state.d_loss_fn = torch.compile(discriminator_loss)
+        state.g_loss_fn = torch.compile(generator_loss)
+    return state
 
 
 def write_gradients(module: torch.nn.Module, loss: torch.Tensor) -> None:
@@ -76,6 +95,23 @@ def write_gradients(module: torch.nn.Module, loss: torch.Tensor) -> None:
     params = list(module.parameters())
     for param, grad in zip(params, torch.autograd.grad(loss, params)):
         param.grad = grad
+
+
+def discriminator_loss(discriminator, real_images, fake_images, targets):
+    """BCE of D on [real; fake] against [1; 0], and the two mean scores D(x), D(G(z)).
+
+    One pass over real and fake together equals two passes (D has no batch statistics), and
+    2 * mean over the 2B rows is exactly d_loss_real + d_loss_fake of the seed (each a mean
+    over B rows), in one loss kernel instead of two plus their slicing.
+    """
+    scores = discriminator(torch.cat([real_images, fake_images]))
+    d_loss = 2 * F.binary_cross_entropy(scores, targets)
+    return d_loss, scores.detach().view(2, -1).mean(dim=1)  # (D(x), D(G(z)))
+
+
+def generator_loss(discriminator, fake_images, targets):
+    """BCE of D(G(z)) against 1: the non-saturating generator loss of the seed."""
+    return F.binary_cross_entropy(discriminator(fake_images), targets)
 
 
 def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
@@ -94,36 +130,31 @@ def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
     # (1) update D: real images labelled 1, fakes labelled 0             #
     # ================================================================== #
     # detach: the seed's D step back-propagated into G for nothing.
-    # One pass over real and fake together equals two passes: D has no batch statistics.
-    scores = discriminator(torch.cat([real_images, fakes[:batch_size].detach()]))
-    real_score, fake_score = scores[:batch_size], scores[batch_size:]
-    d_loss_real = F.binary_cross_entropy(real_score, torch.ones_like(real_score))
-    d_loss_fake = F.binary_cross_entropy(fake_score, torch.zeros_like(fake_score))
-    d_loss = d_loss_real + d_loss_fake
+    d_loss, scores = state.d_loss_fn(discriminator, real_images, fakes[:batch_size].detach(), state.d_targets)
     write_gradients(discriminator, d_loss)
     state.d_optimizer.step()
 
     # ================================================================== #
     # (2) update G: new fakes against the updated D, target 1            #
     # ================================================================== #
-    g_score = discriminator(fakes[batch_size:])
-    g_loss = F.binary_cross_entropy(g_score, torch.ones_like(g_score))
+    g_loss = state.g_loss_fn(discriminator, fakes[batch_size:], state.g_targets)
     write_gradients(generator, g_loss)
     state.g_optimizer.step()
 
-    return torch.stack([d_loss, g_loss, real_score.mean(), fake_score.mean()]).detach()
+    return torch.cat([torch.stack([d_loss, g_loss]).detach(), scores])
 
 
 def batch_at(images: torch.Tensor, order: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:
-    """The step-th shuffled batch, gathered and normalised on the device."""
-    return to_model_range(images[order[step * batch_size:(step + 1) * batch_size]])
+    """The step-th shuffled batch of the normalised data set: one gather on the device."""
+    return images[order[step * batch_size:(step + 1) * batch_size]]
 
 
 class EagerEpoch:
     """A Python loop over the epoch's batches; the reference path and the CPU path."""
 
     def __init__(self, state: TrainState, images: torch.Tensor, batch_size: int):
-        self.state, self.images, self.batch_size = state, images, batch_size
+        # Normalised once for the whole run, on the device: no per-batch conversion kernels.
+        self.state, self.images, self.batch_size = state, to_model_range(images), batch_size
         self.steps = len(images) // batch_size  # the last partial batch is dropped, as the seed must
 
     def run(self, on_step=None) -> torch.Tensor:
@@ -147,7 +178,7 @@ class GraphEpoch:
     WARMUP_STEPS = 3
 
     def __init__(self, state: TrainState, images: torch.Tensor, batch_size: int):
-        self.state, self.images, self.batch_size = state, images, batch_size
+        self.state, self.images, self.batch_size = state, to_model_range(images), batch_size
         self.steps = len(images) // batch_size
         # arange, not randperm: building the runner must not draw from the RNG the epochs use
         self.order = torch.arange(len(images), device=images.device)
@@ -157,7 +188,7 @@ class GraphEpoch:
         with torch.cuda.graph(self.graph):
             self.totals.zero_()
             for step in range(self.steps):
-                self.totals += train_step(state, batch_at(images, self.order, step, batch_size))
+                self.totals += train_step(state, batch_at(self.images, self.order, step, batch_size))
 
     def _warm_up(self) -> None:
         """Run a few steps on a side stream so cuBLAS, autograd and Adam's state exist before
@@ -261,7 +292,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     use_graphs = config.cuda_graphs and device.type == "cuda"
     if device.type == "cuda":
         configure_cuda_math()
-    state = build_state(config, device, capturable=use_graphs)
+    state = build_state(config, device, capturable=use_graphs, compile_losses=config.compile)
     history = files.start_history(config, device, prior)
     if prior is not None:
         files.load_resume_state(state, prior, device)
@@ -281,6 +312,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     show_bar = progress if progress is not None else None  # None: tqdm shows bars on terminals only
     run_start = time.perf_counter()
     epoch = first_epoch - 1
+    writer = files.EpochWriter(out)
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
@@ -292,14 +324,20 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
                 raise TrainingDiverged(f"epoch {epoch}: a loss became NaN or infinite ({means}); "
                                        f"the checkpoint of epoch {epoch - 1} in {out} is kept")
             seconds = time.perf_counter() - epoch_start
-            files.finish_epoch(out, config, state, history, epoch, means, seconds, fixed_noise, device)
+            sampled = epoch % config.sample_every == 0 or epoch == config.epochs
+            writer.submit(files.record_epoch(state, history, epoch, means, seconds,
+                                             fixed_noise if sampled else None, device))
             log(f"epoch {epoch:4d}/{config.epochs}  d_loss {means['d_loss']:.4f}  g_loss {means['g_loss']:.4f}  "
                 f"D(x) {means['d_x']:.3f}  D(G(z)) {means['d_g_z']:.3f}  {seconds:.2f}s")
+        writer.close()
     except KeyboardInterrupt:
+        writer.close()
         files.write_summary(out, history)
         log(f"interrupted during epoch {epoch}; {out} holds epoch {len(history['epochs'])}: "
             f"continue with --resume --out {out}")
         raise
+    finally:
+        writer.close()
     files.write_summary(out, history)
     total = time.perf_counter() - run_start
     log(f"trained epochs {first_epoch}-{config.epochs} in {total:.1f}s on {history['meta']['device_name']} "
