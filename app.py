@@ -10,10 +10,12 @@ the page and turns ValueErrors into messages shown to the user.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import random
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -22,7 +24,7 @@ from PIL import Image
 
 from gan_core.checkpoint import atomic_write_bytes, sample_path
 from gan_core.hub import load_app_model
-from gan_core.images import upscale
+from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
 from gan_core.plots import scores_figure
 from gan_core.report import (TABLE_HEADERS, nearest_sample_epoch, sample_epochs, score_table,
@@ -35,7 +37,33 @@ if MODEL.notice:
     log.warning(MODEL.notice)
 SAMPLER = Sampler(MODEL.generator)
 SAMPLE_EPOCHS = sample_epochs(MODEL.run_dir)
-GIF_DIR = Path(tempfile.mkdtemp(prefix="mnist-gan-gifs-"))
+OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
+OUTPUT_MAX_AGE_S = 3600
+
+
+def output_file(data: bytes, suffix: str) -> str:
+    """Hand Gradio a file we wrote atomically rather than a PIL image.
+
+    Gradio saves a returned PIL image to a path named by its content hash with a plain write, so
+    two concurrent identical answers (two visitors at the same t) truncate the file while the
+    first is being downloaded; a file path instead goes through its atomic copy. Files are named
+    by content too, and swept after an hour.
+    """
+    path = OUTPUT_DIR / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+    if not path.exists():
+        atomic_write_bytes(path, data)
+        sweep_outputs()
+    return str(path)
+
+
+def sweep_outputs() -> None:
+    cutoff = time.time() - OUTPUT_MAX_AGE_S
+    for old in OUTPUT_DIR.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another request swept it first
+            pass
 
 
 def shown_to_user(function):
@@ -51,20 +79,18 @@ def shown_to_user(function):
 
 @shown_to_user
 def generate(seed, count):
-    return SAMPLER.generate(seed, count)
+    return output_file(png_bytes(SAMPLER.generate(seed, count)), ".png")
 
 
 @shown_to_user
 def interpolate(seed_a, seed_b, t, method):
-    return SAMPLER.interpolate(seed_a, seed_b, t, method)
+    return output_file(png_bytes(SAMPLER.interpolate(seed_a, seed_b, t, method)), ".png")
 
 
 @shown_to_user
 def interpolation_strip(seed_a, seed_b, frames, method):
     strip, gif = SAMPLER.strip(seed_a, seed_b, frames, method)
-    gif_path = GIF_DIR / f"interpolation_{int(seed_a)}_{int(seed_b)}_{int(frames)}_{method}.gif"
-    atomic_write_bytes(gif_path, gif)
-    return strip, str(gif_path)
+    return output_file(png_bytes(strip), ".png"), output_file(gif, ".gif")
 
 
 def training_scores():
@@ -80,7 +106,7 @@ def sample_at(epoch):
     if chosen is None:
         return None, "This run saved no sample grids."
     grid = upscale(Image.open(sample_path(MODEL.run_dir, chosen)), 2)  # saved at 1x to keep runs small
-    return grid, f"Fixed-noise samples after epoch {chosen}."
+    return output_file(png_bytes(grid), ".png"), f"Fixed-noise samples after epoch {chosen}."
 
 
 def header() -> str:

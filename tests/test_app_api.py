@@ -91,3 +91,18 @@ def test_nan_t_is_refused(app_url, client):
     events = httpx.get(f"{app_url}gradio_api/call/interpolate/{call.json()['event_id']}").text
     assert "event: error" in events and "t must be a number between 0 and 1, got nan" in events
     assert client.predict(seed_a=1, seed_b=2, t=0.5, method="lerp", api_name="/interpolate")
+
+
+def test_concurrent_identical_requests_all_get_the_whole_image(app_url):
+    # Regression: identical answers computed at once must not truncate each other's file.
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [Client(app_url, verbose=False) for _ in range(6)]
+
+    def ask(client):
+        return [read(client.predict(seed_a=3, seed_b=4, t=0.5, method="slerp", api_name="/interpolate"))
+                for _ in range(5)]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = [image for batch in pool.map(ask, clients) for image in batch]
+    assert len(answers) == 30 and len(set(answers)) == 1 and len(answers[0]) > 100
