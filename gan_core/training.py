@@ -9,6 +9,7 @@ device, and read them back once per epoch.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -30,9 +31,10 @@ class TrainState:
     # BCE targets, made once: D sees [real; fake] -> [1; 0], G's fakes are labelled 1.
     d_targets: torch.Tensor
     g_targets: torch.Tensor
-    # The two forward-and-loss computations; torch.compile may replace them (--compile).
-    d_loss_fn: object = None
-    g_loss_fn: object = None
+    # The two forward-and-loss computations: discriminator_loss and generator_loss, or their
+    # torch.compile'd versions (--compile).
+    d_loss_fn: Callable
+    g_loss_fn: Callable
 
 
 class TrainingDiverged(RuntimeError):
@@ -309,7 +311,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     runner = make_epoch_runner(state, images, config.batch_size, use_graphs, log=log)
     history["meta"]["path"] = "cuda-graphs" if isinstance(runner, GraphEpoch) else "eager"
     history["meta"]["setup_seconds"] = round(time.perf_counter() - setup_start, 3)
-    show_bar = progress if progress is not None else None  # None: tqdm shows bars on terminals only
+    hide_bar = None if progress is None else not progress  # None: tqdm shows bars on terminals only
     run_start = time.perf_counter()
     epoch = first_epoch - 1
     writer = files.EpochWriter(out)
@@ -317,7 +319,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
             with tqdm(total=runner.steps, desc=f"epoch {epoch}/{config.epochs}", leave=False,
-                      disable=(not show_bar) if show_bar is not None else None, unit="step") as bar:
+                      disable=hide_bar, unit="step") as bar:
                 totals = runner.run(on_step=_progress_updater(bar, device))
                 means = dict(zip(STAT_NAMES, (totals / runner.steps).tolist()))  # the epoch's one host read
             if not all(map(_finite, means.values())):
@@ -329,9 +331,8 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
                                              fixed_noise if sampled else None, device))
             log(f"epoch {epoch:4d}/{config.epochs}  d_loss {means['d_loss']:.4f}  g_loss {means['g_loss']:.4f}  "
                 f"D(x) {means['d_x']:.3f}  D(G(z)) {means['d_g_z']:.3f}  {seconds:.2f}s")
-        writer.close()
     except KeyboardInterrupt:
-        writer.close()
+        writer.close()  # the finished epochs reach the disk before we say they did
         files.write_summary(out, history)
         log(f"interrupted during epoch {epoch}; {out} holds epoch {len(history['epochs'])}: "
             f"continue with --resume --out {out}")

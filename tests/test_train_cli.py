@@ -112,3 +112,34 @@ def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path)
     train(real_data, tmp_path / "real", "--subset", "2000", epochs=2)
     last = json.loads((tmp_path / "real" / "history.json").read_text())["epochs"][-1]
     assert last["d_x"] > last["d_g_z"]
+
+
+def test_ctrl_c_leaves_a_consistent_run_that_resumes(tiny_data, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+
+    out = tmp_path / "interrupted"
+    process = subprocess.Popen([sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(out),
+                                "--epochs", "500", "--device", "cpu", "--sample-every", "50"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**__import__("os").environ,
+                                                                                              "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:  # wait until training is under way
+        if line.startswith("epoch    3/"):
+            break
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "continue with --resume" in stdout
+    saved = read_training_state(out)["epoch"]
+    history = json.loads((out / "history.json").read_text())
+    assert 3 <= saved < 500 and [row["epoch"] for row in history["epochs"]] == list(range(1, saved + 1))
+
+    train(tiny_data, out, "--resume", "--sample-every", "50", epochs=saved + 2)
+    resumed = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in resumed["epochs"]] == list(range(1, saved + 3))
+    assert load_file(out / "model.safetensors")  # a complete, loadable file
