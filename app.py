@@ -26,8 +26,8 @@ from gan_core.checkpoint import atomic_write_bytes, sample_path
 from gan_core.hub import load_app_model
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
-from gan_core.plots import scores_figure
-from gan_core.report import (TABLE_HEADERS, nearest_sample_epoch, sample_epochs, score_table,
+from gan_core.plots import quality_figure, scores_figure
+from gan_core.report import (TABLE_HEADERS, nearest_sample_epoch, quality_summary, sample_epochs, score_table,
                              training_summary)
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
 
@@ -161,6 +161,10 @@ with gr.Blocks(title="MNIST GAN") as demo:
         gr.Markdown(training_summary(MODEL.history) + " The seed post claims both scores converge "
                     "to 0.5; the dashed line shows where that would be.")
         gr.Plot(value=scores_figure(MODEL.history), label="scores and losses", elem_id="scores-plot")
+        gr.Markdown(quality_summary(MODEL.history))
+        quality_plot = quality_figure(MODEL.history)
+        if quality_plot is not None:
+            gr.Plot(value=quality_plot, label="sample quality", elem_id="quality-plot")
         if SAMPLE_EPOCHS:
             first_image, first_caption = sample_at(SAMPLE_EPOCHS[-1])
             if len(SAMPLE_EPOCHS) > 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gan_core.config import DEVICE_CHOICES, TrainConfig
+from gan_core.config import DEVICE_CHOICES, RECIPES, TrainConfig
 
 
 def positive_int(text: str) -> int:
@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="on CUDA, run the plain eager loop instead of replaying whole epochs as CUDA graphs")
     training.add_argument("--compile", action="store_true",
                           help="torch.compile the discriminator and generator losses (slower start, faster steps on GPUs)")
+    training.add_argument("--recipe", choices=tuple(RECIPES), default=defaults.recipe,
+                          help="seed: the tutorial's settings; improved: Adam betas (0.5, 0.999), real labels 0.9, "
+                               "EMA of G's weights (see README)")
+    training.add_argument("--ema-decay", type=float, default=None,
+                          help="decay of the moving average of G's weights that model.safetensors holds "
+                               "(0 disables; default: the recipe's, 0 for seed, 0.999 for improved)")
+    training.add_argument("--eval-every", type=int, default=defaults.eval_every,
+                          help="record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)")
     data = parser.add_argument_group("data and output")
     data.add_argument("--data-dir", default=defaults.data_dir, help="folder holding MNIST/raw/ (downloaded there if missing)")
     data.add_argument("--subset", type=positive_int, default=None, help="train on the first N images only")
@@ -77,7 +85,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, latent_size=args.latent_size,
                        hidden_size=args.hidden_size, seed=args.seed, device=args.device, data_dir=args.data_dir,
                        subset=args.subset, out=args.out, sample_every=args.sample_every, cuda_graphs=args.cuda_graphs,
-                       compile=args.compile)
+                       compile=args.compile, recipe=args.recipe, ema_decay=args.ema_decay, eval_every=args.eval_every)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save
 
-MODEL_FILE = "model.safetensors"
+MODEL_FILE = "model.safetensors"  # the published generator: the EMA weights when EMA is on
+RAW_MODEL_FILE = "generator_raw.safetensors"  # with EMA on, the last step's weights beside it
 DISCRIMINATOR_FILE = "discriminator.safetensors"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
@@ -142,6 +143,8 @@ def load_resume_state(state, prior: dict, device: torch.device) -> None:
     state.discriminator.load_state_dict(prior["discriminator"])
     state.g_optimizer.load_state_dict(prior["g_optimizer"])
     state.d_optimizer.load_state_dict(prior["d_optimizer"])
+    if state.ema is not None and prior.get("ema") is not None:
+        state.ema.load_state_dict(prior["ema"])
     torch.set_rng_state(prior["cpu_rng"])
     if device.type == "cuda" and prior.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(prior["cuda_rng"])
@@ -158,21 +161,23 @@ def write_static_files(run_dir: str | Path, config, real_images: torch.Tensor) -
                            png_bytes(digit_grid(to_model_range(real_images.cpu()), columns=8)))
 
 
+def published_generator(state):
+    """The generator a run publishes: the EMA of its weights when there is one."""
+    return state.ema if state.ema is not None else state.generator
+
+
 def record_epoch(state, history: dict, epoch: int, means: dict, seconds: float, sample_noise: torch.Tensor | None,
-                 device: torch.device) -> dict:
+                 device: torch.device, quality: dict | None = None) -> dict:
     """Add the epoch to the history and copy everything its files need to the CPU, so that the
     files can be written on another thread while the device trains the next epoch."""
     from .history import epoch_record
 
-    history["epochs"].append(epoch_record(epoch, means, seconds))
+    history["epochs"].append({**epoch_record(epoch, means, seconds), **(quality or {})})
     history["meta"]["training_seconds"] = round(history["meta"].get("training_seconds", 0.0) + seconds, 3)
     samples = None
     if sample_noise is not None:
         with torch.no_grad():
-            was_training = state.generator.training
-            state.generator.eval()
-            samples = state.generator(sample_noise).cpu()
-            state.generator.train(was_training)
+            samples = published_generator(state)(sample_noise).cpu()  # no dropout or batch norm: no eval() needed
     return {
         "epoch": epoch,
         "samples": samples,
@@ -185,6 +190,7 @@ def record_epoch(state, history: dict, epoch: int, means: dict, seconds: float, 
             "d_optimizer": state.d_optimizer.state_dict(),
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "ema": state.ema.state_dict() if state.ema is not None else None,
         }),
     }
 
@@ -210,7 +216,11 @@ def write_epoch(run_dir: str | Path, record: dict) -> None:
     if record["samples"] is not None:
         atomic_write_bytes(sample_path(run_dir, epoch), png_bytes(digit_grid(record["samples"], columns=8)))
     stamp = {"epoch": str(epoch)}
-    atomic_write_bytes(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
+    if resume["ema"] is not None:
+        atomic_write_bytes(run_dir / MODEL_FILE, save(resume["ema"], metadata={**stamp, "weights": "ema"}))
+        atomic_write_bytes(run_dir / RAW_MODEL_FILE, save(resume["generator"], metadata=stamp))
+    else:
+        atomic_write_bytes(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
     atomic_write_bytes(run_dir / DISCRIMINATOR_FILE, save(resume["discriminator"], metadata=stamp))
     atomic_write_text(run_dir / HISTORY_FILE, history_to_json(record["history"]))
     write_training_state(run_dir, {**resume, "history": record["history"]})

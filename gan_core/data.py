@@ -27,13 +27,19 @@ def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: boo
 
     With `download`, torchvision fetches the files when they are absent (where there is internet).
     """
+    return load_mnist(data_dir, train=train, download=download, subset=subset)[0]
+
+
+def load_mnist(data_dir: str | Path, *, train: bool = True, download: bool = True,
+               subset: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images as (N, 784) uint8, labels as (N,) int64) of the training or the test set."""
     from torchvision.datasets import MNIST  # imported here: only training needs torchvision
 
     folder = raw_folder(data_dir)
     created = [path for path in (Path(data_dir), Path(data_dir) / "MNIST", folder) if not path.exists()]
     try:
         dataset = MNIST(root=str(data_dir), train=train, download=download)
-        images = dataset.data
+        images, labels = dataset.data, dataset.targets
     except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError, OSError...
         _remove_empty(reversed(created))  # a failed download leaves no empty folders behind
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -45,8 +51,8 @@ def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: boo
         raise DataError(f"MNIST in {folder.resolve()} is damaged: expected 28x28 uint8 images, "
                         f"got {tuple(images.shape)} {images.dtype}")
     if subset is not None:
-        images = images[:subset]
-    return images.reshape(len(images), -1).contiguous()
+        images, labels = images[:subset], labels[:subset]
+    return images.reshape(len(images), -1).contiguous(), labels
 
 
 def _remove_empty(folders) -> None:

@@ -39,3 +39,8 @@ def read_history(path: str | Path) -> dict:
 
 def column(history: dict, name: str) -> list[float]:
     return [row[name] for row in history.get("epochs", [])]
+
+
+def quality_rows(history: dict) -> list[dict]:
+    """The epochs that carry sample-quality figures (train.py --eval-every)."""
+    return [row for row in history.get("epochs", []) if "quality" in row]

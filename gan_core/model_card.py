@@ -4,11 +4,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checkpoint import sample_path
-from .report import final_scores, sample_epochs, training_summary
+from .report import final_scores, quality_summary, sample_epochs, training_summary
 
-CONFIG_ROWS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "Adam learning rate (betas 0.9, 0.999)"),
+CONFIG_ROWS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "Adam learning rate"),
+               ("adam_betas", "Adam betas"), ("real_label", "D target for real images"),
+               ("resolved_ema_decay", "EMA decay of G's weights (0: none)"), ("recipe", "recipe"),
                ("latent_size", "latent size"), ("hidden_size", "hidden size"), ("seed", "seed"),
-               ("subset", "training images (subset)"))
+               ("subset", "training images"))
+
+
+def config_rows(config: dict) -> list[tuple[str, object]]:
+    """(label, value) for the card's table, with the recipe's derived settings spelled out."""
+    from .config import TrainConfig
+
+    if not config:
+        return []
+    resolved = TrainConfig.from_dict(config)
+    rows = []
+    for key, label in CONFIG_ROWS:
+        value = getattr(resolved, key)
+        if key == "subset" and value is None:
+            value = "all 60,000"
+        rows.append((label, value))
+    return rows
 
 
 def model_card(history: dict, run_dir: str | Path, repo_id: str | None = None) -> str:
@@ -19,8 +37,7 @@ def model_card(history: dict, run_dir: str | Path, repo_id: str | None = None) -
     config = history.get("config", {})
     meta = history.get("meta", {})
     last = final_scores(history) or {}
-    rows = "\n".join(f"| {label} | {config.get(key) if config.get(key) is not None else 'all 60,000'} |"
-                     for key, label in CONFIG_ROWS if key in config)
+    rows = "\n".join(f"| {label} | {value} |" for label, value in config_rows(config))
     scores = ("| D(x) | D(G(z)) | D loss | G loss |\n| --- | --- | --- | --- |\n"
               f"| {last['d_x']:.3f} | {last['d_g_z']:.3f} | {last['d_loss']:.3f} | {last['g_loss']:.3f} |"
               if last else "No epochs recorded.")
@@ -73,6 +90,10 @@ Final epoch means over all batches:
 
 ![D(x), D(G(z)) and the losses per epoch](scores.png)
 {sample}
+## Sample quality
+
+{quality_summary(history)}
+
 ## Limitations
 
 - Unconditional: you cannot ask for a particular digit; seeds pick them at random.

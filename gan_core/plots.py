@@ -7,7 +7,7 @@ matplotlib.use("Agg")  # headless: training machines and Spaces have no display
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .history import column  # noqa: E402
+from .history import column, quality_rows  # noqa: E402
 
 
 def scores_figure(history: dict) -> Figure:
@@ -35,3 +35,29 @@ def scores_png(history: dict) -> bytes:
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def quality_figure(history: dict) -> Figure | None:
+    """MNIST-FD and Inception Score over the evaluated epochs, and the last digit histogram."""
+    rows = quality_rows(history)
+    if not rows:
+        return None
+    epochs = [row["epoch"] for row in rows]
+    figure, (fd_axis, is_axis, histogram_axis) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
+    fd_axis.plot(epochs, [row["quality"]["mnist_fd"] for row in rows], "o-", color="tab:red", label="published")
+    is_axis.plot(epochs, [row["quality"]["inception_score"] for row in rows], "o-", color="tab:green", label="published")
+    if "quality_raw" in rows[0]:
+        fd_axis.plot(epochs, [row["quality_raw"]["mnist_fd"] for row in rows], "--", color="gray", label="raw (no EMA)")
+        is_axis.plot(epochs, [row["quality_raw"]["inception_score"] for row in rows], "--", color="gray",
+                     label="raw (no EMA)")
+    fd_axis.set(xlabel="epoch", ylabel="MNIST-FD (lower is better)", yscale="log", title="Fréchet distance")
+    is_axis.set(xlabel="epoch", ylabel="classifier IS (10 is ideal)", title="Inception Score")
+    histogram = rows[-1]["quality"]["digit_histogram"]
+    histogram_axis.bar(range(10), [100 * share for share in histogram], color="tab:blue")
+    histogram_axis.axhline(10, color="gray", linestyle="--", linewidth=1, label="uniform (10%)")
+    histogram_axis.set(xlabel="predicted digit", ylabel="% of samples", xticks=range(10),
+                       title=f"Digits drawn (epoch {rows[-1]['epoch']})")
+    for axis in (fd_axis, is_axis, histogram_axis):
+        axis.legend(loc="best")
+        axis.grid(alpha=0.3)
+    return figure

@@ -4,14 +4,39 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checkpoint import SAMPLES_DIR
-from .history import EPOCH_FIELDS
+from .history import EPOCH_FIELDS, quality_rows
 
-TABLE_HEADERS = ["epoch", *EPOCH_FIELDS, "seconds"]
+QUALITY_FIELDS = ("mnist_fd", "inception_score", "kl_to_uniform", "mean_confidence")
+TABLE_HEADERS = ["epoch", *EPOCH_FIELDS, "seconds", *QUALITY_FIELDS]
 
 
 def score_table(history: dict) -> list[list]:
-    return [[row["epoch"], *(round(row[name], 4) for name in EPOCH_FIELDS), row.get("seconds")]
+    """One row per epoch; the quality columns are empty where the epoch was not evaluated."""
+    return [[row["epoch"], *(round(row[name], 4) for name in EPOCH_FIELDS), row.get("seconds"),
+             *(row.get("quality", {}).get(name) for name in QUALITY_FIELDS)]
             for row in history.get("epochs", [])]
+
+
+def final_quality(history: dict) -> dict | None:
+    """The last quality figures recorded (the published generator's), with the raw ones if any."""
+    rows = quality_rows(history)
+    return rows[-1] if rows else None
+
+
+def quality_summary(history: dict) -> str:
+    row = final_quality(history)
+    if row is None:
+        return "No sample-quality figures were recorded for this run (train.py --eval-every)."
+    quality = row["quality"]
+    shares = ", ".join(f"{digit}: {100 * share:.1f}%" for digit, share in enumerate(quality["digit_histogram"]))
+    text = (f"Sample quality after epoch {row['epoch']} ({quality['samples']:,} samples, judged by an MNIST "
+            f"classifier): MNIST-FD {quality['mnist_fd']:.2f} (real test images: about 2), Inception Score "
+            f"{quality['inception_score']:.2f} (real: about 9.8), mean confidence {quality['mean_confidence']:.3f}. "
+            f"Digits drawn: {shares}.")
+    if "quality_raw" in row:
+        text += (f" The raw generator (without weight averaging): MNIST-FD {row['quality_raw']['mnist_fd']:.2f}, "
+                 f"IS {row['quality_raw']['inception_score']:.2f}.")
+    return text
 
 
 def final_scores(history: dict) -> dict | None:

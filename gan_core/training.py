@@ -35,6 +35,10 @@ class TrainState:
     # torch.compile'd versions (--compile).
     d_loss_fn: Callable
     g_loss_fn: Callable
+    # An exponential moving average of G's weights (None when disabled): averaging over the
+    # late, oscillating part of training gives steadier samples than the last step's weights.
+    ema: Generator | None = None
+    ema_decay: float = 0.0
 
 
 class TrainingDiverged(RuntimeError):
@@ -68,17 +72,23 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
     # capturable keeps its step count on the GPU so a CUDA graph can replay it.
     adam_options = {"fused": True, "capturable": capturable} if device.type == "cuda" else \
         {"fused": True} if device.type == "cpu" else {}
+    adam_options["betas"] = config.adam_betas
     batch = config.batch_size
     state = TrainState(
         generator=generator,
         discriminator=discriminator,
         g_optimizer=torch.optim.Adam(generator.parameters(), lr=config.lr, **adam_options),
         d_optimizer=torch.optim.Adam(discriminator.parameters(), lr=config.lr, **adam_options),
-        d_targets=torch.cat([torch.ones(batch, 1), torch.zeros(batch, 1)]).to(device),
+        d_targets=torch.cat([torch.full((batch, 1), config.real_label), torch.zeros(batch, 1)]).to(device),
         g_targets=torch.ones(batch, 1, device=device),
         d_loss_fn=discriminator_loss,
         g_loss_fn=generator_loss,
     )
+    if config.resolved_ema_decay > 0:
+        state.ema = Generator(**config.model.to_dict()).to(device)
+        state.ema.load_state_dict(generator.state_dict())
+        state.ema.requires_grad_(False)
+        state.ema_decay = config.resolved_ema_decay
     if compile_losses:
         # Fuses the small elementwise kernels around each Linear (forward and backward); costs
         # compile time at start-up, so it is opt-in and measured in benchmarks/train_speed.py.
@@ -142,8 +152,16 @@ def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
     g_loss = state.g_loss_fn(discriminator, fakes[batch_size:], state.g_targets)
     write_gradients(generator, g_loss)
     state.g_optimizer.step()
+    if state.ema is not None:
+        update_ema(state.ema, generator, state.ema_decay)
 
     return torch.cat([torch.stack([d_loss, g_loss]).detach(), scores])
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, for every parameter, in one fused kernel."""
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
 
 
 def batch_at(images: torch.Tensor, order: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:
@@ -214,7 +232,8 @@ class GraphEpoch:
 
 
 def _snapshot(state: TrainState) -> dict:
-    params = [p for module in (state.generator, state.discriminator) for p in module.parameters()]
+    modules = (state.generator, state.discriminator, *([state.ema] if state.ema is not None else []))
+    params = [p for module in modules for p in module.parameters()]
     moments = {}
     for optimizer in (state.g_optimizer, state.d_optimizer):
         for param, param_state in optimizer.state.items():
@@ -307,6 +326,11 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     fixed_noise = seeded_noise(config.seed, 64, config.latent_size).to(device)
     files.write_static_files(out, config, images[:64])
 
+    evaluator = None
+    if config.eval_every:
+        from .quality import QualityEvaluator
+
+        evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir)
     setup_start = time.perf_counter()
     runner = make_epoch_runner(state, images, config.batch_size, use_graphs, log=log)
     history["meta"]["path"] = "cuda-graphs" if isinstance(runner, GraphEpoch) else "eager"
@@ -327,10 +351,13 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
                                        f"the checkpoint of epoch {epoch - 1} in {out} is kept")
             seconds = time.perf_counter() - epoch_start
             sampled = epoch % config.sample_every == 0 or epoch == config.epochs
+            quality = evaluate_quality(evaluator, state) if _due(epoch, config.eval_every, config.epochs) else None
             writer.submit(files.record_epoch(state, history, epoch, means, seconds,
-                                             fixed_noise if sampled else None, device))
+                                             fixed_noise if sampled else None, device, quality))
             log(f"epoch {epoch:4d}/{config.epochs}  d_loss {means['d_loss']:.4f}  g_loss {means['g_loss']:.4f}  "
-                f"D(x) {means['d_x']:.3f}  D(G(z)) {means['d_g_z']:.3f}  {seconds:.2f}s")
+                f"D(x) {means['d_x']:.3f}  D(G(z)) {means['d_g_z']:.3f}  {seconds:.2f}s"
+                + (f"  MNIST-FD {quality['quality']['mnist_fd']:.2f}  IS {quality['quality']['inception_score']:.2f}"
+                   if quality else ""))
     except KeyboardInterrupt:
         writer.close()  # the finished epochs reach the disk before we say they did
         files.write_summary(out, history)
@@ -344,6 +371,20 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     log(f"trained epochs {first_epoch}-{config.epochs} in {total:.1f}s on {history['meta']['device_name']} "
         f"({history['meta']['path']}); run directory: {out.resolve()}")
     return out
+
+
+def _due(epoch: int, every: int, last: int) -> bool:
+    return every > 0 and (epoch % every == 0 or epoch == last)
+
+
+def evaluate_quality(evaluator, state: TrainState) -> dict:
+    """Quality figures of the published generator, and of the raw one beside it when EMA is on."""
+    from .checkpoint import published_generator
+
+    figures = {"quality": evaluator(published_generator(state))}
+    if state.ema is not None:
+        figures["quality_raw"] = evaluator(state.generator)
+    return figures
 
 
 def _finite(value: float) -> bool:

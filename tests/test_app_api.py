@@ -56,10 +56,14 @@ def test_interpolation_strip_gives_frames_in_a_row_and_a_gif(client):
 
 def test_training_scores_is_the_per_epoch_table(client):
     table = client.predict(api_name="/training_scores")
-    assert table["headers"] == ["epoch", "d_loss", "g_loss", "d_x", "d_g_z", "seconds"]
+    assert table["headers"] == ["epoch", "d_loss", "g_loss", "d_x", "d_g_z", "seconds", "mnist_fd", "inception_score",
+                                "kl_to_uniform", "mean_confidence"]
     history = json.load(open("weights/history.json"))
     assert len(table["data"]) == len(history["epochs"])
     assert table["data"][-1][3] == round(history["epochs"][-1]["d_x"], 4)
+    evaluated = [row for row in history["epochs"] if "quality" in row]
+    for row in evaluated:  # the quality columns carry the figures of the evaluated epochs
+        assert table["data"][row["epoch"] - 1][6] == row["quality"]["mnist_fd"]
 
 
 BAD_CALLS = [

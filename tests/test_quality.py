@@ -1,0 +1,81 @@
+"""Sample-quality figures (gan_core.quality) and the EMA of the generator's weights."""
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gan_core.data import load_mnist, to_model_range
+from gan_core.models import Generator
+from gan_core.quality import QualityEvaluator, load_classifier
+from gan_core.training import update_ema
+from tests.helpers import run_script
+
+
+class ConstantGenerator(nn.Module):
+    """Draws the same image whatever the noise: the extreme of mode collapse."""
+
+    latent_size = 8
+
+    def __init__(self, image):
+        super().__init__()
+        self.image = nn.Parameter(image.reshape(1, 784), requires_grad=False)
+
+    def forward(self, noise):
+        return self.image.expand(len(noise), 784)
+
+
+def test_the_bundled_classifier_loads():
+    classifier = load_classifier()
+    assert classifier(torch.zeros(3, 784)).shape == (3, 10)
+
+
+def test_a_generator_of_one_digit_has_a_degenerate_histogram(tiny_data):
+    images = to_model_range(load_mnist(tiny_data, train=False)[0])
+    evaluator = QualityEvaluator(load_classifier(), images, count=500)
+    figures = evaluator(ConstantGenerator(images[0]))
+    assert sorted(figures["digit_histogram"])[-1] == 1.0 and sum(figures["digit_histogram"]) == 1.0
+    assert figures["kl_to_uniform"] == pytest.approx(math.log(10), abs=1e-4)
+    assert figures["inception_score"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_real_images_score_near_the_reference_and_noise_far_from_it(real_data):
+    test_images = to_model_range(load_mnist(real_data, train=False)[0])
+    # 10,000 against 10,000, as in training and in the README: FD is biased upwards by small samples.
+    train_images = to_model_range(load_mnist(real_data, train=True, subset=10_000)[0])
+    evaluator = QualityEvaluator(load_classifier(), test_images)
+    real = evaluator.figures(train_images)
+    noise = evaluator.figures(torch.rand(10_000, 784) * 2 - 1)
+    assert real["mnist_fd"] < 5 and real["inception_score"] > 9.5
+    assert all(0.08 < share < 0.13 for share in real["digit_histogram"])
+    assert noise["mnist_fd"] > 100 * real["mnist_fd"] and noise["inception_score"] < 3
+
+
+def test_ema_update_is_the_weighted_average():
+    model, ema = Generator(8, 16), Generator(8, 16)
+    before = [p.clone() for p in ema.parameters()]
+    update_ema(ema, model, decay=0.9)
+    for averaged, old, new in zip(ema.parameters(), before, model.parameters()):
+        assert torch.allclose(averaged, 0.9 * old + 0.1 * new)
+
+
+def test_eval_every_records_quality_and_the_improved_recipe_publishes_the_ema(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", "2",
+                        "--device", "cpu", "--recipe", "improved", "--eval-every", "2")
+    assert result.returncode == 0, result.stderr
+    assert "MNIST-FD" in result.stdout
+    rows = json.loads((out / "history.json").read_text())["epochs"]
+    assert "quality" not in rows[0]
+    for key in ("quality", "quality_raw"):
+        assert {"mnist_fd", "inception_score", "digit_histogram", "kl_to_uniform", "mean_confidence"} <= set(rows[1][key])
+    from safetensors.torch import load_file
+
+    from gan_core.checkpoint import read_training_state
+
+    state = read_training_state(out)
+    published, raw = load_file(out / "model.safetensors"), load_file(out / "generator_raw.safetensors")
+    assert all(torch.equal(published[k], state["ema"][k]) for k in published)
+    assert all(torch.equal(raw[k], state["generator"][k]) for k in raw)
+    assert "## Sample quality" in (out / "README.md").read_text()
