@@ -1,0 +1,53 @@
+"""Damaged files and hostile input fail clearly and safely."""
+import json
+import shutil
+
+import httpx
+import pytest
+
+from gan_core.hub import check_repo_id, load_app_model, load_generator
+from tests.helpers import ROOT
+
+
+@pytest.fixture
+def run_copy(tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(ROOT / "weights", folder)
+    return folder
+
+
+def test_a_truncated_weights_file_is_a_clear_error(run_copy):
+    data = (run_copy / "model.safetensors").read_bytes()
+    (run_copy / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="model.safetensors is not a readable safetensors file"):
+        load_generator(run_copy)
+
+
+def test_weights_that_do_not_match_the_config_are_a_clear_error(run_copy):
+    (run_copy / "config.json").write_text(json.dumps({"latent_size": 32, "hidden_size": 256, "image_size": 784}))
+    with pytest.raises(ValueError, match="model.safetensors does not match .*config.json"):
+        load_generator(run_copy)
+
+
+def test_a_missing_history_is_a_clear_error(run_copy):
+    (run_copy / "history.json").unlink()
+    with pytest.raises(ValueError, match="history.json is missing"):
+        load_generator(run_copy)
+
+
+@pytest.mark.parametrize("repo_id", ["../../etc", "user/../x", "no-slash", "a/b/c", "user/name.git", "", "user/ name"])
+def test_model_repo_must_be_a_repo_id_and_the_app_falls_back(repo_id):
+    with pytest.raises(ValueError, match="is not a Hub repo id"):
+        check_repo_id(repo_id)
+    if repo_id:
+        model = load_app_model({"MODEL_REPO": repo_id})
+        assert model.source == "bundled weights" and "is not a Hub repo id" in model.notice
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../../../etc/passwd", str(ROOT / "app.py"),
+                                  str(ROOT / "weights" / "model.safetensors")])
+def test_the_app_serves_no_files_outside_its_outputs(app_url, path):
+    for route in (f"gradio_api/file={path}", f"file={path}"):
+        response = httpx.get(app_url + route)
+        assert response.status_code in (403, 404), (route, response.status_code)
+        assert b"root:" not in response.content
