@@ -13,14 +13,22 @@ import sys
 from gan_core.config import DEVICE_CHOICES, RECIPES, TrainConfig
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def whole_number(low: int, high: int | None = None):
+    """An argparse type for integers in [low, high], with a message naming the bound."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+    return parse
+
+
+positive_int = whole_number(1)
+seed_int = whole_number(0, 2**63 - 1)
 
 
 def positive_float(text: str) -> float:
@@ -30,16 +38,6 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
-
-
-def seed_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63-1, got {value}")
     return value
 
 
@@ -65,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--ema-decay", type=float, default=None,
                           help="decay of the moving average of G's weights that model.safetensors holds "
                                "(0 disables; default: the recipe's, 0 for seed, 0.999 for improved)")
-    training.add_argument("--eval-every", type=int, default=defaults.eval_every,
+    training.add_argument("--eval-every", type=whole_number(0), default=defaults.eval_every,
                           help="record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)")
     data = parser.add_argument_group("data and output")
     data.add_argument("--data-dir", default=defaults.data_dir, help="folder holding MNIST/raw/ (downloaded there if missing)")
