@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import gradio as gr
-
 from PIL import Image
 
 from gan_core.checkpoint import atomic_write_bytes, sample_path
@@ -39,6 +38,7 @@ SAMPLER = Sampler(MODEL.generator)
 SAMPLE_EPOCHS = sample_epochs(MODEL.run_dir)
 OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
 OUTPUT_MAX_AGE_S = 3600
+_last_sweep = [time.time()]
 
 
 def output_file(data: bytes, suffix: str) -> str:
@@ -50,17 +50,23 @@ def output_file(data: bytes, suffix: str) -> str:
     by content too, and swept after an hour.
     """
     path = OUTPUT_DIR / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
-    if not path.exists():
+    try:
+        os.utime(path)  # reused: keep it from the next sweep
+    except FileNotFoundError:
         atomic_write_bytes(path, data)
-        sweep_outputs()
+    sweep_outputs()
     return str(path)
 
 
 def sweep_outputs() -> None:
-    cutoff = time.time() - OUTPUT_MAX_AGE_S
+    """Delete outputs older than an hour, looking at most once a minute."""
+    now = time.time()
+    if now - _last_sweep[0] < 60:
+        return
+    _last_sweep[0] = now
     for old in OUTPUT_DIR.iterdir():
         try:
-            if old.stat().st_mtime < cutoff:
+            if old.stat().st_mtime < now - OUTPUT_MAX_AGE_S:
                 old.unlink()
         except FileNotFoundError:  # another request swept it first
             pass
