@@ -25,8 +25,9 @@ from benchmarks.seed_reference import run_seed_loop  # noqa: E402
 from gan_core.checkpoint import device_metadata  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
 from gan_core.data import load_mnist_images  # noqa: E402
-from gan_core.training import (STAT_NAMES, EagerEpoch, GraphEpoch, build_state,  # noqa: E402
-                               configure_cuda_math, resolve_device)
+from gan_core.graphs import GraphEpoch  # noqa: E402
+from gan_core.training import (STAT_NAMES, EagerEpoch, build_state, configure_cuda_math,  # noqa: E402
+                               resolve_device)
 
 
 def time_our_path(config: TrainConfig, device: torch.device, images: torch.Tensor, epochs: int, graphs: bool,
