@@ -58,11 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--compile", action="store_true",
                           help="torch.compile the discriminator and generator losses (slower start, faster steps on GPUs)")
     training.add_argument("--recipe", choices=tuple(RECIPES), default=defaults.recipe,
-                          help="seed: the tutorial's settings; improved: Adam betas (0.5, 0.999), real labels 0.9, "
-                               "EMA of G's weights (see README)")
+                          help="seed: the tutorial's settings; improved: Adam betas (0.5, 0.999) and real labels 0.9 "
+                               "(see README)")
     training.add_argument("--ema-decay", type=float, default=None,
-                          help="decay of the moving average of G's weights that model.safetensors holds "
-                               "(0 disables; default: the recipe's, 0 for seed, 0.999 for improved)")
+                          help="keep a moving average of G's weights with this decay (e.g. 0.999) and publish it as "
+                               "model.safetensors (0: off, the default of both recipes)")
     training.add_argument("--eval-every", type=whole_number(0), default=defaults.eval_every,
                           help="record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)")
     data = parser.add_argument_group("data and output")

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 
 # Named training recipes. "seed" is the tutorial's, unchanged, so it stays reproducible;
-# "improved" keeps its architecture and adds well-known GAN fixes (chosen by measurement: README).
+# "improved" keeps its architecture and adds Adam beta1 0.5 and one-sided label smoothing, which
+# measured far better over the first 100 epochs (README, Sample quality). An EMA of G's weights
+# (decay 0.999) measured no better than the raw weights there, so neither recipe turns it on.
 RECIPES = {
     "seed": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0},
-    "improved": {"adam_beta1": 0.5, "real_label": 0.9, "ema_decay": 0.999},
+    "improved": {"adam_beta1": 0.5, "real_label": 0.9, "ema_decay": 0.0},
 }
 
 
@@ -96,7 +98,10 @@ class TrainConfig:
             raise ValueError("; ".join(problems))
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields, plus the settings the recipe resolved to (so a history stays exact even
+        if a recipe's definition changes later)."""
+        return {**dataclasses.asdict(self), "resolved": {
+            "adam_betas": list(self.adam_betas), "real_label": self.real_label, "ema_decay": self.resolved_ema_decay}}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":

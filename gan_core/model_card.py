@@ -20,9 +20,12 @@ def config_rows(config: dict) -> list[tuple[str, object]]:
     if not config:
         return []
     resolved = TrainConfig.from_dict(config)
+    recorded = config.get("resolved", {})  # what the run really used, when the history says
+    recorded = {"adam_betas": tuple(recorded["adam_betas"]), "real_label": recorded["real_label"],
+                "resolved_ema_decay": recorded["ema_decay"]} if recorded else {}
     rows = []
     for key, label in CONFIG_ROWS:
-        value = getattr(resolved, key)
+        value = recorded.get(key, getattr(resolved, key))
         if key == "subset" and value is None:
             value = "all 60,000"
         rows.append((label, value))

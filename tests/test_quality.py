@@ -60,10 +60,10 @@ def test_ema_update_is_the_weighted_average():
         assert torch.allclose(averaged, 0.9 * old + 0.1 * new)
 
 
-def test_eval_every_records_quality_and_the_improved_recipe_publishes_the_ema(tiny_data, tmp_path):
+def test_eval_every_records_quality_and_an_ema_run_publishes_the_average(tiny_data, tmp_path):
     out = tmp_path / "run"
     result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", "2",
-                        "--device", "cpu", "--recipe", "improved", "--eval-every", "2")
+                        "--device", "cpu", "--recipe", "improved", "--ema-decay", "0.999", "--eval-every", "2")
     assert result.returncode == 0, result.stderr
     assert "MNIST-FD" in result.stdout
     rows = json.loads((out / "history.json").read_text())["epochs"]
