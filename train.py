@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="torch.compile the discriminator and generator losses (slower start, faster steps on GPUs)")
     training.add_argument("--recipe", choices=tuple(RECIPES), default=defaults.recipe,
                           help="seed: the tutorial's settings; improved: Adam betas (0.5, 0.999) and real labels 0.9 "
-                               "(see README)")
+                               "(experimental: ahead of seed until epoch 75, behind at 100; see README)")
     training.add_argument("--ema-decay", type=float, default=None,
                           help="keep a moving average of G's weights with this decay (e.g. 0.999) and publish it as "
                                "model.safetensors (0: off, the default of both recipes)")
