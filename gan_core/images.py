@@ -8,13 +8,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .data import from_model_range
+
 DIGIT_SIDE = 28
 
 
 def to_uint8_digits(images: torch.Tensor) -> np.ndarray:
     """(N, 784) floats in [-1, 1] -> (N, 28, 28) uint8, rounding the way torchvision's save_image does."""
-    pixels = images.detach().float().cpu().reshape(-1, DIGIT_SIDE, DIGIT_SIDE)
-    pixels = ((pixels + 1) / 2).clamp(0, 1).mul(255).add(0.5).clamp(0, 255)
+    pixels = from_model_range(images.detach().float().cpu().reshape(-1, DIGIT_SIDE, DIGIT_SIDE))
+    pixels = pixels.mul(255).add(0.5).clamp(0, 255)
     return pixels.to(torch.uint8).numpy()
 
 
