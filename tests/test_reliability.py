@@ -51,3 +51,40 @@ def test_the_app_serves_no_files_outside_its_outputs(app_url, path):
         response = httpx.get(app_url + route)
         assert response.status_code in (403, 404), (route, response.status_code)
         assert b"root:" not in response.content
+
+
+def test_sigkill_at_random_points_then_resume_gives_a_complete_continuous_run(tiny_data, tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors.torch import load_file
+
+    from gan_core.checkpoint import read_training_state
+
+    out, epochs, rng = tmp_path / "killed", 30, random.Random(7)
+    command = [sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", str(epochs),
+               "--device", "cpu", "--sample-every", "5"]
+    for kill_point in range(3):
+        process = subprocess.Popen(command + (["--resume"] if kill_point else []), cwd=ROOT, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        wanted = rng.randint(1, 3)  # epochs to let finish in this attempt
+        seen = 0
+        for line in process.stdout:
+            seen += line.startswith("epoch ")
+            if seen >= wanted:
+                break
+        time.sleep(rng.uniform(0, 0.2))  # somewhere inside the next epoch or its checkpoint
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        saved = read_training_state(out)["epoch"]
+        history = json.loads((out / "history.json").read_text())
+        assert [row["epoch"] for row in history["epochs"]][:saved] == list(range(1, saved + 1))
+        load_file(out / "model.safetensors")
+    finished = subprocess.run(command + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history["epochs"]] == list(range(1, epochs + 1))
+    assert load_generator(out)[0] is not None and read_training_state(out)["epoch"] == epochs
