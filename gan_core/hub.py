@@ -4,6 +4,7 @@ A run directory *is* a model repo, so loading reads the same files from either p
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -43,8 +44,6 @@ def read_generator(run_dir: str | Path) -> Generator:
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_FILE
     try:
-        import json
-
         model_config = ModelConfig.from_dict(json.loads(config_path.read_text()))
     except FileNotFoundError:
         raise ValueError(f"{config_path} is missing") from None

@@ -9,14 +9,19 @@ device, and read them back once per epoch.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
+from . import checkpoint as files
 from .config import TrainConfig
-from .data import to_model_range
+from .data import load_mnist_images, to_model_range
+from .latent import seeded_noise
 from .models import Discriminator, Generator
 
 STAT_NAMES = ("d_loss", "g_loss", "d_x", "d_g_z")  # order of the tensor train_step returns
@@ -219,15 +224,6 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     With `resume`, continue from the last finished epoch of `config.out` (weights, optimizer
     moments, RNG state, history). Ctrl-C stops between checkpoints, so the run stays resumable.
     """
-    import time
-    from pathlib import Path
-
-    from tqdm.auto import tqdm
-
-    from . import checkpoint as files
-    from .data import load_mnist_images
-    from .latent import seeded_noise
-
     config.validate()
     device = resolve_device(config.device)
     out = Path(config.out)
@@ -308,9 +304,7 @@ def _due(epoch: int, every: int, last: int) -> bool:
 
 def evaluate_quality(evaluator, state: TrainState) -> dict:
     """Quality figures of the published generator, and of the raw one beside it when EMA is on."""
-    from .checkpoint import published_generator
-
-    figures = {"quality": evaluator(published_generator(state))}
+    figures = {"quality": evaluator(files.published_generator(state))}
     if state.ema is not None:
         figures["quality_raw"] = evaluator(state.generator)
     return figures
