@@ -67,8 +67,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_state(config: TrainConfig, device: torch.device, capturable: bool = False,
-                compile_losses: bool = False) -> TrainState:
+def build_state(config: TrainConfig, device: torch.device, capturable: bool = False) -> TrainState:
     """Fresh networks (initialised from the global RNG, on the CPU so a seed means the same
     weights everywhere) and one Adam each, as in the seed."""
     generator = Generator(**config.model.to_dict()).to(device)
@@ -94,7 +93,7 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.ema.load_state_dict(generator.state_dict())
         state.ema.requires_grad_(False)
         state.ema_decay = config.resolved_ema_decay
-    if compile_losses:
+    if config.compile:
         # Fuses the small elementwise kernels around each Linear (forward and backward); costs
         # compile time at start-up, so it is opt-in and measured in benchmarks/train_speed.py.
         state.d_loss_fn = torch.compile(discriminator_loss)
@@ -238,7 +237,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     use_graphs = config.cuda_graphs and device.type == "cuda"
     if device.type == "cuda":
         configure_cuda_math()
-    state = build_state(config, device, capturable=use_graphs, compile_losses=config.compile)
+    state = build_state(config, device, capturable=use_graphs)
     history = files.start_history(config, device, prior)
     if prior is not None:
         files.load_resume_state(state, prior, device)
