@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_args(args)
     from gan_core.data import DataError
     from gan_core.hub import PushError, check_push_access, push_run
-    from gan_core.training import TrainingDiverged, fit
+    from gan_core.training import RunDirectoryUnwritable, TrainingDiverged, fit
 
     try:
         if args.push and not args.push_only:
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"The run in {config.out} is intact; push it later with: python train.py --push-only "
               f"--out {config.out} --repo-id {args.repo_id}", file=sys.stderr)
         return 3
-    except (DataError, TrainingDiverged, ValueError, FileNotFoundError) as error:
+    except (DataError, TrainingDiverged, RunDirectoryUnwritable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

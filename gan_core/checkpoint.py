@@ -85,12 +85,20 @@ def read_training_state(run_dir: str | Path) -> dict:
     """weights_only=True: a resume file can hold tensors and plain containers, never code."""
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"nothing to resume: {path} does not exist (train without --resume first)")
+        raise ValueError(f"nothing to resume: {path} does not exist (train without --resume first)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"{path} is damaged and cannot be resumed from ({reason})") from None
+
+
+def saved_epoch(run_dir: str | Path) -> int:
+    """The epoch --resume would continue after (0 when there is none or it cannot be read)."""
+    try:
+        return int(read_training_state(run_dir)["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 # --------------------------------------------------------------------------------------------- #

@@ -50,6 +50,10 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+class RunDirectoryUnwritable(RuntimeError):
+    """The run directory refused a write (read-only, full disk); the last good checkpoint is kept."""
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' picks cuda, then mps, then cpu; an explicit device must exist."""
     if name == "auto":
@@ -121,13 +125,23 @@ def discriminator_loss(discriminator, real_images, fake_images, targets):
     over B rows), in one loss kernel instead of two plus their slicing.
     """
     scores = discriminator(torch.cat([real_images, fake_images]))
-    d_loss = 2 * F.binary_cross_entropy(scores, targets)
+    d_loss = 2 * F.binary_cross_entropy(_nan_as_half(scores), targets)
     return d_loss, scores.detach().view(2, -1).mean(dim=1)  # (D(x), D(G(z)))
 
 
 def generator_loss(discriminator, fake_images, targets):
     """BCE of D(G(z)) against 1: the non-saturating generator loss of the seed."""
-    return F.binary_cross_entropy(discriminator(fake_images), targets)
+    return F.binary_cross_entropy(_nan_as_half(discriminator(fake_images)), targets)
+
+
+def _nan_as_half(scores: torch.Tensor) -> torch.Tensor:
+    """Scores with NaN (weights that overflowed) replaced by 0.5; finite scores untouched.
+
+    binary_cross_entropy raises on NaN on the CPU and trips a device assert on CUDA, which kills
+    the process mid-epoch with a traceback. Replaced, the epoch finishes; the NaN still reaches
+    the recorded D(x) / D(G(z)) and the weights, and fit() stops there with a clear message.
+    """
+    return scores.nan_to_num(nan=0.5)
 
 
 def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
@@ -222,7 +236,19 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
 
     With `resume`, continue from the last finished epoch of `config.out` (weights, optimizer
     moments, RNG state, history). Ctrl-C stops between checkpoints, so the run stays resumable.
+    A write that fails (read-only folder, full disk) stops the run with RunDirectoryUnwritable;
+    atomic writes leave the files of the last good epoch as they were.
     """
+    try:
+        return _fit(config, resume, log, progress)
+    except OSError as error:
+        out = Path(config.out)
+        where = error.filename or out
+        raise RunDirectoryUnwritable(f"cannot write {where}: {error.strerror or error}; "
+                                     f"{_kept(out, files.saved_epoch(out))}") from None
+
+
+def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     config.validate()
     device = resolve_device(config.device)
     out = Path(config.out)
@@ -270,9 +296,9 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
                       disable=hide_bar, unit="step") as bar:
                 totals = runner.run(on_step=_progress_updater(bar, device))
                 means = dict(zip(STAT_NAMES, (totals / runner.steps).tolist()))  # the epoch's one host read
-            if not all(map(_finite, means.values())):
-                raise TrainingDiverged(f"epoch {epoch}: a loss became NaN or infinite ({means}); "
-                                       f"the checkpoint of epoch {epoch - 1} in {out} is kept")
+            if not all(map(_finite, means.values())) or not _finite_weights(state):
+                raise TrainingDiverged(f"epoch {epoch}: a loss or weight became NaN or infinite "
+                                       f"({_rounded(means)}); {_kept(out, epoch - 1)} (try a smaller --lr)")
             seconds = time.perf_counter() - epoch_start
             sampled = epoch % config.sample_every == 0 or epoch == config.epochs
             quality = evaluate_quality(evaluator, state) if _due(epoch, config.eval_every, config.epochs) else None
@@ -311,6 +337,20 @@ def evaluate_quality(evaluator, state: TrainState) -> dict:
 
 def _finite(value: float) -> bool:
     return value == value and abs(value) != float("inf")
+
+
+def _finite_weights(state: TrainState) -> bool:
+    """Once per epoch: D's last update can turn its weights NaN after the last recorded score."""
+    modules = [state.generator, state.discriminator] + ([state.ema] if state.ema is not None else [])
+    return bool(torch.stack([param.isfinite().all() for module in modules for param in module.parameters()]).all())
+
+
+def _kept(out: Path, epoch: int) -> str:
+    return f"the checkpoint of epoch {epoch} in {out} is kept" if epoch else "no epoch was saved"
+
+
+def _rounded(means: dict) -> str:
+    return ", ".join(f"{name} {value:.4g}" for name, value in means.items())
 
 
 def _progress_updater(bar, device: torch.device):
