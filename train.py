@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import reprlib
 import sys
 
 from gan_core.config import DEVICE_CHOICES, RECIPES, TrainConfig
@@ -19,7 +20,7 @@ def whole_number(low: int, high: int | None = None):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {reprlib.repr(text)}") from None
         if value < low or (high is not None and value > high):
             bound = f"at least {low}" if high is None else f"between {low} and {high}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
@@ -35,15 +36,15 @@ def positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {reprlib.repr(text)}") from None
     if not (0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {reprlib.repr(text)}")
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(description="Train the vanilla MNIST GAN of the seed tutorial.",
+    parser = argparse.ArgumentParser(prog="train.py", description="Train the vanilla MNIST GAN of the seed tutorial.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="epochs to train (in total, when resuming)")

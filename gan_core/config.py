@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
+MAX_WIDTH = 4096  # largest --latent-size / --hidden-size
 
 # Named training recipes. "seed" is the tutorial's, unchanged, so it stays reproducible.
 # "improved" keeps the architecture and adds Adam beta1 0.5 and one-sided label smoothing: it
@@ -81,8 +82,11 @@ class TrainConfig:
             problems.append(f"--batch-size must be at least 1 (got {self.batch_size})")
         if not (self.lr > 0 and self.lr < float("inf")):
             problems.append(f"--lr must be a positive number (got {self.lr})")
-        if self.latent_size < 1 or self.hidden_size < 1:
-            problems.append("--latent-size and --hidden-size must be at least 1")
+        if not (1 <= self.latent_size <= MAX_WIDTH and 1 <= self.hidden_size <= MAX_WIDTH):
+            # Wider than this is no longer the seed's small MLP, and 10**9 would only end in an
+            # out-of-memory traceback.
+            problems.append(f"--latent-size and --hidden-size must be between 1 and {MAX_WIDTH} "
+                            f"(got {self.latent_size} and {self.hidden_size})")
         if self.subset is not None and self.subset < 1:
             problems.append(f"--subset must be at least 1 (got {self.subset})")
         if self.sample_every < 1:

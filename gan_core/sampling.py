@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 
 import torch
 from PIL import Image
@@ -22,14 +23,19 @@ SINGLE_SCALE = 12
 STRIP_SCALE = 3
 
 
+def shown(value) -> str:
+    """A value as an error message quotes it: repr, cut short (a 1 MB string is not echoed back)."""
+    return reprlib.repr(value)
+
+
 def whole_number(value, name: str, low: int, high: int) -> int:
     """Accept ints and integral floats (web forms send 3.0); reject the rest with a clear message."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {shown(value)}")
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {shown(value)}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {int(value)}")
+        raise ValueError(f"{name} must be between {low} and {high}, got {shown(int(value))}")
     return int(value)
 
 
@@ -39,7 +45,7 @@ def check_seed(value, name: str = "seed") -> int:
 
 def check_fraction(value, name: str = "t") -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+        raise ValueError(f"{name} must be a number between 0 and 1, got {shown(value)}")
     if not 0 <= value <= 1:
         raise ValueError(f"{name} must be between 0 and 1, got {value}")
     return float(value)
@@ -47,7 +53,7 @@ def check_fraction(value, name: str = "t") -> float:
 
 def check_method(value) -> str:
     if value not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {value!r}")
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {shown(value)}")
     return value
 
 
