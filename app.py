@@ -188,9 +188,21 @@ with gr.Blocks(title="MNIST GAN") as demo:
 # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
 # NaN or an out-of-range number gets the same clear message from the UI and from any client.
 
-# Bounded: a busy public Space answers "queue full" instead of piling up work; two concurrent
-# generator calls per event keep a 2-vCPU Space responsive.
-demo.queue(max_size=64, default_concurrency_limit=2)
+
+
+def queue_max_size(environ=os.environ, default: int = 64) -> int:
+    """QUEUE_MAX_SIZE from the environment (a Space setting); anything but a positive whole
+    number is logged and replaced by the default rather than stopping the Space."""
+    text = environ.get("QUEUE_MAX_SIZE", str(default))
+    if text.isdecimal() and int(text) > 0:
+        return int(text)
+    log.warning("QUEUE_MAX_SIZE=%r is not a positive whole number; using %d", text[:40], default)
+    return default
+
+
+# Bounded: a busy public Space answers "queue full" (HTTP 503) instead of piling up work; two
+# concurrent generator calls per event keep a 2-vCPU Space responsive.
+demo.queue(max_size=queue_max_size(), default_concurrency_limit=2)
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

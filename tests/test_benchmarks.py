@@ -13,3 +13,16 @@ def test_train_speed_runs_on_cpu_and_writes_its_table(tiny_data, tmp_path):
     assert report["device"]["device"] == "cpu" and report["images"] == 400
     assert [row["path"] for row in report["rows"]] == ["seed loop", "ours, eager"]
     assert all(row["median_epoch_seconds"] > 0 and row["steps_per_second"] > 0 for row in report["rows"])
+
+
+def test_a_crowd_larger_than_the_queue_is_answered_or_told_busy_and_nothing_is_lost(tmp_path):
+    # The short version of benchmarks/app_load.py: 12 clients against a queue of 2 for 5 s.
+    report_path = tmp_path / "load.json"
+    result = run_script("benchmarks/app_load.py", "--clients", "12", "--seconds", "5", "--queue-size", "2",
+                        "--json", str(report_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["sent"] == report["answered"] + report["busy"] and report["answered"] > 0
+    assert report["failed"] == report["lost"] == report["mismatched"] == 0, report["failures"]
+    assert report["busy"] > 0 and report["busy_messages"] == ["Queue is full! Please try again."]
+    assert report["still_serving"] and report["rss_mib"]["peak"] >= report["rss_mib"]["start"] > 0
