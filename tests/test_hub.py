@@ -150,6 +150,19 @@ def test_a_missing_repo_falls_back_to_the_bundled_weights_and_says_so(hub_env, o
     assert np.array_equal(image, expected_image(ROOT / "weights", 3))
 
 
+def test_a_repo_without_the_model_files_is_a_clear_error_and_the_app_falls_back(hub_env, outputs, tmp_path):
+    hub_api = api(hub_env)
+    hub_api.create_repo("tester/no-weights", exist_ok=True)
+    hub_api.upload_file(path_or_fileobj=b"# not a model\n", path_in_repo="README.md", repo_id="tester/no-weights")
+    loaded = run_script("-c", "from gan_core.hub import load_generator; load_generator('tester/no-weights')",
+                        env=hub_env)
+    assert loaded.returncode == 1 and loaded.stderr.strip().splitlines()[-1].startswith("ValueError: ")
+    assert loaded.stderr.strip().endswith("config.json is missing")
+    image, config = app_image({**hub_env, "MODEL_REPO": "tester/no-weights"}, 3, outputs, tmp_path)
+    assert "could not load MODEL_REPO='tester/no-weights'" in config and "config.json is missing" in config
+    assert np.array_equal(image, expected_image(ROOT / "weights", 3))
+
+
 @pytest.mark.parametrize("case", ["bad token", "no token", "server error", "server down", "dropped connection"])
 def test_push_failures_are_one_clear_message_and_lose_nothing(case, first_push, hub_env, outputs, tmp_path_factory,
                                                               tiny_data):
