@@ -11,7 +11,7 @@ import argparse
 import reprlib
 import sys
 
-from gan_core.config import DEVICE_CHOICES, RECIPES, TrainConfig
+from gan_core.config import DEVICE_CHOICES, LR_DECAYS, RECIPES, TrainConfig
 
 
 def whole_number(low: int, high: int | None = None):
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--ema-decay", type=float, default=None,
                           help="keep a moving average of G's weights with this decay (e.g. 0.999) and publish it as "
                                "model.safetensors (0: off, the default of both recipes)")
+    training.add_argument("--lr-decay", choices=LR_DECAYS, default=None,
+                          help="linear: keep --lr for the first half of --epochs, then lower it step by step to "
+                               "near 0 at the last epoch (default: the recipe's, none for both)")
     training.add_argument("--eval-every", type=whole_number(0), default=defaults.eval_every,
                           help="record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)")
     data = parser.add_argument_group("data and output")
@@ -84,7 +87,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, latent_size=args.latent_size,
                        hidden_size=args.hidden_size, seed=args.seed, device=args.device, data_dir=args.data_dir,
                        subset=args.subset, out=args.out, sample_every=args.sample_every, cuda_graphs=args.cuda_graphs,
-                       compile=args.compile, recipe=args.recipe, ema_decay=args.ema_decay, eval_every=args.eval_every)
+                       compile=args.compile, recipe=args.recipe, ema_decay=args.ema_decay, lr_decay=args.lr_decay,
+                       eval_every=args.eval_every)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -175,12 +175,12 @@ def published_generator(state):
 
 
 def record_epoch(state, history: dict, epoch: int, means: dict, seconds: float, sample_noise: torch.Tensor | None,
-                 device: torch.device, quality: dict | None = None) -> dict:
+                 device: torch.device, extra: dict | None = None) -> dict:
     """Add the epoch to the history and copy everything its files need to the CPU, so that the
     files can be written on another thread while the device trains the next epoch."""
     from .history import epoch_record
 
-    history["epochs"].append({**epoch_record(epoch, means, seconds), **(quality or {})})
+    history["epochs"].append({**epoch_record(epoch, means, seconds), **(extra or {})})  # quality figures, lr
     history["meta"]["training_seconds"] = round(history["meta"].get("training_seconds", 0.0) + seconds, 3)
     samples = None
     if sample_noise is not None:

@@ -13,9 +13,10 @@ MAX_WIDTH = 4096  # largest --latent-size / --hidden-size
 # is an experiment, not yet the better recipe. An EMA of G's weights (decay 0.999) measured within
 # a few percent of the raw weights, so neither recipe turns it on.
 RECIPES = {
-    "seed": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0},
-    "improved": {"adam_beta1": 0.5, "real_label": 0.9, "ema_decay": 0.0},
+    "seed": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0, "lr_decay": "none"},
+    "improved": {"adam_beta1": 0.5, "real_label": 0.9, "ema_decay": 0.0, "lr_decay": "none"},
 }
+LR_DECAYS = ("none", "linear")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the two loss computations (start-up cost, see benchmarks)
     recipe: str = "seed"
     ema_decay: float | None = None  # EMA of G's weights; None: the recipe's; 0 disables
+    lr_decay: str | None = None  # "linear": full rate for half the epochs, then down to ~0; None: the recipe's
     eval_every: int = 0  # quality figures every N epochs (and after the last); 0: never
 
     @property
@@ -68,6 +70,18 @@ class TrainConfig:
     @property
     def resolved_ema_decay(self) -> float:
         return RECIPES[self.recipe]["ema_decay"] if self.ema_decay is None else self.ema_decay
+
+    @property
+    def resolved_lr_decay(self) -> str:
+        return RECIPES[self.recipe]["lr_decay"] if self.lr_decay is None else self.lr_decay
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of an epoch (1-based). "linear" keeps --lr for the first half, then
+        lowers it in equal steps so that the last epoch trains at 1/(epochs - epochs // 2 + 1) of it."""
+        start = self.epochs // 2
+        if self.resolved_lr_decay == "none" or epoch <= start:
+            return self.lr
+        return self.lr * (self.epochs - epoch + 1) / (self.epochs - start + 1)
 
     @property
     def model(self) -> ModelConfig:
@@ -95,6 +109,8 @@ class TrainConfig:
             problems.append(f"--recipe must be one of {', '.join(RECIPES)} (got {self.recipe!r})")
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
             problems.append(f"--ema-decay must be in [0, 1) (got {self.ema_decay})")
+        if self.lr_decay is not None and self.lr_decay not in LR_DECAYS:
+            problems.append(f"--lr-decay must be one of {', '.join(LR_DECAYS)} (got {self.lr_decay!r})")
         if self.eval_every < 0:
             problems.append(f"--eval-every must be 0 or more (got {self.eval_every})")
         if self.device not in DEVICE_CHOICES:
@@ -106,7 +122,8 @@ class TrainConfig:
         """The fields, plus the settings the recipe resolved to (so a history stays exact even
         if a recipe's definition changes later)."""
         return {**dataclasses.asdict(self), "resolved": {
-            "adam_betas": list(self.adam_betas), "real_label": self.real_label, "ema_decay": self.resolved_ema_decay}}
+            "adam_betas": list(self.adam_betas), "real_label": self.real_label, "ema_decay": self.resolved_ema_decay,
+            "lr_decay": self.resolved_lr_decay}}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -114,4 +131,5 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     # Values that must agree between a run directory and the flags that resume it.
-    RESUME_KEYS = ("batch_size", "lr", "latent_size", "hidden_size", "seed", "subset", "recipe", "ema_decay")
+    RESUME_KEYS = ("batch_size", "lr", "latent_size", "hidden_size", "seed", "subset", "recipe", "ema_decay",
+                   "lr_decay")

@@ -81,12 +81,16 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
     adam_options = {"fused": True, "capturable": capturable} if device.type == "cuda" else \
         {"fused": True} if device.type == "cpu" else {}
     adam_options["betas"] = config.adam_betas
+    # A decaying rate lives in a tensor that set_learning_rate() fills in place: a CUDA graph
+    # reads it at every replay, where a float would be frozen into the captured kernels.
+    tensor_lr = config.resolved_lr_decay != "none" and adam_options.get("fused", False)
+    lr = (lambda: learning_rate_tensor(config.lr, device)) if tensor_lr else (lambda: config.lr)
     batch = config.batch_size
     state = TrainState(
         generator=generator,
         discriminator=discriminator,
-        g_optimizer=torch.optim.Adam(generator.parameters(), lr=config.lr, **adam_options),
-        d_optimizer=torch.optim.Adam(discriminator.parameters(), lr=config.lr, **adam_options),
+        g_optimizer=torch.optim.Adam(generator.parameters(), lr=lr(), **adam_options),
+        d_optimizer=torch.optim.Adam(discriminator.parameters(), lr=lr(), **adam_options),
         d_targets=torch.cat([torch.full((batch, 1), config.real_label), torch.zeros(batch, 1)]).to(device),
         g_targets=torch.ones(batch, 1, device=device),
         d_loss_fn=discriminator_loss,
@@ -103,6 +107,22 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.d_loss_fn = torch.compile(discriminator_loss)
         state.g_loss_fn = torch.compile(generator_loss)
     return state
+
+
+def learning_rate_tensor(lr: float, device: torch.device) -> torch.Tensor:
+    # float64 on the CPU, whose fused Adam reads the rate as a double: a tensor rate then trains
+    # bit for bit like a float one. CUDA's fused kernel reads a float32 from device memory.
+    return torch.tensor(lr, dtype=torch.float64 if device.type == "cpu" else torch.float32, device=device)
+
+
+def set_learning_rate(state: TrainState, lr: float) -> None:
+    """Both optimizers' rate, in place where it is a tensor (see build_state)."""
+    for optimizer in (state.g_optimizer, state.d_optimizer):
+        for group in optimizer.param_groups:
+            if torch.is_tensor(group["lr"]):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
 
 
 def write_gradients(module: torch.nn.Module, loss: torch.Tensor) -> None:
@@ -267,6 +287,10 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     history = files.start_history(config, device, prior)
     if prior is not None:
         files.load_resume_state(state, prior, device)
+        for optimizer in (state.g_optimizer, state.d_optimizer):
+            for group in optimizer.param_groups:  # a saved tensor rate comes back on the CPU
+                if torch.is_tensor(group["lr"]):
+                    group["lr"] = learning_rate_tensor(float(group["lr"]), device)
     first_epoch = len(history["epochs"]) + 1
     if first_epoch > config.epochs:
         log(f"{out} already has {first_epoch - 1} epochs (--epochs {config.epochs}); nothing to train")
@@ -292,6 +316,8 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
+            if config.resolved_lr_decay != "none":
+                set_learning_rate(state, config.lr_at(epoch))
             with tqdm(total=runner.steps, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                       disable=hide_bar, unit="step") as bar:
                 totals = runner.run(on_step=_progress_updater(bar, device))
@@ -302,8 +328,9 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
             seconds = time.perf_counter() - epoch_start
             sampled = epoch % config.sample_every == 0 or epoch == config.epochs
             quality = evaluate_quality(evaluator, state) if _due(epoch, config.eval_every, config.epochs) else None
+            extra = {**(quality or {}), **({"lr": config.lr_at(epoch)} if config.resolved_lr_decay != "none" else {})}
             writer.submit(files.record_epoch(state, history, epoch, means, seconds,
-                                             fixed_noise if sampled else None, device, quality))
+                                             fixed_noise if sampled else None, device, extra))
             log(f"epoch {epoch:4d}/{config.epochs}  d_loss {means['d_loss']:.4f}  g_loss {means['g_loss']:.4f}  "
                 f"D(x) {means['d_x']:.3f}  D(G(z)) {means['d_g_z']:.3f}  {seconds:.2f}s"
                 + (f"  MNIST-FD {quality['quality']['mnist_fd']:.2f}  IS {quality['quality']['inception_score']:.2f}"

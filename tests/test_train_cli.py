@@ -1,5 +1,8 @@
 """train.py run as users run it, on tiny IDX files the tests write."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -8,7 +11,7 @@ from safetensors.torch import load_file
 from gan_core.checkpoint import read_training_state
 from gan_core.hub import read_generator
 from gan_core.models import Generator
-from tests.helpers import run_script
+from tests.helpers import ROOT, run_script
 
 RUN_FILES = {"model.safetensors", "discriminator.safetensors", "config.json", "history.json", "scores.png",
              "real_images.png", "training_state.pt", "README.md"}
@@ -143,3 +146,29 @@ def test_ctrl_c_leaves_a_consistent_run_that_resumes(tiny_data, tmp_path):
     resumed = json.loads((out / "history.json").read_text())
     assert [row["epoch"] for row in resumed["epochs"]] == list(range(1, saved + 3))
     assert load_file(out / "model.safetensors")  # a complete, loadable file
+
+
+def test_linear_lr_decay_keeps_the_first_half_and_then_lowers_the_rate(tiny_data, tmp_path):
+    constant, decaying = tmp_path / "constant", tmp_path / "decaying"
+    train(tiny_data, constant, epochs=4)
+    train(tiny_data, decaying, "--lr-decay", "linear", epochs=4)
+    rows = lambda path: json.loads((path / "history.json").read_text())["epochs"]
+    assert [row["lr"] for row in rows(decaying)] == pytest.approx([2e-4, 2e-4, 2e-4 * 2 / 3, 2e-4 / 3])
+    means = lambda row: [row[name] for name in ("d_loss", "g_loss", "d_x", "d_g_z")]
+    assert [means(row) for row in rows(decaying)[:2]] == [means(row) for row in rows(constant)[:2]]
+    assert means(rows(decaying)[2]) != means(rows(constant)[2])  # the lower rate really reaches Adam
+    # A run killed part-way resumes on the same schedule: the history equals the straight run's.
+    resumed = tmp_path / "resumed"
+    command = [sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(resumed), "--epochs", "4",
+               "--device", "cpu", "--lr-decay", "linear"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:
+        if line.startswith("epoch    2/4"):
+            process.kill()
+            break
+    process.wait(timeout=30)
+    assert read_training_state(resumed)["epoch"] < 4
+    result = run_script(*command[1:], "--resume")
+    assert result.returncode == 0, result.stderr
+    assert [means(row) for row in rows(resumed)] == [means(row) for row in rows(decaying)]
