@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything this project measures on a lent GPU, in one call of the device tool (about 6 minutes):
 #   run(command="bash benchmarks/gpu_session.sh", carry=["data"])   # data/MNIST/raw holds real MNIST
-# 1. a 3-epoch smoke run of the CUDA-graph path; 2. the full seed run (300 epochs), which becomes
+# 1. a 3-epoch smoke run of the CUDA-graph path, and --lr-decay on both paths; 2. the full seed run (300 epochs), which becomes
 # weights/; 3. benchmarks/train_speed.py (seed loop vs eager vs graphs vs graphs + torch.compile, and
 # their agreement); 4. the full run again with --compile, for its total including compile time.
 set -u
@@ -12,6 +12,20 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT
 python3 -c "import torch, torchvision, huggingface_hub; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'hub', huggingface_hub.__version__)" | tee -a "$OUT/gpu.txt"
 
 timeout 90 python3 train.py --data-dir data --device cuda --epochs 3 --subset 6000 --out /tmp/smoke 2>&1 | tail -n 5 | tee "$OUT/smoke.log"
+
+# --lr-decay on the graph path: the rate is a device tensor each replay reads, so the graph and the
+# eager histories must agree per epoch as they do at a constant rate (the rate falls from epoch 4).
+for path in graphs eager; do
+  extra=""; [ "$path" = eager ] && extra="--no-cuda-graphs"
+  timeout 90 python3 train.py --data-dir data --device cuda --epochs 6 --subset 6000 --lr-decay linear \
+    --out "/tmp/lr-decay-$path" $extra > /dev/null 2>&1
+done
+python3 - <<'PY' 2>&1 | tee "$OUT/lr_decay_paths.log"
+import json
+rows = {path: json.load(open(f"/tmp/lr-decay-{path}/history.json"))["epochs"] for path in ("graphs", "eager")}
+for graph, eager in zip(rows["graphs"], rows["eager"]):
+    print(graph["epoch"], graph["lr"], max(abs(graph[k] - eager[k]) for k in ("d_loss", "g_loss", "d_x", "d_g_z")))
+PY
 
 full_run() {  # $1: output folder, $2: log name, rest: extra flags
   local out=$1 log=$2; shift 2
