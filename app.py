@@ -72,6 +72,16 @@ def sweep_outputs() -> None:
             pass
 
 
+def queue_max_size(environ=os.environ, default: int = 64) -> int:
+    """QUEUE_MAX_SIZE from the environment (a Space setting); anything but a positive whole
+    number is logged and replaced by the default rather than stopping the Space."""
+    text = environ.get("QUEUE_MAX_SIZE", str(default))
+    if text.isdecimal() and int(text) > 0:
+        return int(text)
+    log.warning("QUEUE_MAX_SIZE=%r is not a positive whole number; using %d", text[:40], default)
+    return default
+
+
 def shown_to_user(function):
     """Bad input becomes a gr.Error with our message, in the UI and through the API alike."""
     @functools.wraps(function)
@@ -187,17 +197,6 @@ with gr.Blocks(title="MNIST GAN") as demo:
 
 # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
 # NaN or an out-of-range number gets the same clear message from the UI and from any client.
-
-
-
-def queue_max_size(environ=os.environ, default: int = 64) -> int:
-    """QUEUE_MAX_SIZE from the environment (a Space setting); anything but a positive whole
-    number is logged and replaced by the default rather than stopping the Space."""
-    text = environ.get("QUEUE_MAX_SIZE", str(default))
-    if text.isdecimal() and int(text) > 0:
-        return int(text)
-    log.warning("QUEUE_MAX_SIZE=%r is not a positive whole number; using %d", text[:40], default)
-    return default
 
 
 # Bounded: a busy public Space answers "queue full" (HTTP 503) instead of piling up work; two
