@@ -198,7 +198,6 @@ with gr.Blocks(title="MNIST GAN") as demo:
 # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
 # NaN or an out-of-range number gets the same clear message from the UI and from any client.
 
-
 # Bounded: a busy public Space answers "queue full" (HTTP 503) instead of piling up work; two
 # concurrent generator calls per event keep a 2-vCPU Space responsive.
 demo.queue(max_size=queue_max_size(), default_concurrency_limit=2)
