@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "near 0 at the last epoch (default: the recipe's, none for both)")
     training.add_argument("--eval-every", type=whole_number(0), default=defaults.eval_every,
                           help="record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)")
+    training.add_argument("--eval-samples", type=whole_number(2), default=defaults.eval_samples,
+                          help="generated images per evaluation (fewer: faster, noisier figures)")
     data = parser.add_argument_group("data and output")
     data.add_argument("--data-dir", default=defaults.data_dir, help="folder holding MNIST/raw/ (downloaded there if missing)")
     data.add_argument("--subset", type=positive_int, default=None, help="train on the first N images only")
@@ -88,7 +90,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        hidden_size=args.hidden_size, seed=args.seed, device=args.device, data_dir=args.data_dir,
                        subset=args.subset, out=args.out, sample_every=args.sample_every, cuda_graphs=args.cuda_graphs,
                        compile=args.compile, recipe=args.recipe, ema_decay=args.ema_decay, lr_decay=args.lr_decay,
-                       eval_every=args.eval_every)
+                       eval_every=args.eval_every, eval_samples=args.eval_samples)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,7 @@ class TrainConfig:
     ema_decay: float | None = None  # EMA of G's weights; None: the recipe's; 0 disables
     lr_decay: str | None = None  # "linear": full rate for half the epochs, then down to ~0; None: the recipe's
     eval_every: int = 0  # quality figures every N epochs (and after the last); 0: never
+    eval_samples: int = 10_000  # generated images per evaluation (the README's figures use 10,000)
 
     @property
     def adam_betas(self) -> tuple[float, float]:
@@ -113,6 +114,8 @@ class TrainConfig:
             problems.append(f"--lr-decay must be one of {', '.join(LR_DECAYS)} (got {self.lr_decay!r})")
         if self.eval_every < 0:
             problems.append(f"--eval-every must be 0 or more (got {self.eval_every})")
+        if self.eval_samples < 2:  # a Fréchet distance needs a covariance
+            problems.append(f"--eval-samples must be at least 2 (got {self.eval_samples})")
         if self.device not in DEVICE_CHOICES:
             problems.append(f"--device must be one of {', '.join(DEVICE_CHOICES)} (got {self.device!r})")
         if problems:

@@ -304,7 +304,7 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     if config.eval_every:
         from .quality import QualityEvaluator
 
-        evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir)
+        evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir, config.eval_samples)
     setup_start = time.perf_counter()
     runner = make_epoch_runner(state, images, config.batch_size, use_graphs, log=log)
     history["meta"]["path"] = runner.name

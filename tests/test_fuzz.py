@@ -74,7 +74,7 @@ def test_non_finite_numbers_posted_raw_are_refused(app_url, client, endpoint, po
 
 
 FLAGS = ["epochs", "batch-size", "lr", "latent-size", "hidden-size", "seed", "device", "recipe", "ema-decay",
-         "eval-every", "subset", "sample-every", "data-dir", "out"]
+         "eval-every", "eval-samples", "subset", "sample-every", "data-dir", "out"]
 flag_values = st.one_of(
     st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=20),
     st.integers(min_value=-10**30, max_value=10**30).map(str),
