@@ -8,7 +8,8 @@ from .report import final_scores, quality_summary, sample_epochs, training_summa
 
 CONFIG_ROWS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "Adam learning rate"),
                ("adam_betas", "Adam betas"), ("real_label", "D target for real images"),
-               ("resolved_ema_decay", "EMA decay of G's weights (0: none)"), ("recipe", "recipe"),
+               ("resolved_ema_decay", "EMA decay of G's weights (0: none)"),
+               ("resolved_lr_decay", "learning-rate decay"), ("recipe", "recipe"),
                ("latent_size", "latent size"), ("hidden_size", "hidden size"), ("seed", "seed"),
                ("subset", "training images"))
 
@@ -22,7 +23,8 @@ def config_rows(config: dict) -> list[tuple[str, object]]:
     resolved = TrainConfig.from_dict(config)
     recorded = config.get("resolved", {})  # what the run really used, when the history says
     recorded = {"adam_betas": tuple(recorded["adam_betas"]), "real_label": recorded["real_label"],
-                "resolved_ema_decay": recorded["ema_decay"]} if recorded else {}
+                "resolved_ema_decay": recorded["ema_decay"],
+                **({"resolved_lr_decay": recorded["lr_decay"]} if "lr_decay" in recorded else {})} if recorded else {}
     rows = []
     for key, label in CONFIG_ROWS:
         value = recorded.get(key, getattr(resolved, key))
@@ -45,7 +47,6 @@ def model_card(history: dict, run_dir: str | Path, repo_id: str | None = None) -
               f"| {last['d_x']:.3f} | {last['d_g_z']:.3f} | {last['d_loss']:.3f} | {last['g_loss']:.3f} |"
               if last else "No epochs recorded.")
     sample = f"\n![fixed-noise samples after the last epoch]({sample_file})\n" if sample_file else ""
-    seconds = meta.get("training_seconds")
     return f"""---
 license: mit
 library_name: pytorch
@@ -83,9 +84,7 @@ digits = generator(noise).reshape(-1, 28, 28)  # values in [-1, 1]; (digits + 1)
 | --- | --- |
 {rows}
 
-{training_summary(history)}
-Training took {f'{seconds:.0f} s' if isinstance(seconds, (int, float)) else 'an unrecorded time'} on
-{meta.get('device_name', 'an unrecorded device')} (torch {meta.get('torch', '?')}, {meta.get('path', 'eager')} path).
+{training_summary(history)} Software: torch {meta.get('torch', '?')}, the {meta.get('path', 'eager')} path.
 
 Final epoch means over all batches:
 
