@@ -313,11 +313,13 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     run_start = time.perf_counter()
     epoch = first_epoch - 1
     writer = files.EpochWriter(out)
+    decaying = config.resolved_lr_decay != "none"
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
-            if config.resolved_lr_decay != "none":
-                set_learning_rate(state, config.lr_at(epoch))
+            lr = config.lr_at(epoch)
+            if decaying:
+                set_learning_rate(state, lr)
             with tqdm(total=runner.steps, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                       disable=hide_bar, unit="step") as bar:
                 totals = runner.run(on_step=_progress_updater(bar, device))
@@ -328,7 +330,7 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
             seconds = time.perf_counter() - epoch_start
             sampled = epoch % config.sample_every == 0 or epoch == config.epochs
             quality = evaluate_quality(evaluator, state) if _due(epoch, config.eval_every, config.epochs) else None
-            extra = {**(quality or {}), **({"lr": config.lr_at(epoch)} if config.resolved_lr_decay != "none" else {})}
+            extra = {**(quality or {}), **({"lr": lr} if decaying else {})}
             writer.submit(files.record_epoch(state, history, epoch, means, seconds,
                                              fixed_noise if sampled else None, device, extra))
             log(f"epoch {epoch:4d}/{config.epochs}  d_loss {means['d_loss']:.4f}  g_loss {means['g_loss']:.4f}  "
