@@ -100,10 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--push and --push-only need --repo-id USER/NAME")
     config = config_from_args(args)
     from gan_core.data import DataError
-    from gan_core.hub import PushError, check_push_access, push_run
+    from gan_core.hub import PushError, check_push_access, check_repo_id, push_run
     from gan_core.training import RunDirectoryUnwritable, TrainingDiverged, fit
 
     try:
+        if args.push or args.push_only:
+            check_repo_id(args.repo_id)  # bad input first, before the run directory or the Hub is looked at
         if args.push and not args.push_only:
             # Before training, so that an hour of training never ends in an authentication error.
             user = check_push_access(args.repo_id, args.private)

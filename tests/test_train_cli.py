@@ -83,6 +83,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
     (["--epochs", "0"], "--epochs: must be at least 1"),
     (["--device", "tpu"], "invalid choice: 'tpu'"),
     (["--lr", "nan"], "--lr: must be a positive finite number"),
+    (["--push-only", "--repo-id", "../x"], "'../x' is not a Hub repo id"),
 ])
 def test_bad_input_is_one_clear_error_and_writes_nothing(tiny_data, tmp_path, args, message):
     out = tmp_path / "run"
