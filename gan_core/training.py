@@ -115,14 +115,25 @@ def learning_rate_tensor(lr: float, device: torch.device) -> torch.Tensor:
     return torch.tensor(lr, dtype=torch.float64 if device.type == "cpu" else torch.float32, device=device)
 
 
+def _param_groups(state: TrainState):
+    return [group for optimizer in (state.g_optimizer, state.d_optimizer) for group in optimizer.param_groups]
+
+
 def set_learning_rate(state: TrainState, lr: float) -> None:
     """Both optimizers' rate, in place where it is a tensor (see build_state)."""
-    for optimizer in (state.g_optimizer, state.d_optimizer):
-        for group in optimizer.param_groups:
-            if torch.is_tensor(group["lr"]):
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
+    for group in _param_groups(state):
+        if torch.is_tensor(group["lr"]):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
+
+
+def place_learning_rates(state: TrainState, device: torch.device) -> None:
+    """After loading optimizer state: a saved tensor rate comes back on the CPU; put it beside
+    the weights again, as learning_rate_tensor() made it."""
+    for group in _param_groups(state):
+        if torch.is_tensor(group["lr"]):
+            group["lr"] = learning_rate_tensor(float(group["lr"]), device)
 
 
 def write_gradients(module: torch.nn.Module, loss: torch.Tensor) -> None:
@@ -287,10 +298,7 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     history = files.start_history(config, device, prior)
     if prior is not None:
         files.load_resume_state(state, prior, device)
-        for optimizer in (state.g_optimizer, state.d_optimizer):
-            for group in optimizer.param_groups:  # a saved tensor rate comes back on the CPU
-                if torch.is_tensor(group["lr"]):
-                    group["lr"] = learning_rate_tensor(float(group["lr"]), device)
+        place_learning_rates(state, device)
     first_epoch = len(history["epochs"]) + 1
     if first_epoch > config.epochs:
         log(f"{out} already has {first_epoch - 1} epochs (--epochs {config.epochs}); nothing to train")
