@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--lr-decay", choices=LR_DECAYS, default=None,
                           help="linear: keep --lr for the first half of --epochs, then lower it step by step to "
                                "near 0 at the last epoch (default: the recipe's, none for both)")
+    training.add_argument("--r1-gamma", type=float, default=None,
+                          help="add an R1 gradient penalty on real images to D's loss with this weight "
+                               "(0: off, the default of both recipes)")
     training.add_argument("--eval-every", type=whole_number(0), default=defaults.eval_every,
                           help="record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)")
     training.add_argument("--eval-samples", type=whole_number(2), default=defaults.eval_samples,
@@ -90,7 +93,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        hidden_size=args.hidden_size, seed=args.seed, device=args.device, data_dir=args.data_dir,
                        subset=args.subset, out=args.out, sample_every=args.sample_every, cuda_graphs=args.cuda_graphs,
                        compile=args.compile, recipe=args.recipe, ema_decay=args.ema_decay, lr_decay=args.lr_decay,
-                       eval_every=args.eval_every, eval_samples=args.eval_samples)
+                       r1_gamma=args.r1_gamma, eval_every=args.eval_every, eval_samples=args.eval_samples)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,8 @@ MAX_WIDTH = 4096  # largest --latent-size / --hidden-size
 # measured within a few percent of the raw weights, less than run-to-run noise, and a linear
 # learning-rate decay measured worse (FD 156 against 127 at epoch 300), so neither recipe uses them.
 RECIPES = {
-    "seed": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0, "lr_decay": "none"},
-    "improved": {"adam_beta1": 0.5, "real_label": 0.9, "ema_decay": 0.0, "lr_decay": "none"},
+    "seed": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0, "lr_decay": "none", "r1_gamma": 0.0},
+    "improved": {"adam_beta1": 0.5, "real_label": 0.9, "ema_decay": 0.0, "lr_decay": "none", "r1_gamma": 0.0},
 }
 LR_DECAYS = ("none", "linear")
 
@@ -57,6 +57,7 @@ class TrainConfig:
     recipe: str = "seed"
     ema_decay: float | None = None  # EMA of G's weights; None: the recipe's; 0 disables
     lr_decay: str | None = None  # "linear": full rate for half the epochs, then down to ~0; None: the recipe's
+    r1_gamma: float | None = None  # weight of D's R1 gradient penalty on real images; None: the recipe's
     eval_every: int = 0  # quality figures every N epochs (and after the last); 0: never
     eval_samples: int = 10_000  # generated images per evaluation (the README's figures use 10,000)
 
@@ -76,6 +77,10 @@ class TrainConfig:
     @property
     def resolved_lr_decay(self) -> str:
         return RECIPES[self.recipe]["lr_decay"] if self.lr_decay is None else self.lr_decay
+
+    @property
+    def resolved_r1_gamma(self) -> float:
+        return RECIPES[self.recipe]["r1_gamma"] if self.r1_gamma is None else self.r1_gamma
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate of an epoch (1-based). "linear" keeps --lr for the first half, then
@@ -113,6 +118,8 @@ class TrainConfig:
             problems.append(f"--ema-decay must be in [0, 1) (got {self.ema_decay})")
         if self.lr_decay is not None and self.lr_decay not in LR_DECAYS:
             problems.append(f"--lr-decay must be one of {', '.join(LR_DECAYS)} (got {self.lr_decay!r})")
+        if self.r1_gamma is not None and not 0 <= self.r1_gamma < float("inf"):
+            problems.append(f"--r1-gamma must be 0 or a positive number (got {self.r1_gamma})")
         if self.eval_every < 0:
             problems.append(f"--eval-every must be 0 or more (got {self.eval_every})")
         if self.eval_samples < 2:  # a Fréchet distance needs a covariance
@@ -127,7 +134,7 @@ class TrainConfig:
         if a recipe's definition changes later)."""
         return {**dataclasses.asdict(self), "resolved": {
             "adam_betas": list(self.adam_betas), "real_label": self.real_label, "ema_decay": self.resolved_ema_decay,
-            "lr_decay": self.resolved_lr_decay}}
+            "lr_decay": self.resolved_lr_decay, "r1_gamma": self.resolved_r1_gamma}}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -136,4 +143,4 @@ class TrainConfig:
 
     # Values that must agree between a run directory and the flags that resume it.
     RESUME_KEYS = ("batch_size", "lr", "latent_size", "hidden_size", "seed", "subset", "recipe", "ema_decay",
-                   "lr_decay")
+                   "lr_decay", "r1_gamma")

@@ -9,7 +9,8 @@ from .report import final_scores, quality_summary, sample_epochs, training_summa
 CONFIG_ROWS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "Adam learning rate"),
                ("adam_betas", "Adam betas"), ("real_label", "D target for real images"),
                ("resolved_ema_decay", "EMA decay of G's weights (0: none)"),
-               ("resolved_lr_decay", "learning-rate decay"), ("recipe", "recipe"),
+               ("resolved_lr_decay", "learning-rate decay"), ("resolved_r1_gamma", "R1 penalty weight on D"),
+               ("recipe", "recipe"),
                ("latent_size", "latent size"), ("hidden_size", "hidden size"), ("seed", "seed"),
                ("subset", "training images"))
 
@@ -24,7 +25,8 @@ def config_rows(config: dict) -> list[tuple[str, object]]:
     recorded = config.get("resolved", {})  # what the run really used, when the history says
     recorded = {"adam_betas": tuple(recorded["adam_betas"]), "real_label": recorded["real_label"],
                 "resolved_ema_decay": recorded["ema_decay"],
-                **({"resolved_lr_decay": recorded["lr_decay"]} if "lr_decay" in recorded else {})} if recorded else {}
+                **({"resolved_lr_decay": recorded["lr_decay"]} if "lr_decay" in recorded else {}),
+                **({"resolved_r1_gamma": recorded["r1_gamma"]} if "r1_gamma" in recorded else {})} if recorded else {}
     rows = []
     for key, label in CONFIG_ROWS:
         value = recorded.get(key, getattr(resolved, key))

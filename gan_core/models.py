@@ -53,3 +53,8 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The score before the sigmoid, which the R1 penalty differentiates (the sigmoid's
+        flat ends would hide the gradient it is meant to keep small)."""
+        return self.net[:-1](images)

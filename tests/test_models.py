@@ -6,6 +6,7 @@ from gan_core.checkpoint import write_json, write_weights
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.hub import read_generator
 from gan_core.models import Discriminator, Generator
+from gan_core.training import r1_penalty
 
 
 def test_generator_maps_noise_to_images_in_tanh_range():
@@ -43,3 +44,24 @@ def test_model_config_round_trips_through_config_json(tmp_path):
 def test_train_config_round_trips_through_a_dict():
     config = TrainConfig(epochs=3, subset=100, seed=7)
     assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_r1_penalty_is_the_mean_squared_gradient_norm_of_the_logit():
+    torch.manual_seed(0)
+    discriminator = Discriminator(hidden_size=8, image_size=6).double()
+    images = torch.rand(3, 6, dtype=torch.float64) * 2 - 1
+    assert torch.allclose(torch.sigmoid(discriminator.logits(images)), discriminator(images))
+    # Central differences of the logit, one input pixel at a time: independent of autograd.
+    step, gradients = 1e-6, torch.zeros_like(images)
+    for pixel in range(images.shape[1]):
+        shift = torch.zeros_like(images)
+        shift[:, pixel] = step
+        with torch.no_grad():
+            gradients[:, pixel] = (discriminator.logits(images + shift) - discriminator.logits(images - shift))[:, 0] / (2 * step)
+    expected = gradients.square().sum(dim=1).mean()
+    penalty = r1_penalty(discriminator, images)
+    assert penalty.item() > 0 and torch.isclose(penalty, expected, rtol=1e-6)
+    # It is differentiable with respect to D's weights, which is what trains D to be flat on the data.
+    # (Not its biases: with piecewise-linear activations the input gradient does not depend on them.)
+    weights = [param for name, param in discriminator.named_parameters() if name.endswith("weight")]
+    assert all(grad.abs().sum() > 0 for grad in torch.autograd.grad(penalty, weights))

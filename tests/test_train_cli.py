@@ -83,6 +83,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
     (["--epochs", "0"], "--epochs: must be at least 1"),
     (["--device", "tpu"], "invalid choice: 'tpu'"),
     (["--lr", "nan"], "--lr: must be a positive finite number"),
+    (["--r1-gamma", "-1"], "--r1-gamma must be 0 or a positive number (got -1.0)"),
     (["--push-only", "--repo-id", "../x"], "'../x' is not a Hub repo id"),
 ])
 def test_bad_input_is_one_clear_error_and_writes_nothing(tiny_data, tmp_path, args, message):
@@ -173,3 +174,17 @@ def test_linear_lr_decay_keeps_the_first_half_and_then_lowers_the_rate(tiny_data
     result = run_script(*command[1:], "--resume")
     assert result.returncode == 0, result.stderr
     assert [means(row) for row in rows(resumed)] == [means(row) for row in rows(decaying)]
+
+
+def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(two_epoch_run, tiny_data, tmp_path):
+    out = tmp_path / "r1"
+    train(tiny_data, out, "--batch-size", "50", "--r1-gamma", "10")
+    history = json.loads((out / "history.json").read_text())
+    plain = json.loads((two_epoch_run[0] / "history.json").read_text())
+    assert history["config"]["resolved"]["r1_gamma"] == 10 and plain["config"]["resolved"]["r1_gamma"] == 0
+    # Same seed and data: only the penalty differs, and D's first epoch already moves differently.
+    assert history["epochs"][0]["d_x"] != plain["epochs"][0]["d_x"]
+    assert "| R1 penalty weight on D | 10.0 |" in (out / "README.md").read_text()
+    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--resume", "--epochs", "3",
+                        "--batch-size", "50", "--device", "cpu")
+    assert result.returncode == 2 and "--r1-gamma is None but the run used 10.0" in result.stderr
