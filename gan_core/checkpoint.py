@@ -119,9 +119,17 @@ def read_resume_state(run_dir: str | Path, config) -> dict:
     saved = state.get("history", {}).get("config", {})
     differences = [f"--{key.replace('_', '-')} is {getattr(config, key)!r} but the run used {saved[key]!r}"
                    for key in config.RESUME_KEYS if key in saved and saved[key] != getattr(config, key)]
+    # A recipe's definition can change between releases (as "improved" did); the run keeps what
+    # it resolved to when it started, so a changed recipe is refused rather than mixed in.
+    if not differences:
+        resolved_now = config.to_dict()["resolved"]
+        differences = [f"--recipe {config.recipe} now means {key} = {resolved_now[key]!r}, but the run used {value!r}"
+                       for key, value in saved.get("resolved", {}).items()
+                       if key in resolved_now and resolved_now[key] != value]
     if differences:
         raise ValueError(f"cannot resume {Path(run_dir)}: " + "; ".join(differences))
     return state
+
 
 
 def start_history(config, device: torch.device, prior: dict | None) -> dict:

@@ -102,7 +102,7 @@ Final epoch means over all batches:
 
 - Unconditional: you cannot ask for a particular digit; seeds pick them at random.
 - A 2014-style MLP GAN: strokes are noisy, some samples are not legible digits, and some digits
-  appear more often than others (partial mode collapse).
+  appear more often than others (the shares are under Sample quality).
 - 28x28 grayscale only; not a model of handwriting in general.
 - The tutorial claims D(x) and D(G(z)) converge to 0.5; the recorded scores show where they ended.
 """

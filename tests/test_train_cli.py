@@ -188,3 +188,21 @@ def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(two_epoch
     result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--resume", "--epochs", "3",
                         "--batch-size", "50", "--device", "cpu")
     assert result.returncode == 2 and "--r1-gamma is None but the run used 10.0" in result.stderr
+
+
+def test_a_run_of_a_recipe_that_has_since_changed_is_not_resumed(tiny_data, tmp_path):
+    out = tmp_path / "improved"
+    train(tiny_data, out, "--recipe", "improved", "--subset", "200", epochs=1)
+    # Make the run look like one of the former "improved" (Adam beta1 0.5, no R1 penalty): what its
+    # training_state.pt recorded is all resume has to go on.
+    state_file = out / "training_state.pt"
+    state = torch.load(state_file, weights_only=True)
+    state["history"]["config"]["resolved"].update(adam_betas=[0.5, 0.999], r1_gamma=0.0)
+    torch.save(state, state_file)
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--resume", "--epochs", "2",
+                        "--recipe", "improved", "--subset", "200", "--device", "cpu")
+    assert result.returncode == 2, result.stderr
+    assert "--recipe improved now means adam_betas = [0.9, 0.999], but the run used [0.5, 0.999]" in result.stderr
+    assert "r1_gamma = 10.0, but the run used 0.0" in result.stderr
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
