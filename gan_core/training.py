@@ -326,7 +326,8 @@ def _fit(config: TrainConfig, resume: bool, log, progress: bool | None):
     if config.eval_every:
         from .quality import QualityEvaluator
 
-        evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir, config.eval_samples)
+        with torch.random.fork_rng(devices=[]):  # the classifier's throw-away initial weights
+            evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir, config.eval_samples)
     setup_start = time.perf_counter()
     runner = make_epoch_runner(state, images, config.batch_size, use_graphs, log=log)
     history["meta"]["path"] = runner.name
@@ -379,10 +380,15 @@ def _due(epoch: int, every: int, last: int) -> bool:
 
 
 def evaluate_quality(evaluator, state: TrainState) -> dict:
-    """Quality figures of the published generator, and of the raw one beside it when EMA is on."""
-    figures = {"quality": evaluator(files.published_generator(state))}
-    if state.ema is not None:
-        figures["quality_raw"] = evaluator(state.generator)
+    """Quality figures of the published generator, and of the raw one beside it when EMA is on.
+
+    Measuring must not change the training: torchmetrics' InceptionScore shuffles with the global
+    CPU generator, which also draws a CPU run's shuffles and noise, so it runs on a fork of it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        figures = {"quality": evaluator(files.published_generator(state))}
+        if state.ema is not None:
+            figures["quality_raw"] = evaluator(state.generator)
     return figures
 
 

@@ -61,17 +61,22 @@ def test_ema_update_is_the_weighted_average():
 
 
 def test_eval_every_records_quality_and_an_ema_run_publishes_the_average(tiny_data, tmp_path):
-    out = tmp_path / "run"
-    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", "2",
-                        "--device", "cpu", "--recipe", "improved", "--ema-decay", "0.999", "--eval-every", "2",
-                        "--eval-samples", "500")
+    out, unevaluated = tmp_path / "run", tmp_path / "unevaluated"
+    flags = ["--data-dir", str(tiny_data), "--epochs", "3", "--device", "cpu", "--recipe", "improved",
+             "--ema-decay", "0.999"]
+    result = run_script("train.py", *flags, "--out", str(out), "--eval-every", "2", "--eval-samples", "500")
     assert result.returncode == 0, result.stderr
     assert "MNIST-FD" in result.stdout
     rows = json.loads((out / "history.json").read_text())["epochs"]
-    assert "quality" not in rows[0]
+    assert "quality" not in rows[0] and "quality" in rows[2]  # every 2 epochs, and after the last
     for key in ("quality", "quality_raw"):
         assert {"mnist_fd", "inception_score", "digit_histogram", "kl_to_uniform", "mean_confidence"} <= set(rows[1][key])
         assert rows[1][key]["samples"] == 500
+    # Measuring does not change the training: epoch 3 (after an evaluation) equals a run without any.
+    assert run_script("train.py", *flags, "--out", str(unevaluated)).returncode == 0
+    means = lambda path: [{k: row[k] for k in ("d_loss", "g_loss", "d_x", "d_g_z")}
+                          for row in json.loads((path / "history.json").read_text())["epochs"]]
+    assert means(out) == means(unevaluated)
     from safetensors.torch import load_file
 
     from gan_core.checkpoint import read_training_state
