@@ -1,5 +1,8 @@
 """Training speed: the seed's loop vs our eager path vs our CUDA-graph path, in one process.
 
+Our paths are timed for --recipe seed (the same algorithm as the seed's loop) and for --recipe
+improved (which adds D's R1 penalty).
+
     python benchmarks/train_speed.py --data-dir ../shared/data --device cpu --seed-epochs 1 --eager-epochs 2
     python benchmarks/train_speed.py --data-dir data --device cuda      # also times the graph path
 
@@ -79,8 +82,12 @@ def main(argv=None) -> int:
                                                        log=lambda *_: None),
                         "steps_per_epoch": len(images) // config.batch_size}
     raw["ours, eager"] = time_our_path(config, device, images, args.eager_epochs, graphs=False)
+    # --recipe improved adds the R1 penalty: a second backward pass through D on the real batch.
+    improved = replace(config, recipe="improved")
+    raw["improved, eager"] = time_our_path(improved, device, images, args.eager_epochs, graphs=False)
     if device.type == "cuda":
         raw["ours, CUDA graphs"] = time_our_path(config, device, images, args.graph_epochs, graphs=True)
+        raw["improved, graphs"] = time_our_path(improved, device, images, args.graph_epochs, graphs=True)
         if args.compile:
             try:
                 raw["graphs + compile"] = time_our_path(replace(config, compile=True), device, images,

@@ -11,7 +11,7 @@ def test_train_speed_runs_on_cpu_and_writes_its_table(tiny_data, tmp_path):
     assert "seed loop" in result.stdout and "ours, eager" in result.stdout
     report = json.loads((tmp_path / "train_speed_cpu.json").read_text())
     assert report["device"]["device"] == "cpu" and report["images"] == 400
-    assert [row["path"] for row in report["rows"]] == ["seed loop", "ours, eager"]
+    assert [row["path"] for row in report["rows"]] == ["seed loop", "ours, eager", "improved, eager"]
     assert all(row["median_epoch_seconds"] > 0 and row["steps_per_second"] > 0 for row in report["rows"])
 
 
