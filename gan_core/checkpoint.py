@@ -117,7 +117,8 @@ def read_resume_state(run_dir: str | Path, config) -> dict:
     """Load training_state.pt and check the flags agree with the run being resumed."""
     state = read_training_state(run_dir)
     saved = state.get("history", {}).get("config", {})
-    differences = [f"--{key.replace('_', '-')} is {getattr(config, key)!r} but the run used {saved[key]!r}"
+    given = lambda value: "not given" if value is None else f"{value!r}"  # None: the flag was left to the recipe
+    differences = [f"--{key.replace('_', '-')} is {given(getattr(config, key))} but the run used {given(saved[key])}"
                    for key in config.RESUME_KEYS if key in saved and saved[key] != getattr(config, key)]
     # A recipe's definition can change between releases (as "improved" did); the run keeps what
     # it resolved to when it started, so a changed recipe is refused rather than mixed in.
@@ -129,7 +130,6 @@ def read_resume_state(run_dir: str | Path, config) -> dict:
     if differences:
         raise ValueError(f"cannot resume {Path(run_dir)}: " + "; ".join(differences))
     return state
-
 
 
 def start_history(config, device: torch.device, prior: dict | None) -> dict:

@@ -187,7 +187,7 @@ def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(two_epoch
     assert "| R1 penalty weight on D | 10.0 |" in (out / "README.md").read_text()
     result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--resume", "--epochs", "3",
                         "--batch-size", "50", "--device", "cpu")
-    assert result.returncode == 2 and "--r1-gamma is None but the run used 10.0" in result.stderr
+    assert result.returncode == 2 and "--r1-gamma is not given but the run used 10.0" in result.stderr
 
 
 def test_a_run_of_a_recipe_that_has_since_changed_is_not_resumed(tiny_data, tmp_path):
