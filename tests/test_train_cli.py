@@ -131,7 +131,10 @@ def test_ctrl_c_leaves_a_consistent_run_that_resumes(tiny_data, tmp_path):
     process = subprocess.Popen([sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(out),
                                 "--epochs", "500", "--device", "cpu", "--sample-every", "50"], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**__import__("os").environ,
-                                                                                              "PYTHONUNBUFFERED": "1"})
+                                                                                              "PYTHONUNBUFFERED": "1"},
+                               # As at a terminal: a shell's background job (CI started with `&`)
+                               # ignores SIGINT, and the child would inherit that and never see it.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:  # wait until training is under way
         if line.startswith("epoch    3/"):
             break
