@@ -7,6 +7,7 @@ Every tab is also an API endpoint for gradio_client: /generate, /interpolate,
 /interpolation_strip, /training_scores. All the logic is in gan_core; this file only lays out
 the page and turns ValueErrors into messages shown to the user.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,21 +17,57 @@ import os
 import random
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image
 
-from gan_core.checkpoint import atomic_write_bytes, sample_path
-from gan_core.hub import load_app_model
+from gan_core.history import History, epoch_count
+from gan_core.hub import check_repo_id, load_generator, resolve_run_dir
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
+from gan_core.layout import nearest_sample_epoch, sample_epochs, sample_path
+from gan_core.messages import first_line
+from gan_core.models import Generator
 from gan_core.plots import quality_figure, scores_figure
-from gan_core.report import (TABLE_HEADERS, nearest_sample_epoch, quality_summary, sample_epochs, score_table,
-                             training_summary)
+from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
+from gan_core.run_files import atomic_write_bytes
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
 
+BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 log = logging.getLogger("mnist_gan_app")
+
+
+@dataclass
+class LoadedModel:
+    generator: Generator
+    history: History
+    source: str  # what the header says: "bundled weights" or "user/name @ revision"
+    run_dir: Path  # where its files (sample grids, score plot) are
+    notice: str | None = None  # why the requested model was not used, when it was not
+
+
+def load_app_model(environ=os.environ) -> LoadedModel:
+    """MODEL_REPO (at MODEL_REVISION) if set and loadable, else the bundled weights with a notice
+    saying why: a Space must start even when the Hub or the repo fails it."""
+    repo_id = environ.get("MODEL_REPO", "").strip()
+    revision = environ.get("MODEL_REVISION", "").strip() or None
+    notice = None
+    if repo_id:
+        try:
+            run_dir = resolve_run_dir(check_repo_id(repo_id), revision)
+            generator, history = load_generator(run_dir)
+            return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir)
+        except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts
+            notice = (
+                f"could not load MODEL_REPO={repo_id!r}{f' at {revision!r}' if revision else ''} "
+                f"({type(error).__name__}: {first_line(error)}); serving the bundled weights"
+            )
+    generator, history = load_generator(BUNDLED_WEIGHTS)
+    return LoadedModel(generator, history, "bundled weights", BUNDLED_WEIGHTS, notice)
+
+
 MODEL = load_app_model()
 if MODEL.notice:
     log.warning(MODEL.notice)
@@ -84,12 +121,14 @@ def queue_max_size(environ=os.environ, default: int = 64) -> int:
 
 def shown_to_user(function):
     """Bad input becomes a gr.Error with our message, in the UI and through the API alike."""
+
     @functools.wraps(function)
     def wrapper(*args):
         try:
             return function(*args)
         except ValueError as error:
             raise gr.Error(str(error)) from None
+
     return wrapper
 
 
@@ -126,9 +165,11 @@ def sample_at(epoch):
 
 
 def header() -> str:
-    epochs = len(MODEL.history.get("epochs", []))
-    text = (f"# MNIST GAN\nThe vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained "
-            f"adversarially on MNIST. Model: **{MODEL.source}**, {epochs} epochs.")
+    epochs = epoch_count(MODEL.history)
+    text = (
+        f"# MNIST GAN\nThe vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained "
+        f"adversarially on MNIST. Model: **{MODEL.source}**, {epochs} epochs."
+    )
     if MODEL.notice:
         text += f"\n\n> ⚠️ {MODEL.notice}"
     return text
@@ -143,11 +184,18 @@ with gr.Blocks(title="MNIST GAN") as demo:
             dice = gr.Button("🎲 random seed", scale=1)
             count = gr.Slider(1, MAX_COUNT, value=16, step=1, label="count", scale=3)
         generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
-        grid = gr.Image(value=SAMPLER.generate(42, 16), label="digits", type="pil", format="png",
-                        buttons=["download"], elem_id="generate-output")
+        grid = gr.Image(
+            value=SAMPLER.generate(42, 16),
+            label="digits",
+            type="pil",
+            format="png",
+            buttons=["download"],
+            elem_id="generate-output",
+        )
         generate_button.click(generate, [seed, count], grid, api_name="generate", preprocess=False)
         dice.click(random_seed, None, seed, api_visibility="private").then(
-            generate, [seed, count], grid, api_visibility="private", preprocess=False)
+            generate, [seed, count], grid, api_visibility="private", preprocess=False
+        )
 
     with gr.Tab("Interpolate"):
         with gr.Row():
@@ -155,27 +203,55 @@ with gr.Blocks(title="MNIST GAN") as demo:
             seed_b = gr.Number(value=2, label="seed B", minimum=0, maximum=MAX_SEED, step=1)
             method = gr.Radio(list(METHODS), value="slerp", label="method")
         t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
-        digit = gr.Image(value=SAMPLER.interpolate(1, 2, 0.5, "slerp"), label="G(z(t))", type="pil",
-                         format="png", buttons=["download"], height=360, elem_id="interpolate-output")
+        digit = gr.Image(
+            value=SAMPLER.interpolate(1, 2, 0.5, "slerp"),
+            label="G(z(t))",
+            type="pil",
+            format="png",
+            buttons=["download"],
+            height=360,
+            elem_id="interpolate-output",
+        )
         # .input fires while the slider is dragged, not only on release; always_last drops the
         # stale positions a slow request would otherwise queue up.
-        t.input(interpolate, [seed_a, seed_b, t, method], digit, api_name="interpolate",
-                trigger_mode="always_last", show_progress="hidden", preprocess=False)
+        t.input(
+            interpolate,
+            [seed_a, seed_b, t, method],
+            digit,
+            api_name="interpolate",
+            trigger_mode="always_last",
+            show_progress="hidden",
+            preprocess=False,
+        )
         for control in (seed_a, seed_b, method):
-            control.change(interpolate, [seed_a, seed_b, t, method], digit, api_visibility="private",
-                           trigger_mode="always_last", show_progress="hidden", preprocess=False)
+            control.change(
+                interpolate,
+                [seed_a, seed_b, t, method],
+                digit,
+                api_visibility="private",
+                trigger_mode="always_last",
+                show_progress="hidden",
+                preprocess=False,
+            )
         with gr.Row():
             frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, label="frames")
             strip_button = gr.Button("Make strip and GIF")
         first_strip, first_gif = interpolation_strip(1, 2, 10, "slerp")
         strip = gr.Image(value=first_strip, label="A → B", type="pil", format="png", buttons=["download"])
         gif = gr.File(value=first_gif, label="animated GIF")
-        strip_button.click(interpolation_strip, [seed_a, seed_b, frames, method], [strip, gif],
-                           api_name="interpolation_strip", preprocess=False)
+        strip_button.click(
+            interpolation_strip,
+            [seed_a, seed_b, frames, method],
+            [strip, gif],
+            api_name="interpolation_strip",
+            preprocess=False,
+        )
 
     with gr.Tab("Training scores"):
-        gr.Markdown(training_summary(MODEL.history) + " The seed post claims both scores converge "
-                    "to 0.5; the dashed line shows where that would be.")
+        gr.Markdown(
+            training_summary(MODEL.history) + " The tutorial claims both scores converge "
+            "to 0.5; the dashed line shows where that would be."
+        )
         gr.Plot(value=scores_figure(MODEL.history), label="scores and losses", elem_id="scores-plot")
         gr.Markdown(quality_summary(MODEL.history))
         quality_plot = quality_figure(MODEL.history)
@@ -184,14 +260,22 @@ with gr.Blocks(title="MNIST GAN") as demo:
         if SAMPLE_EPOCHS:
             first_image, first_caption = sample_at(SAMPLE_EPOCHS[-1])
             if len(SAMPLE_EPOCHS) > 1:
-                sample_slider = gr.Slider(SAMPLE_EPOCHS[0], SAMPLE_EPOCHS[-1], value=SAMPLE_EPOCHS[-1], step=1,
-                                          label="epoch")
+                sample_slider = gr.Slider(
+                    SAMPLE_EPOCHS[0], SAMPLE_EPOCHS[-1], value=SAMPLE_EPOCHS[-1], step=1, label="epoch"
+                )
             sample_caption = gr.Markdown(first_caption)
-            sample_image = gr.Image(value=first_image, label="fixed-noise samples", type="pil", format="png",
-                                    height=520)
+            sample_image = gr.Image(
+                value=first_image, label="fixed-noise samples", type="pil", format="png", height=520
+            )
             if len(SAMPLE_EPOCHS) > 1:
-                sample_slider.input(sample_at, sample_slider, [sample_image, sample_caption], api_visibility="private",
-                                    trigger_mode="always_last", show_progress="hidden")
+                sample_slider.input(
+                    sample_at,
+                    sample_slider,
+                    [sample_image, sample_caption],
+                    api_visibility="private",
+                    trigger_mode="always_last",
+                    show_progress="hidden",
+                )
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
         demo.load(training_scores, None, table, api_name="training_scores")
 

@@ -8,6 +8,7 @@ sends the same load to /generate (16 images), /interpolate and the no-op, and pr
 and requests per second for each, with the ratio of each p95 to the no-op's. Writes JSON to
 benchmarks/results/app_latency_cpu_<clients>x<requests>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,10 +63,16 @@ def load(url: str, api_name: str, make_args, clients: int, requests: int) -> dic
     wall = time.perf_counter() - wall_start
     ordered = sorted(latencies)
     percentile = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-    return {"endpoint": api_name, "requests": clients * requests, "failed": len(failures),
-            "failures": failures[:5], "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
-            "p95_ms": 1000 * percentile(0.95), "max_ms": 1000 * ordered[-1] if ordered else None,
-            "requests_per_second": len(ordered) / wall}
+    return {
+        "endpoint": api_name,
+        "requests": clients * requests,
+        "failed": len(failures),
+        "failures": failures[:5],
+        "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
+        "p95_ms": 1000 * percentile(0.95),
+        "max_ms": 1000 * ordered[-1] if ordered else None,
+        "requests_per_second": len(ordered) / wall,
+    }
 
 
 def main(argv=None) -> int:
@@ -79,21 +86,31 @@ def main(argv=None) -> int:
         serve_noop(args.serve_noop)
         return 0
 
-    from tests.helpers import free_port, start_app, stop, wait_for_port
     import subprocess
+
+    from tests.helpers import free_port, start_app, stop, wait_for_port
 
     app, app_url = start_app()
     floor_port = free_port()
-    floor = subprocess.Popen([sys.executable, __file__, "--serve-noop", str(floor_port)], cwd=ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    floor = subprocess.Popen(
+        [sys.executable, __file__, "--serve-noop", str(floor_port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(floor_port, floor)
         floor_url = f"http://127.0.0.1:{floor_port}/"
         rows = [
             load(floor_url, "/noop", lambda i: {"value": i}, args.clients, args.requests),
             load(app_url, "/generate", lambda i: {"seed": i, "count": 16}, args.clients, args.requests),
-            load(app_url, "/interpolate", lambda i: {"seed_a": 1, "seed_b": 2, "t": (i % 101) / 100,
-                                                     "method": "slerp"}, args.clients, args.requests),
+            load(
+                app_url,
+                "/interpolate",
+                lambda i: {"seed_a": 1, "seed_b": 2, "t": (i % 101) / 100, "method": "slerp"},
+                args.clients,
+                args.requests,
+            ),
         ]
     finally:
         stop(app)
@@ -103,14 +120,23 @@ def main(argv=None) -> int:
         row["p95_vs_floor"] = row["p95_ms"] / floor_p95
     machine = f"{platform.machine()}, {__import__('os').cpu_count()} CPUs"
     print(f"{args.clients} concurrent clients x {args.requests} requests each, on {machine}")
-    print(f"{'endpoint':<14} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} {'p95/floor':>9} {'failed':>6}")
+    print(
+        f"{'endpoint':<14} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'req/s':>7} "
+        f"{'p95/floor':>9} {'failed':>6}"
+    )
     for row in rows:
-        print(f"{row['endpoint']:<14} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
-              f"{row['requests_per_second']:>7.1f} {row['p95_vs_floor']:>9.2f} {row['failed']:>6}")
+        print(
+            f"{row['endpoint']:<14} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{row['requests_per_second']:>7.1f} {row['p95_vs_floor']:>9.2f} {row['failed']:>6}"
+        )
     out = Path(args.results_dir) / f"app_latency_cpu_{args.clients}x{args.requests}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine, "clients": args.clients, "requests": args.requests,
-                               "rows": rows}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {"machine": machine, "clients": args.clients, "requests": args.requests, "rows": rows}, indent=2
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 

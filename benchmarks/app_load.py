@@ -11,6 +11,7 @@ failed with another error, or lost (no answer within --request-timeout). Samples
 resident memory every half second and reads its peak (VmHWM) at the end. Prints a summary and
 writes JSON to benchmarks/results/ (or --json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,7 +79,9 @@ def crowd(url: str, clients: int, seconds: float, request_timeout: float) -> Tal
             try:
                 result = client.submit(**arguments, api_name=api_name).result(timeout=request_timeout)
                 with open(result, "rb") as handle:
-                    tally.answered(f"{api_name}{sorted(arguments.items())}", handle.read(), time.perf_counter() - start)
+                    tally.answered(
+                        f"{api_name}{sorted(arguments.items())}", handle.read(), time.perf_counter() - start
+                    )
             except QueueError as error:
                 with tally.lock:
                     tally.busy.append(str(error))
@@ -102,7 +105,9 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--queue-size", type=int, default=64, help="the app's QUEUE_MAX_SIZE")
-    parser.add_argument("--request-timeout", type=float, default=120, help="seconds before a request counts as lost")
+    parser.add_argument(
+        "--request-timeout", type=float, default=120, help="seconds before a request counts as lost"
+    )
     parser.add_argument("--json", help="where to write the results (default: benchmarks/results/...)")
     args = parser.parse_args(argv)
 
@@ -112,7 +117,9 @@ def main(argv=None) -> int:
 
     app, url = start_app(env={"QUEUE_MAX_SIZE": str(args.queue_size)})
     try:
-        Client(url, verbose=False).predict(seed=0, count=16, api_name="/generate")  # warm: first call loads code
+        Client(url, verbose=False).predict(
+            seed=0, count=16, api_name="/generate"
+        )  # warm: first call loads code
         rss_start = memory_kib(app.pid, "VmRSS")
         samples, sampling = [], threading.Event()
 
@@ -137,27 +144,55 @@ def main(argv=None) -> int:
     sent = answered + len(tally.busy) + len(tally.failed) + tally.lost
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
     result = {
-        "machine": machine, "clients": args.clients, "seconds": args.seconds, "queue_size": args.queue_size,
-        "sent": sent, "answered": answered, "busy": len(tally.busy), "failed": len(tally.failed),
-        "lost": tally.lost, "mismatched": tally.mismatched, "still_serving": still_serving,
-        "busy_messages": sorted(set(tally.busy)), "failures": tally.failed[:5],
+        "machine": machine,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "queue_size": args.queue_size,
+        "sent": sent,
+        "answered": answered,
+        "busy": len(tally.busy),
+        "failed": len(tally.failed),
+        "lost": tally.lost,
+        "mismatched": tally.mismatched,
+        "still_serving": still_serving,
+        "busy_messages": sorted(set(tally.busy)),
+        "failures": tally.failed[:5],
         "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
         "p95_ms": 1000 * ordered[min(answered - 1, int(0.95 * answered))] if ordered else None,
-        "max_ms": 1000 * ordered[-1] if ordered else None, "answers_per_second": answered / wall,
-        "rss_mib": {"start": rss_start / 1024, "end": rss_end / 1024, "peak": rss_peak / 1024,
-                    "sampled_max": max(samples, default=rss_start) / 1024},
+        "max_ms": 1000 * ordered[-1] if ordered else None,
+        "answers_per_second": answered / wall,
+        "rss_mib": {
+            "start": rss_start / 1024,
+            "end": rss_end / 1024,
+            "peak": rss_peak / 1024,
+            "sampled_max": max(samples, default=rss_start) / 1024,
+        },
     }
     print(f"{args.clients} clients for {args.seconds:.0f} s, queue {args.queue_size}, on {machine}")
-    print(f"sent {sent}: answered {answered} ({result['mismatched']} differing from the first answer), "
-          f"busy {result['busy']}, failed {result['failed']}, lost {result['lost']}; still serving: {still_serving}")
+    print(
+        f"sent {sent}: answered {answered} ({result['mismatched']} differing from the first answer), "
+        f"busy {result['busy']}, failed {result['failed']}, lost {result['lost']}; "
+        f"still serving: {still_serving}"
+    )
     if ordered:
-        print(f"answered: p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, max {result['max_ms']:.0f} ms, "
-              f"{result['answers_per_second']:.1f}/s")
+        print(
+            f"answered: p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, "
+            f"max {result['max_ms']:.0f} ms, "
+            f"{result['answers_per_second']:.1f}/s"
+        )
     print("app memory (MiB): start {start:.0f}, end {end:.0f}, peak {peak:.0f}".format(**result["rss_mib"]))
     for message in result["busy_messages"]:
         print(f"busy message: {message}")
-    out = Path(args.json) if args.json else (
-        ROOT / "benchmarks" / "results" / f"app_load_cpu_{args.clients}x{args.seconds:.0f}s_queue{args.queue_size}.json")
+    out = (
+        Path(args.json)
+        if args.json
+        else (
+            ROOT
+            / "benchmarks"
+            / "results"
+            / f"app_load_cpu_{args.clients}x{args.seconds:.0f}s_queue{args.queue_size}.json"
+        )
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")

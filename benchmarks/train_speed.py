@@ -10,6 +10,7 @@ Prints a table (median seconds per epoch, steps per second, speed-up against the
 JSON with the device name to benchmarks/results/. On CUDA it also compares the per-epoch history of
 the eager and graph paths started from the same seed (they should agree within a tolerance).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,36 +27,49 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.seed_reference import run_seed_loop  # noqa: E402
-from gan_core.checkpoint import device_metadata  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
 from gan_core.data import load_mnist_images  # noqa: E402
-from gan_core.graphs import GraphEpoch  # noqa: E402
-from gan_core.training import (STAT_NAMES, EagerEpoch, build_state, configure_cuda_math,  # noqa: E402
-                               resolve_device)
+from gan_core.epochs import EagerEpoch, GraphEpoch  # noqa: E402
+from gan_core.history import STAT_NAMES  # noqa: E402
+from gan_core.step import build_state, configure_cuda_math, device_metadata, resolve_device  # noqa: E402
 
 
-def time_our_path(config: TrainConfig, device: torch.device, images: torch.Tensor, epochs: int, graphs: bool) -> dict:
+def time_our_path(
+    config: TrainConfig, device: torch.device, images: torch.Tensor, epochs: int, graphs: bool
+) -> dict:
     torch.manual_seed(config.seed)
     state = build_state(config, device, capturable=graphs)
     setup_start = time.perf_counter()
-    runner = GraphEpoch(state, images, config.batch_size) if graphs else EagerEpoch(state, images, config.batch_size)
+    runner = (
+        GraphEpoch(state, images, config.batch_size)
+        if graphs
+        else EagerEpoch(state, images, config.batch_size)
+    )
     setup_seconds = time.perf_counter() - setup_start
     seconds, history = [], []
     for _ in range(epochs):
         start = time.perf_counter()
         means = (runner.run() / runner.steps).tolist()  # the one host read, as in fit()
         seconds.append(time.perf_counter() - start)
-        history.append(dict(zip(STAT_NAMES, means)))
-    return {"epoch_seconds": seconds, "setup_seconds": setup_seconds, "steps_per_epoch": runner.steps,
-            "history": history}
+        history.append(dict(zip(STAT_NAMES, means, strict=True)))
+    return {
+        "epoch_seconds": seconds,
+        "setup_seconds": setup_seconds,
+        "steps_per_epoch": runner.steps,
+        "history": history,
+    }
 
 
 def summarise(name: str, result: dict, seed_median: float | None) -> dict:
     median = statistics.median(result["epoch_seconds"])
-    row = {"path": name, "epochs": len(result["epoch_seconds"]), "median_epoch_seconds": median,
-           "steps_per_second": result["steps_per_epoch"] / median,
-           "setup_seconds": result.get("setup_seconds", 0.0),
-           "speedup_vs_seed": (seed_median / median) if seed_median else None}
+    row = {
+        "path": name,
+        "epochs": len(result["epoch_seconds"]),
+        "median_epoch_seconds": median,
+        "steps_per_second": result["steps_per_epoch"] / median,
+        "setup_seconds": result.get("setup_seconds", 0.0),
+        "speedup_vs_seed": (seed_median / median) if seed_median else None,
+    }
     row["estimated_300_epoch_seconds"] = 300 * median * (600 / result["steps_per_epoch"])
     return row
 
@@ -68,7 +82,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed-epochs", type=int, default=2)
     parser.add_argument("--eager-epochs", type=int, default=3)
     parser.add_argument("--graph-epochs", type=int, default=20, help="CUDA only")
-    parser.add_argument("--compile", action="store_true", help="CUDA only: also time the graph path with torch.compile")
+    parser.add_argument(
+        "--compile", action="store_true", help="CUDA only: also time the graph path with torch.compile"
+    )
     parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
 
@@ -78,9 +94,12 @@ def main(argv=None) -> int:
     config = TrainConfig(data_dir=args.data_dir, subset=args.subset)
     images = load_mnist_images(args.data_dir, subset=args.subset, download=False).to(device)
     raw = {}
-    raw["seed loop"] = {"epoch_seconds": run_seed_loop(args.data_dir, args.seed_epochs, device.type, args.subset,
-                                                       log=lambda *_: None),
-                        "steps_per_epoch": len(images) // config.batch_size}
+    raw["seed loop"] = {
+        "epoch_seconds": run_seed_loop(
+            args.data_dir, args.seed_epochs, device.type, args.subset, log=lambda *_: None
+        ),
+        "steps_per_epoch": len(images) // config.batch_size,
+    }
     raw["ours, eager"] = time_our_path(config, device, images, args.eager_epochs, graphs=False)
     # --recipe improved adds the R1 penalty: a second backward pass through D on the real batch.
     improved = replace(config, recipe="improved")
@@ -90,27 +109,38 @@ def main(argv=None) -> int:
         raw["improved, graphs"] = time_our_path(improved, device, images, args.graph_epochs, graphs=True)
         if args.compile:
             try:
-                raw["graphs + compile"] = time_our_path(replace(config, compile=True), device, images,
-                                                        args.graph_epochs, graphs=True)
+                raw["graphs + compile"] = time_our_path(
+                    replace(config, compile=True), device, images, args.graph_epochs, graphs=True
+                )
             except Exception as error:  # report, keep the other rows
                 print(f"graphs + compile failed: {type(error).__name__}: {error}")
 
     seed_median = statistics.median(raw["seed loop"]["epoch_seconds"])
     rows = [summarise(name, result, seed_median) for name, result in raw.items()]
-    report = {"device": device_metadata(device), "images": len(images), "batch_size": config.batch_size,
-              "rows": rows, "raw": raw}
+    report = {
+        "device": device_metadata(device),
+        "images": len(images),
+        "batch_size": config.batch_size,
+        "rows": rows,
+        "raw": raw,
+    }
     if "ours, CUDA graphs" in raw:
         report["eager_vs_graphs_max_abs_difference"] = max_history_difference(
-            raw["ours, eager"]["history"], raw["ours, CUDA graphs"]["history"])
+            raw["ours, eager"]["history"], raw["ours, CUDA graphs"]["history"]
+        )
     if "graphs + compile" in raw:
         report["eager_vs_compiled_graphs_max_abs_difference"] = max_history_difference(
-            raw["ours, eager"]["history"], raw["graphs + compile"]["history"])
+            raw["ours, eager"]["history"], raw["graphs + compile"]["history"]
+        )
 
     print(f"device: {report['device']['device_name']}, {len(images)} images, batch {config.batch_size}")
     print(f"{'path':<18} {'s/epoch':>9} {'steps/s':>9} {'vs seed':>8} {'300 epochs':>11} {'setup s':>8}")
     for row in rows:
-        print(f"{row['path']:<18} {row['median_epoch_seconds']:>9.3f} {row['steps_per_second']:>9.0f} "
-              f"{row['speedup_vs_seed']:>7.1f}x {row['estimated_300_epoch_seconds']:>10.1f}s {row['setup_seconds']:>8.2f}")
+        print(
+            f"{row['path']:<18} {row['median_epoch_seconds']:>9.3f} {row['steps_per_second']:>9.0f} "
+            f"{row['speedup_vs_seed']:>7.1f}x {row['estimated_300_epoch_seconds']:>10.1f}s "
+            f"{row['setup_seconds']:>8.2f}"
+        )
     for key in ("eager_vs_graphs_max_abs_difference", "eager_vs_compiled_graphs_max_abs_difference"):
         if key in report:
             print(f"{key.replace('_', ' ')} (epoch means, first epochs):", json.dumps(report[key]))
@@ -123,8 +153,9 @@ def main(argv=None) -> int:
 
 def max_history_difference(first: list[dict], second: list[dict]) -> dict:
     epochs = min(len(first), len(second))
-    return {name: max(abs(first[i][name] - second[i][name]) for i in range(epochs)) for name in STAT_NAMES} | {
-        "epochs_compared": epochs}
+    return {
+        name: max(abs(first[i][name] - second[i][name]) for i in range(epochs)) for name in STAT_NAMES
+    } | {"epochs_compared": epochs}
 
 
 if __name__ == "__main__":

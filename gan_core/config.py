@@ -1,25 +1,115 @@
-"""Configuration: the generator's init args (config.json) and the training run (history.json)."""
+"""Every setting of a run, declared once.
+
+Each TrainConfig field carries its flag's help text, its bounds, whether `--resume` must see the
+same value, and its row in the model card. train.py's flags, `validate()`, the resume check and
+the card are all read from these declarations, so a new setting is one edit here.
+"""
+
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
+import numbers
+from dataclasses import dataclass, field
+
+from .messages import shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
-MAX_WIDTH = 4096  # largest --latent-size / --hidden-size
-
-# Named training recipes. "seed" is the tutorial's, unchanged, so it stays reproducible.
-# "improved" is the best recipe measured with the same two networks (README, Sample quality): the
-# tutorial's plus an R1 gradient penalty of weight 10 on D. Without it, D keeps pushing G between a
-# few easy digits (30% ones); with it, D(x) and D(G(z)) settle at 0.50 and every digit gets its
-# share. What did not help the tutorial's recipe: Adam beta1 0.5 with real labels 0.9 (the former
-# "improved": ahead until epoch 75, collapsing towards ones by 100), an EMA of G's weights (within
-# run-to-run noise) and a linear learning-rate decay (worse). With R1 an EMA of 0.999 did help (at
-# weight 30), but no run at weight 10 has measured it yet, so "improved" leaves it off for now.
-RECIPES = {
-    "seed": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0, "lr_decay": "none", "r1_gamma": 0.0},
-    "improved": {"adam_beta1": 0.9, "real_label": 1.0, "ema_decay": 0.0, "lr_decay": "none", "r1_gamma": 10.0},
-}
 LR_DECAYS = ("none", "linear")
+MAX_WIDTH = 4096  # largest latent or hidden size: wider is no longer the tutorial's small MLP
+MAX_EPOCHS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The training settings a named recipe fixes. A run records the values it resolved to, so
+    its history stays exact even if a recipe's definition changes later."""
+
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    real_label: float = 1.0  # D's target for real images (0.9 would be one-sided label smoothing)
+    ema_decay: float = 0.0  # an EMA of G's weights, published instead of the last step's (0: off)
+    lr_decay: str = "none"
+    r1_gamma: float = 0.0  # weight of D's R1 gradient penalty on real images (0: the tutorial's BCE)
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "adam_betas": list(self.adam_betas)}
+
+
+# "seed" is the tutorial's recipe, unchanged. "improved" adds an R1 penalty on D; README, Sample
+# quality, has the measurements that chose it.
+RECIPES = {"seed": Recipe(), "improved": Recipe(r1_gamma=10.0)}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one TrainConfig field is set, checked, resumed and shown."""
+
+    help: str
+    kind: type = int  # int, float, str, bool or tuple (a comma-separated pair of floats)
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False  # the bound itself is excluded
+    open_high: bool = False
+    choices: tuple[str, ...] | None = None
+    must_match: bool = False  # --resume refuses a different value
+    card: str | None = None  # its row's label in the model card
+    optional: bool = False  # None is allowed: "the recipe's value", or "all" for --subset
+
+    def problem(self, value) -> str | None:
+        """What is wrong with `value`, as the end of a sentence starting with the flag; None if nothing."""
+        if value is None and self.optional:
+            return None
+        if self.choices is not None:
+            return (
+                None
+                if value in self.choices
+                else f"must be one of {', '.join(self.choices)}, got {shown(value)}"
+            )
+        if self.kind is str:
+            return None if isinstance(value, str) and value.strip() else f"must be a path, got {shown(value)}"
+        if self.kind is bool:
+            return None if isinstance(value, bool) else f"must be true or false, got {shown(value)}"
+        values = value if self.kind is tuple else (value,)
+        if self.kind is tuple and not (isinstance(value, tuple) and len(value) == 2):
+            return f"must be two numbers, got {shown(value)}"
+        for item in values:
+            if not _number_of_kind(item, int if self.kind is int else float) or not self._within(item):
+                return f"must be {self.describe()}, got {shown(item)}"
+        return None
+
+    def _within(self, value) -> bool:
+        above = self.low is None or (value > self.low if self.open_low else value >= self.low)
+        below = self.high is None or (value < self.high if self.open_high else value <= self.high)
+        return above and below
+
+    def describe(self) -> str:
+        noun = "a whole number" if self.kind is int else "a number"
+        if self.low is not None and self.high is not None:
+            excluded = [
+                str(bound)
+                for bound, open_ in ((self.low, self.open_low), (self.high, self.open_high))
+                if open_
+            ]
+            return f"{noun} between {_bound(self.low)} and {_bound(self.high)}" + (
+                f" ({' and '.join(excluded)} excluded)" if excluded else ""
+            )
+        if self.low is not None:
+            return f"{noun} {'greater than' if self.open_low else 'at least'} {_bound(self.low)}"
+        return noun
+
+
+def _bound(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e19 else f"{value:g}"
+
+
+def _number_of_kind(value, kind: type) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        return False
+    return kind is float or float(value).is_integer()
+
+
+def setting(default, help: str, **details):
+    return field(default=default, metadata={"setting": Setting(help, **details)})
 
 
 @dataclass(frozen=True)
@@ -28,67 +118,157 @@ class ModelConfig:
 
     latent_size: int = 64
     hidden_size: int = 256
-    image_size: int = 784  # 28 * 28, flattened like the seed
+    image_size: int = 784  # 28 * 28, flattened like the tutorial
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ModelConfig":
+    def from_dict(cls, values: dict) -> ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: int(v) for k, v in values.items() if k in known})
 
 
 @dataclass
 class TrainConfig:
-    """One training run. Defaults are the seed post's hyperparameters."""
+    """One training run. Defaults are the tutorial's hyperparameters."""
 
-    epochs: int = 300
-    batch_size: int = 100
-    lr: float = 2e-4  # Adam with default betas (0.9, 0.999), as in the seed
-    latent_size: int = 64
-    hidden_size: int = 256
-    seed: int = 0
-    device: str = "auto"
-    data_dir: str = "data"
-    subset: int | None = None  # train on the first N images only (quick runs)
-    out: str = "runs/mnist-gan"
-    sample_every: int = 1
-    cuda_graphs: bool = True  # only matters on CUDA; CPU and MPS always run eagerly
-    compile: bool = False  # torch.compile the two loss computations (start-up cost, see benchmarks)
-    recipe: str = "seed"
-    ema_decay: float | None = None  # EMA of G's weights; None: the recipe's; 0 disables
-    lr_decay: str | None = None  # "linear": full rate for half the epochs, then down to ~0; None: the recipe's
-    r1_gamma: float | None = None  # weight of D's R1 gradient penalty on real images; None: the recipe's
-    eval_every: int = 0  # quality figures every N epochs (and after the last); 0: never
-    eval_samples: int = 10_000  # generated images per evaluation (the README's figures use 10,000)
+    # training
+    epochs: int = setting(
+        300, "epochs to train (in total, when resuming)", low=1, high=MAX_EPOCHS, card="epochs"
+    )
+    batch_size: int = setting(100, "images per batch", low=1, high=60_000, must_match=True, card="batch size")
+    lr: float = setting(
+        2e-4,
+        "Adam learning rate for both networks",
+        kind=float,
+        low=0,
+        high=1e38,
+        open_low=True,
+        must_match=True,
+        card="Adam learning rate",
+    )
+    latent_size: int = setting(
+        64, "length of the noise vector z", low=1, high=MAX_WIDTH, must_match=True, card="latent size"
+    )
+    hidden_size: int = setting(
+        256, "width of the hidden layers", low=1, high=MAX_WIDTH, must_match=True, card="hidden size"
+    )
+    seed: int = setting(
+        0, "random seed for weights, shuffling and noise", low=0, high=2**63 - 1, must_match=True, card="seed"
+    )
+    device: str = setting("auto", "auto picks cuda, then mps, then cpu", kind=str, choices=DEVICE_CHOICES)
+    cuda_graphs: bool = setting(
+        True, "on CUDA, run the plain eager loop instead of replaying whole epochs as CUDA graphs", kind=bool
+    )
+    compile: bool = setting(
+        False, "torch.compile the discriminator and generator losses (slower start)", kind=bool
+    )
+    # the recipe, and the settings it fixes unless a flag overrides them
+    recipe: str = setting(
+        "seed",
+        "seed: the tutorial's settings; improved: the tutorial's plus an R1 penalty "
+        "of weight 10 on D (see README, Sample quality)",
+        kind=str,
+        choices=tuple(RECIPES),
+        must_match=True,
+        card="recipe",
+    )
+    adam_betas: tuple[float, float] | None = setting(
+        None,
+        "Adam's two betas, e.g. 0.5,0.999 (default: the recipe's)",
+        kind=tuple,
+        low=0,
+        high=1,
+        open_high=True,
+        must_match=True,
+        optional=True,
+        card="Adam betas",
+    )
+    real_label: float | None = setting(
+        None,
+        "D's target for real images (default: the recipe's)",
+        kind=float,
+        low=0,
+        high=1,
+        open_low=True,
+        must_match=True,
+        optional=True,
+        card="D target for real images",
+    )
+    ema_decay: float | None = setting(
+        None,
+        "publish a moving average of G's weights with this decay, e.g. 0.999 (0: off; default: the recipe's)",
+        kind=float,
+        low=0,
+        high=1,
+        open_high=True,
+        must_match=True,
+        optional=True,
+        card="EMA decay of G's weights (0: none)",
+    )
+    lr_decay: str | None = setting(
+        None,
+        "linear: keep --lr for the first half of --epochs, then lower it step "
+        "by step to near 0 (default: the recipe's)",
+        kind=str,
+        choices=LR_DECAYS,
+        must_match=True,
+        optional=True,
+        card="learning-rate decay",
+    )
+    r1_gamma: float | None = setting(
+        None,
+        "weight of an R1 gradient penalty on real images in D's loss (default: the recipe's)",
+        kind=float,
+        low=0,
+        high=1e6,
+        must_match=True,
+        optional=True,
+        card="R1 penalty weight on D",
+    )
+    # measuring
+    eval_every: int = setting(
+        0,
+        "record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)",
+        low=0,
+        high=MAX_EPOCHS,
+    )
+    eval_samples: int = setting(
+        10_000, "generated images per evaluation (fewer: faster, noisier figures)", low=2, high=100_000
+    )  # a Fréchet distance needs a covariance
+    # data and output
+    data_dir: str = setting("data", "folder holding MNIST/raw/ (downloaded there if missing)", kind=str)
+    subset: int | None = setting(
+        None,
+        "train on the first N images only",
+        low=1,
+        high=10_000_000,
+        must_match=True,
+        optional=True,
+        card="training images",
+    )
+    out: str = setting("runs/mnist-gan", "run directory to write (it is also the model repo)", kind=str)
+    sample_every: int = setting(1, "save a fixed-noise sample grid every N epochs", low=1, high=MAX_EPOCHS)
 
-    @property
-    def adam_betas(self) -> tuple[float, float]:
-        return (RECIPES[self.recipe]["adam_beta1"], 0.999)
+    @classmethod
+    def settings(cls) -> dict[str, Setting]:
+        return {f.name: f.metadata["setting"] for f in dataclasses.fields(cls)}
 
-    @property
-    def real_label(self) -> float:
-        """The D target for real images: 1, or 0.9 with one-sided label smoothing."""
-        return RECIPES[self.recipe]["real_label"]
-
-    @property
-    def resolved_ema_decay(self) -> float:
-        return RECIPES[self.recipe]["ema_decay"] if self.ema_decay is None else self.ema_decay
-
-    @property
-    def resolved_lr_decay(self) -> str:
-        return RECIPES[self.recipe]["lr_decay"] if self.lr_decay is None else self.lr_decay
-
-    @property
-    def resolved_r1_gamma(self) -> float:
-        return RECIPES[self.recipe]["r1_gamma"] if self.r1_gamma is None else self.r1_gamma
+    def resolved(self) -> Recipe:
+        """The recipe's settings with the flags that override them: what this run trains with."""
+        overrides = {
+            name: getattr(self, name)
+            for name in dataclasses.asdict(Recipe())
+            if getattr(self, name) is not None
+        }
+        return dataclasses.replace(RECIPES[self.recipe], **overrides)
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate of an epoch (1-based). "linear" keeps --lr for the first half, then
         lowers it in equal steps so that the last epoch trains at 1/(epochs - epochs // 2 + 1) of it."""
         start = self.epochs // 2
-        if self.resolved_lr_decay == "none" or epoch <= start:
+        if self.resolved().lr_decay == "none" or epoch <= start:
             return self.lr
         return self.lr * (self.epochs - epoch + 1) / (self.epochs - start + 1)
 
@@ -97,52 +277,61 @@ class TrainConfig:
         return ModelConfig(latent_size=self.latent_size, hidden_size=self.hidden_size)
 
     def validate(self) -> None:
-        """Reject nonsense before any work starts, with a message naming the flag."""
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"--epochs must be at least 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            problems.append(f"--batch-size must be at least 1 (got {self.batch_size})")
-        if not (self.lr > 0 and self.lr < float("inf")):
-            problems.append(f"--lr must be a positive number (got {self.lr})")
-        if not (1 <= self.latent_size <= MAX_WIDTH and 1 <= self.hidden_size <= MAX_WIDTH):
-            # Wider than this is no longer the seed's small MLP, and 10**9 would only end in an
-            # out-of-memory traceback.
-            problems.append(f"--latent-size and --hidden-size must be between 1 and {MAX_WIDTH} "
-                            f"(got {self.latent_size} and {self.hidden_size})")
-        if self.subset is not None and self.subset < 1:
-            problems.append(f"--subset must be at least 1 (got {self.subset})")
-        if self.sample_every < 1:
-            problems.append(f"--sample-every must be at least 1 (got {self.sample_every})")
-        if self.recipe not in RECIPES:
-            problems.append(f"--recipe must be one of {', '.join(RECIPES)} (got {self.recipe!r})")
-        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
-            problems.append(f"--ema-decay must be in [0, 1) (got {self.ema_decay})")
-        if self.lr_decay is not None and self.lr_decay not in LR_DECAYS:
-            problems.append(f"--lr-decay must be one of {', '.join(LR_DECAYS)} (got {self.lr_decay!r})")
-        if self.r1_gamma is not None and not 0 <= self.r1_gamma < float("inf"):
-            problems.append(f"--r1-gamma must be 0 or a positive number (got {self.r1_gamma})")
-        if self.eval_every < 0:
-            problems.append(f"--eval-every must be 0 or more (got {self.eval_every})")
-        if self.eval_samples < 2:  # a Fréchet distance needs a covariance
-            problems.append(f"--eval-samples must be at least 2 (got {self.eval_samples})")
-        if self.device not in DEVICE_CHOICES:
-            problems.append(f"--device must be one of {', '.join(DEVICE_CHOICES)} (got {self.device!r})")
+        """Reject nonsense before any work starts, with a message naming each flag."""
+        problems = [
+            f"{flag_name(name)} {problem}"
+            for name, rule in self.settings().items()
+            if rule.kind is not bool and (problem := rule.problem(getattr(self, name)))
+        ]
         if problems:
             raise ValueError("; ".join(problems))
 
+    def resume_differences(self, saved: dict) -> list[str]:
+        """Why a run recorded with the config `saved` cannot be continued with this one."""
+        given = lambda value: "not given" if value is None else f"{value!r}"  # None: left to the recipe
+        recorded = lambda name: tuple(saved[name]) if isinstance(saved[name], list) else saved[name]
+        differences = [
+            f"{flag_name(name)} is {given(getattr(self, name))} but the run used {given(saved[name])}"
+            for name, rule in self.settings().items()
+            if rule.must_match and name in saved and recorded(name) != getattr(self, name)
+        ]
+        if differences:
+            return differences
+        # Same flags, but a recipe's definition can change between releases (as "improved" did): the
+        # run keeps what it resolved to when it started, so a changed recipe is refused, not mixed in.
+        now = self.resolved().to_dict()
+        return [
+            f"--recipe {self.recipe} now means {name} = {now[name]!r}, but the run used {value!r}"
+            for name, value in saved.get("resolved", {}).items()
+            if name in now and now[name] != value
+        ]
+
     def to_dict(self) -> dict:
-        """The fields, plus the settings the recipe resolved to (so a history stays exact even
-        if a recipe's definition changes later)."""
-        return {**dataclasses.asdict(self), "resolved": {
-            "adam_betas": list(self.adam_betas), "real_label": self.real_label, "ema_decay": self.resolved_ema_decay,
-            "lr_decay": self.resolved_lr_decay, "r1_gamma": self.resolved_r1_gamma}}
+        """The fields, and the settings the recipe resolved to under "resolved"."""
+        return {**dataclasses.asdict(self), "resolved": self.resolved().to_dict()}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known}
+        return cls(**values)
 
-    # Values that must agree between a run directory and the flags that resume it.
-    RESUME_KEYS = ("batch_size", "lr", "latent_size", "hidden_size", "seed", "subset", "recipe", "ema_decay",
-                   "lr_decay", "r1_gamma")
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def card_rows(config: dict) -> list[tuple[str, object]]:
+    """(label, value) for the model card: the recipe's settings as the run resolved them."""
+    if not config:
+        return []
+    resolved = {**RECIPES.get(config.get("recipe"), Recipe()).to_dict(), **config.get("resolved", {})}
+    rows = []
+    for name, rule in TrainConfig.settings().items():
+        if rule.card is None:
+            continue
+        value = resolved.get(name) if name in resolved else config.get(name, getattr(TrainConfig(), name))
+        if name == "subset" and value is None:
+            value = "all 60,000"
+        rows.append((rule.card, tuple(value) if isinstance(value, list) else value))
+    return rows

@@ -1,9 +1,12 @@
 """MNIST as one uint8 tensor on the training device: no DataLoader, no per-sample transforms."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+
+from .messages import first_line
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",
@@ -21,8 +24,9 @@ def raw_folder(data_dir: str | Path) -> Path:
     return Path(data_dir) / "MNIST" / "raw"
 
 
-def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: bool = True,
-                      subset: int | None = None) -> torch.Tensor:
+def load_mnist_images(
+    data_dir: str | Path, *, train: bool = True, download: bool = True, subset: int | None = None
+) -> torch.Tensor:
     """Return MNIST images as a (N, 784) uint8 tensor, read by torchvision's IDX reader.
 
     With `download`, torchvision fetches the files when they are absent (where there is internet).
@@ -30,10 +34,11 @@ def load_mnist_images(data_dir: str | Path, *, train: bool = True, download: boo
     return load_mnist(data_dir, train=train, download=download, subset=subset)[0]
 
 
-def load_mnist(data_dir: str | Path, *, train: bool = True, download: bool = True,
-               subset: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(
+    data_dir: str | Path, *, train: bool = True, download: bool = True, subset: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(images as (N, 784) uint8, labels as (N,) int64) of the training or the test set."""
-    from torchvision.datasets import MNIST  # imported here: only training needs torchvision
+    from torchvision.datasets import MNIST  # deferred: only training needs torchvision, not the app
 
     folder = raw_folder(data_dir)
     created = [path for path in (Path(data_dir), Path(data_dir) / "MNIST", folder) if not path.exists()]
@@ -42,14 +47,15 @@ def load_mnist(data_dir: str | Path, *, train: bool = True, download: bool = Tru
         images, labels = dataset.data, dataset.targets
     except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError, OSError...
         _remove_empty(reversed(created))  # a failed download leaves no empty folders behind
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(
             f"cannot read MNIST from {folder.resolve()}: expected the IDX files "
-            f"{', '.join(MNIST_FILES)} (or .gz) there ({reason})"
+            f"{', '.join(MNIST_FILES)} (or .gz) there ({first_line(error)})"
         ) from None
     if images.dtype != torch.uint8 or images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
-        raise DataError(f"MNIST in {folder.resolve()} is damaged: expected 28x28 uint8 images, "
-                        f"got {tuple(images.shape)} {images.dtype}")
+        raise DataError(
+            f"MNIST in {folder.resolve()} is damaged: expected 28x28 uint8 images, "
+            f"got {tuple(images.shape)} {images.dtype}"
+        )
     if subset is not None:
         images, labels = images[:subset], labels[:subset]
     return images.reshape(len(images), -1).contiguous(), labels
@@ -64,10 +70,10 @@ def _remove_empty(folders) -> None:
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the seed's ToTensor() + Normalize(mean=0.5, std=0.5)."""
+    """uint8 [0, 255] -> float [-1, 1], the tutorial's ToTensor() + Normalize(mean=0.5, std=0.5)."""
     return images.float().div_(127.5).sub_(1.0)
 
 
 def from_model_range(images: torch.Tensor) -> torch.Tensor:
-    """float [-1, 1] -> float [0, 1]: the `denorm` helper the seed uses but never defines."""
+    """float [-1, 1] -> float [0, 1]: the `denorm` helper the tutorial uses but never defines."""
     return images.add(1.0).div_(2.0).clamp_(0.0, 1.0)

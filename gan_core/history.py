@@ -1,46 +1,108 @@
-"""Per-epoch training records and their JSON file (history.json)."""
+"""history.json: what a run records, its types, and every way the package reads it.
+
+    {"config": {...TrainConfig.to_dict()...}, "meta": {"device", "torch", ...},
+     "epochs": [{"epoch": 1, "d_loss", "g_loss", "d_x", "d_g_z", "seconds", ["lr"], ["quality"]}, ...]}
+
+Each epoch row holds the epoch's means over all batches. Other modules read the history through
+the types and functions here rather than spelling its keys themselves.
+"""
+
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import TypedDict
 
-EPOCH_FIELDS = ("d_loss", "g_loss", "d_x", "d_g_z")
+# The per-step statistics, in the order train_step returns them; an epoch row holds their means.
+STAT_NAMES = ("d_loss", "g_loss", "d_x", "d_g_z")
+QUALITY_FIELDS = ("mnist_fd", "inception_score", "kl_to_uniform", "mean_confidence")
 
 
-def epoch_record(epoch: int, means: dict[str, float], seconds: float) -> dict:
+class Quality(TypedDict):
+    mnist_fd: float
+    inception_score: float
+    digit_histogram: list[float]  # share of each predicted digit 0-9
+    kl_to_uniform: float
+    mean_confidence: float
+    samples: int
+
+
+class EpochRecord(TypedDict, total=False):
+    epoch: int
+    d_loss: float
+    g_loss: float
+    d_x: float
+    d_g_z: float
+    seconds: float
+    lr: float  # only with a learning-rate decay
+    quality: Quality  # only on evaluated epochs: the published generator's figures
+    quality_raw: Quality  # with EMA on, the raw generator's beside them
+
+
+class History(TypedDict):
+    config: dict  # TrainConfig.to_dict()
+    meta: dict  # device, device_name, torch, path, training_seconds, setup_seconds
+    epochs: list[EpochRecord]
+
+
+def new_history(config: dict, meta: dict) -> History:
+    return {"config": dict(config), "meta": dict(meta), "epochs": []}
+
+
+def epoch_record(epoch: int, means: dict[str, float], seconds: float) -> EpochRecord:
     """One history row: the epoch's means over all batches, not the last batch's values."""
-    record = {"epoch": int(epoch)}
-    record.update({name: float(means[name]) for name in EPOCH_FIELDS})
+    record: EpochRecord = {"epoch": int(epoch)}
+    record.update({name: float(means[name]) for name in STAT_NAMES})
     record["seconds"] = round(float(seconds), 4)
     return record
 
 
-def new_history(config: dict, meta: dict) -> dict:
-    return {"config": dict(config), "meta": dict(meta), "epochs": []}
+def add_epoch(history: History, record: EpochRecord, seconds: float) -> None:
+    history["epochs"].append(record)
+    history["meta"]["training_seconds"] = round(history["meta"].get("training_seconds", 0.0) + seconds, 3)
 
 
-def history_to_json(history: dict) -> str:
+def history_to_json(history: History) -> str:
     return json.dumps(history, indent=2, allow_nan=False) + "\n"
 
 
-def read_history(path: str | Path) -> dict:
+def read_history(path: str | Path) -> History:
     """Read history.json; a missing or malformed file is a clear ValueError."""
     path = Path(path)
     try:
         history = json.loads(path.read_text())
     except FileNotFoundError:
         raise ValueError(f"{path} is missing") from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON ({error})") from None
     if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
         raise ValueError(f"{path} has no 'epochs' list")
     return history
 
 
-def column(history: dict, name: str) -> list[float]:
+def column(history: History, name: str) -> list[float]:
     return [row[name] for row in history.get("epochs", [])]
 
 
-def quality_rows(history: dict) -> list[dict]:
+def epoch_count(history: History) -> int:
+    return len(history.get("epochs", []))
+
+
+def final_scores(history: History) -> EpochRecord | None:
+    return history["epochs"][-1] if history.get("epochs") else None
+
+
+def quality_rows(history: History) -> list[EpochRecord]:
     """The epochs that carry sample-quality figures (train.py --eval-every)."""
     return [row for row in history.get("epochs", []) if "quality" in row]
+
+
+def final_quality(history: History) -> EpochRecord | None:
+    """The last row with quality figures (the published generator's), with the raw ones if any."""
+    rows = quality_rows(history)
+    return rows[-1] if rows else None
+
+
+def is_finite(value: float) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -2,40 +2,39 @@
 
 A run directory *is* a model repo, so loading reads the same files from either place.
 """
+
 from __future__ import annotations
 
+import importlib
 import json
-import os
 import re
-from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
-from .checkpoint import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, read_weights
-from .config import ModelConfig
-from .history import read_history
-from .models import Generator
+from huggingface_hub import CommitOperationAdd, HfApi, constants, snapshot_download
+from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
 
-BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
-# What a model repo holds; everything else in a run directory (discriminator, training state,
-# stray files) stays local.
-PUSH_PATTERNS = ["model.safetensors", "config.json", "history.json", "scores.png", "real_images.png",
-                 "samples/*.png", "README.md"]
+from .config import ModelConfig
+from .history import History, epoch_count, read_history
+from .layout import CARD_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, PUSH_PATTERNS
+from .messages import first_line
+from .model_card import model_card
+from .models import Generator
+from .run_files import read_weights
+
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 
 
-@dataclass
-class LoadedModel:
-    generator: Generator
-    history: dict
-    source: str  # what the app's header says: "bundled weights" or "user/name @ revision"
-    run_dir: Path  # where its files (sample grids, score plot) are
-    notice: str | None = None  # why the requested model was not used, when it was not
-
-
 def check_repo_id(repo_id: str) -> str:
-    if not isinstance(repo_id, str) or not REPO_ID.match(repo_id) or ".." in repo_id or repo_id.endswith(".git"):
-        raise ValueError(f"{repo_id!r} is not a Hub repo id: expected USER/NAME "
-                         f"(letters, digits, '-', '_', '.')")
+    if (
+        not isinstance(repo_id, str)
+        or not REPO_ID.match(repo_id)
+        or ".." in repo_id
+        or repo_id.endswith(".git")
+    ):
+        raise ValueError(
+            f"{repo_id!r} is not a Hub repo id: expected USER/NAME (letters, digits, '-', '_', '.')"
+        )
     return repo_id
 
 
@@ -54,17 +53,19 @@ def read_generator(run_dir: str | Path) -> Generator:
     try:
         generator.load_state_dict(weights, strict=True)
     except RuntimeError as error:
-        raise ValueError(f"{run_dir / MODEL_FILE} does not match {config_path} "
-                         f"({str(error).splitlines()[0]})") from None
+        raise ValueError(
+            f"{run_dir / MODEL_FILE} does not match {config_path} ({first_line(error)})"
+        ) from None
     return generator.eval()
 
 
 def download_run(repo_id: str, revision: str | None = None) -> Path:
     """Fetch a model repo's files (from the local cache when HF_HUB_OFFLINE=1)."""
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(check_repo_id(repo_id), revision=revision, repo_type="model",
-                                  allow_patterns=PUSH_PATTERNS))
+    return Path(
+        snapshot_download(
+            check_repo_id(repo_id), revision=revision, repo_type="model", allow_patterns=PUSH_PATTERNS
+        )
+    )
 
 
 def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:
@@ -73,34 +74,16 @@ def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:
     return path if path.is_dir() else download_run(str(source), revision)
 
 
-def load_generator(source: str | Path, revision: str | None = None) -> tuple[Generator, dict]:
+def load_generator(source: str | Path, revision: str | None = None) -> tuple[Generator, History]:
     """A local run directory, or a Hub repo id (at `revision`) -> (generator, history)."""
     run_dir = resolve_run_dir(source, revision)
     return read_generator(run_dir), read_history(run_dir / HISTORY_FILE)
 
 
-def load_app_model(environ=os.environ) -> LoadedModel:
-    """The app's model: MODEL_REPO (at MODEL_REVISION) if set and reachable, else the bundled
-    weights, with a notice saying why."""
-    repo_id = environ.get("MODEL_REPO", "").strip()
-    revision = environ.get("MODEL_REVISION", "").strip() or None
-    notice = None
-    if repo_id:
-        try:
-            run_dir = resolve_run_dir(check_repo_id(repo_id), revision)
-            generator, history = load_generator(run_dir)
-            return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir)
-        except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts
-            notice = (f"could not load MODEL_REPO={repo_id!r}"
-                      f"{f' at {revision!r}' if revision else ''} ({type(error).__name__}: "
-                      f"{str(error).splitlines()[0] if str(error) else ''}); serving the bundled weights")
-    generator, history = load_generator(BUNDLED_WEIGHTS)
-    return LoadedModel(generator, history, "bundled weights", BUNDLED_WEIGHTS, notice)
-
-
 # --------------------------------------------------------------------------------------------- #
 # Pushing a run directory                                                                       #
 # --------------------------------------------------------------------------------------------- #
+
 
 class PushError(RuntimeError):
     """Pushing failed; the message says what to do, and the run directory is intact."""
@@ -108,8 +91,6 @@ class PushError(RuntimeError):
 
 def _transport_errors() -> tuple[type, ...]:
     """Connection failures: huggingface_hub 1.x raises httpx's, 2.x those of its successor httpx2."""
-    import importlib
-
     classes = [OSError]
     for name in ("httpx", "httpx2"):
         try:
@@ -121,35 +102,40 @@ def _transport_errors() -> tuple[type, ...]:
 
 def _explain(error: Exception, repo_id: str, action: str) -> PushError:
     """One actionable sentence for each way the Hub can fail (never echoing the token)."""
-    from huggingface_hub import constants
-    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError
-
     if isinstance(error, LocalTokenNotFoundError):
-        return PushError("no Hugging Face token found: run `hf auth login` or set HF_TOKEN to a token with write access")
+        return PushError(
+            "no Hugging Face token found: run `hf auth login` or set HF_TOKEN to a token with write access"
+        )
     if isinstance(error, HfHubHTTPError) and error.response is not None:
         status = error.response.status_code
         if status == 401:
-            return PushError(f"the Hub rejected the token while trying to {action} (401): run `hf auth login` "
-                             f"again or set HF_TOKEN to a valid token with write access")
+            return PushError(
+                f"the Hub rejected the token while trying to {action} (401): run `hf auth login` "
+                f"again or set HF_TOKEN to a valid token with write access"
+            )
         if status == 403:
-            return PushError(f"the token may not write to {repo_id} (403): use a repo under your own "
-                             f"namespace, or a token with write access to it")
+            return PushError(
+                f"the token may not write to {repo_id} (403): use a repo under your own "
+                f"namespace, or a token with write access to it"
+            )
         if status == 404:
             return PushError(f"{repo_id} was not found while trying to {action} (404): check --repo-id")
         if status >= 500:
-            return PushError(f"the Hub failed while trying to {action} ({status} {error.response.reason_phrase}); "
-                             f"it is probably a passing outage: try again later")
-        return PushError(f"the Hub refused to {action} ({status}): {str(error).splitlines()[0]}")
+            return PushError(
+                f"the Hub failed while trying to {action} ({status} {error.response.reason_phrase}); "
+                f"it is probably a passing outage: try again later"
+            )
+        return PushError(f"the Hub refused to {action} ({status}): {first_line(error)}")
     if isinstance(error, _transport_errors()):
-        return PushError(f"could not reach the Hub at {constants.ENDPOINT} while trying to {action} "
-                         f"({type(error).__name__}); check your connection and try again")
+        return PushError(
+            f"could not reach the Hub at {constants.ENDPOINT} while trying to {action} "
+            f"({type(error).__name__}); check your connection and try again"
+        )
     return PushError(f"could not {action}: {type(error).__name__}: {error}")
 
 
 def check_push_access(repo_id: str, private: bool = False) -> str:
     """Before training: the token works and the repo exists (created if needed). Returns the user."""
-    from huggingface_hub import HfApi
-
     check_repo_id(repo_id)
     api = HfApi()
     try:
@@ -160,17 +146,13 @@ def check_push_access(repo_id: str, private: bool = False) -> str:
     return user
 
 
-def push_operations(run_dir: Path, card: str) -> list:
+def push_operations(run_dir: Path, card: str) -> list[CommitOperationAdd]:
     """One upload per file matching PUSH_PATTERNS (explicitly allowed, nothing else), and the
     model card from memory: pushing never writes into the run directory."""
-    from fnmatch import fnmatch
-
-    from huggingface_hub import CommitOperationAdd
-
-    operations = [CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8"))]
+    operations = [CommitOperationAdd(path_in_repo=CARD_FILE, path_or_fileobj=card.encode("utf-8"))]
     for path in sorted(run_dir.rglob("*")):
         relative = path.relative_to(run_dir).as_posix()
-        if path.is_file() and relative != "README.md" and any(fnmatch(relative, p) for p in PUSH_PATTERNS):
+        if path.is_file() and relative != CARD_FILE and any(fnmatch(relative, p) for p in PUSH_PATTERNS):
             operations.append(CommitOperationAdd(path_in_repo=relative, path_or_fileobj=str(path)))
     return operations
 
@@ -180,20 +162,22 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False) -> str:
 
     Only PUSH_PATTERNS go up: never the discriminator, the training state or stray files.
     """
-    from huggingface_hub import HfApi
-
-    from .model_card import model_card
-
     run_dir = Path(run_dir)
     for required in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE):
         if not (run_dir / required).is_file():
-            raise PushError(f"{run_dir} is not a finished run: {required} is missing (train first, or check --out)")
+            raise PushError(
+                f"{run_dir} is not a finished run: {required} is missing (train first, or check --out)"
+            )
     history = read_history(run_dir / HISTORY_FILE)
     check_push_access(repo_id, private)
     card = model_card(history, run_dir, repo_id)
     try:
-        commit = HfApi().create_commit(repo_id=repo_id, repo_type="model", operations=push_operations(run_dir, card),
-                                       commit_message=f"Upload MNIST GAN run ({len(history['epochs'])} epochs)")
+        commit = HfApi().create_commit(
+            repo_id=repo_id,
+            repo_type="model",
+            operations=push_operations(run_dir, card),
+            commit_message=f"Upload MNIST GAN run ({epoch_count(history)} epochs)",
+        )
     except Exception as error:
         raise _explain(error, repo_id, f"upload {run_dir} to {repo_id}") from None
     return commit.commit_url

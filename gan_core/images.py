@@ -1,4 +1,5 @@
 """Generator outputs -> PIL images: crisp (nearest-neighbour) grids, strips and GIFs."""
+
 from __future__ import annotations
 
 import io
@@ -20,7 +21,9 @@ def to_uint8_digits(images: torch.Tensor) -> np.ndarray:
     return pixels.to(torch.uint8).numpy()
 
 
-def digit_grid(images: torch.Tensor, columns: int | None = None, scale: int = 1, padding: int = 2) -> Image.Image:
+def digit_grid(
+    images: torch.Tensor, columns: int | None = None, scale: int = 1, padding: int = 2
+) -> Image.Image:
     """Tile digits in rows of `columns` (default: a square-ish grid), upscaled by an integer factor."""
     digits = to_uint8_digits(images)
     count = len(digits)
@@ -31,7 +34,7 @@ def digit_grid(images: torch.Tensor, columns: int | None = None, scale: int = 1,
     for index, digit in enumerate(digits):
         top = padding + (index // columns) * cell
         left = padding + (index % columns) * cell
-        canvas[top:top + DIGIT_SIDE, left:left + DIGIT_SIDE] = digit
+        canvas[top : top + DIGIT_SIDE, left : left + DIGIT_SIDE] = digit
     return upscale(Image.fromarray(canvas, mode="L"), scale)
 
 
@@ -52,6 +55,7 @@ def gif_bytes(frames: list[Image.Image], frame_ms: int = 120) -> bytes:
     """An endlessly looping GIF that plays forward then back, so the loop has no jump."""
     sequence = frames + frames[-2:0:-1]
     buffer = io.BytesIO()
-    sequence[0].save(buffer, format="GIF", save_all=True, append_images=sequence[1:],
-                     duration=frame_ms, loop=0)
+    sequence[0].save(
+        buffer, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0
+    )
     return buffer.getvalue()

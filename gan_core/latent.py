@@ -3,6 +3,7 @@
 Noise comes from a CPU torch.Generator seeded with the seed, so a seed gives the same
 vector on every machine and device (CUDA's generator would not).
 """
+
 from __future__ import annotations
 
 import torch

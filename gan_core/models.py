@@ -1,4 +1,5 @@
-"""The seed's two multilayer perceptrons, unchanged in shape."""
+"""The tutorial's two multilayer perceptrons, unchanged in shape."""
+
 from __future__ import annotations
 
 import torch
@@ -38,7 +39,7 @@ class Generator(
 
 
 class Discriminator(nn.Module):
-    """Flattened image -> probability that it is real (sigmoid output, for BCE as in the seed)."""
+    """Flattened image -> probability that it is real (sigmoid output, for BCE as in the tutorial)."""
 
     def __init__(self, hidden_size: int = 256, image_size: int = 784):
         super().__init__()

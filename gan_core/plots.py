@@ -1,5 +1,8 @@
-"""The training-score figure: the seed's D(x) / D(G(z)) plot with the 0.5 line, losses beside."""
+"""The training-score figure: the tutorial's D(x) / D(G(z)) plot with the 0.5 line, losses beside."""
+
 from __future__ import annotations
+
+import io
 
 import matplotlib
 
@@ -7,15 +10,15 @@ matplotlib.use("Agg")  # headless: training machines and Spaces have no display
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .history import column, quality_rows  # noqa: E402
+from .history import History, column, quality_rows  # noqa: E402
 
 
-def scores_figure(history: dict) -> Figure:
+def scores_figure(history: History) -> Figure:
     epochs = column(history, "epoch")
     figure, (scores_axis, loss_axis) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     scores_axis.plot(epochs, column(history, "d_x"), color="tab:green", label="D(x)")
     scores_axis.plot(epochs, column(history, "d_g_z"), color="tab:blue", label="D(G(z))")
-    scores_axis.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5 (the seed's claim)")
+    scores_axis.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5 (the tutorial's claim)")
     scores_axis.set(xlabel="epoch", ylabel="mean score", ylim=(0, 1), title="Discriminator scores")
     scores_axis.legend(loc="best")
     loss_axis.plot(epochs, column(history, "d_loss"), color="tab:red", label="D loss")
@@ -27,9 +30,7 @@ def scores_figure(history: dict) -> Figure:
     return figure
 
 
-def scores_png(history: dict) -> bytes:
-    import io
-
+def scores_png(history: History) -> bytes:
     figure = scores_figure(history)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
@@ -37,26 +38,45 @@ def scores_png(history: dict) -> bytes:
     return buffer.getvalue()
 
 
-def quality_figure(history: dict) -> Figure | None:
+def quality_figure(history: History) -> Figure | None:
     """MNIST-FD and Inception Score over the evaluated epochs, and the last digit histogram."""
     rows = quality_rows(history)
     if not rows:
         return None
     epochs = [row["epoch"] for row in rows]
     figure, (fd_axis, is_axis, histogram_axis) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
-    fd_axis.plot(epochs, [row["quality"]["mnist_fd"] for row in rows], "o-", color="tab:red", label="published")
-    is_axis.plot(epochs, [row["quality"]["inception_score"] for row in rows], "o-", color="tab:green", label="published")
+    fd_axis.plot(
+        epochs, [row["quality"]["mnist_fd"] for row in rows], "o-", color="tab:red", label="published"
+    )
+    is_axis.plot(
+        epochs,
+        [row["quality"]["inception_score"] for row in rows],
+        "o-",
+        color="tab:green",
+        label="published",
+    )
     if "quality_raw" in rows[0]:
-        fd_axis.plot(epochs, [row["quality_raw"]["mnist_fd"] for row in rows], "--", color="gray", label="raw (no EMA)")
-        is_axis.plot(epochs, [row["quality_raw"]["inception_score"] for row in rows], "--", color="gray",
-                     label="raw (no EMA)")
+        fd_axis.plot(
+            epochs, [row["quality_raw"]["mnist_fd"] for row in rows], "--", color="gray", label="raw (no EMA)"
+        )
+        is_axis.plot(
+            epochs,
+            [row["quality_raw"]["inception_score"] for row in rows],
+            "--",
+            color="gray",
+            label="raw (no EMA)",
+        )
     fd_axis.set(xlabel="epoch", ylabel="MNIST-FD (lower is better)", yscale="log", title="Fréchet distance")
     is_axis.set(xlabel="epoch", ylabel="classifier IS (10 is ideal)", title="Inception Score")
     histogram = rows[-1]["quality"]["digit_histogram"]
     histogram_axis.bar(range(10), [100 * share for share in histogram], color="tab:blue")
     histogram_axis.axhline(10, color="gray", linestyle="--", linewidth=1, label="uniform (10%)")
-    histogram_axis.set(xlabel="predicted digit", ylabel="% of samples", xticks=range(10),
-                       title=f"Digits drawn (epoch {rows[-1]['epoch']})")
+    histogram_axis.set(
+        xlabel="predicted digit",
+        ylabel="% of samples",
+        xticks=range(10),
+        title=f"Digits drawn (epoch {rows[-1]['epoch']})",
+    )
     for axis in (fd_axis, is_axis, histogram_axis):
         axis.legend(loc="best")
         axis.grid(alpha=0.3)

@@ -1,19 +1,15 @@
 """How good are the digits? A small MNIST classifier and the figures computed with it.
 
-    python -m gan_core.quality train --data-dir ../shared/data          # the bundled classifier
-    python -m gan_core.quality evaluate --run weights --data-dir ../shared/data
-    python -m gan_core.quality reference --data-dir ../shared/data      # the same figures for real data
-
 From N generated images: MNIST-FD, the Frechet distance between the classifier's penultimate
 features of generated images and of the MNIST test set (torchmetrics' FID with this classifier as
 its feature extractor); a classifier Inception Score (torchmetrics' IS on the classifier's logits);
 the predicted-digit histogram and its KL divergence to uniform; the mean top-class confidence.
+tools/quality.py trains the bundled classifier and prints these figures for a run or real data.
 """
+
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,11 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import load_mnist, to_model_range
-
-# torchmetrics warns that IS keeps its features in memory (10,000 x 10 floats here) and that a
-# single split has no standard deviation (we report the score, not its spread).
-warnings.filterwarnings("ignore", message="Metric `InceptionScore` will save all extracted features")
-warnings.filterwarnings("ignore", message="std\\(\\): degrees of freedom")
+from .latent import seeded_noise
+from .run_files import read_weights
 
 CLASSIFIER_PATH = Path(__file__).resolve().parent / "assets" / "mnist_classifier.safetensors"
 FEATURES = 128
@@ -39,9 +32,15 @@ class MnistClassifier(nn.Module):
     def __init__(self):
         super().__init__()
         self.convolutions = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 7 * 7, FEATURES), nn.ReLU(),
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, FEATURES),
+            nn.ReLU(),
         )
         self.head = nn.Linear(FEATURES, 10)
 
@@ -75,14 +74,14 @@ class _Logits(nn.Module):
 
 
 def load_classifier(path: str | Path = CLASSIFIER_PATH) -> MnistClassifier:
-    from .checkpoint import read_weights
-
     classifier = MnistClassifier()
     classifier.load_state_dict(read_weights(path))
     return classifier.eval()
 
 
-def train_classifier(data_dir: str | Path, epochs: int = 4, seed: int = 0, log=print) -> tuple[MnistClassifier, float]:
+def train_classifier(
+    data_dir: str | Path, epochs: int = 4, seed: int = 0, log=print
+) -> tuple[MnistClassifier, float]:
     """Adam on the 60,000 training images, with one-pixel shifts as augmentation; returns the
     classifier and its test accuracy."""
     torch.manual_seed(seed)
@@ -91,22 +90,30 @@ def train_classifier(data_dir: str | Path, epochs: int = 4, seed: int = 0, log=p
     images, test_images = to_model_range(images), to_model_range(test_images)
     classifier = MnistClassifier()
     optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * (len(images) // 128))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=3e-3, total_steps=epochs * (len(images) // 128)
+    )
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         classifier.train()
         order = torch.randperm(len(images))
         for step in range(len(images) // 128):
-            batch = order[step * 128:(step + 1) * 128]
-            shifted = torch.roll(images[batch].reshape(-1, 28, 28), shifts=tuple(torch.randint(-1, 2, (2,)).tolist()),
-                                 dims=(1, 2))
+            batch = order[step * 128 : (step + 1) * 128]
+            shifted = torch.roll(
+                images[batch].reshape(-1, 28, 28),
+                shifts=tuple(torch.randint(-1, 2, (2,)).tolist()),
+                dims=(1, 2),
+            )
             loss = F.cross_entropy(classifier(shifted), labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
         accuracy = test_accuracy(classifier, test_images, test_labels)
-        log(f"classifier epoch {epoch}/{epochs}: test accuracy {accuracy:.4f} ({time.perf_counter() - start:.0f}s)")
+        log(
+            f"classifier epoch {epoch}/{epochs}: test accuracy {accuracy:.4f} "
+            f"({time.perf_counter() - start:.0f}s)"
+        )
     return classifier.eval(), accuracy
 
 
@@ -120,18 +127,24 @@ def test_accuracy(classifier: MnistClassifier, images: torch.Tensor, labels: tor
 class QualityEvaluator:
     """Quality figures against a fixed reference set, whose features are computed once."""
 
-    def __init__(self, classifier: MnistClassifier, reference: torch.Tensor, count: int = 10_000, seed: int = 12345):
-        from torchmetrics.image.fid import FrechetInceptionDistance
+    def __init__(
+        self, classifier: MnistClassifier, reference: torch.Tensor, count: int = 10_000, seed: int = 12345
+    ):
+        from torchmetrics.image.fid import (
+            FrechetInceptionDistance,
+        )  # deferred: only training with --eval-every needs it
 
         self.classifier = classifier.cpu().eval()
         self.count, self.seed = count, seed
-        self.frechet = FrechetInceptionDistance(feature=_Penultimate(self.classifier), reset_real_features=False)
+        self.frechet = FrechetInceptionDistance(
+            feature=_Penultimate(self.classifier), reset_real_features=False
+        )
         with torch.inference_mode():
             for chunk in reference.detach().float().cpu().split(2000):
                 self.frechet.update(chunk, real=True)
 
     @classmethod
-    def for_mnist_test_set(cls, data_dir: str | Path, count: int = 10_000) -> "QualityEvaluator":
+    def for_mnist_test_set(cls, data_dir: str | Path, count: int = 10_000) -> QualityEvaluator:
         test_images = to_model_range(load_mnist(data_dir, train=False, download=False)[0])
         return cls(load_classifier(), test_images, count)
 
@@ -140,10 +153,19 @@ class QualityEvaluator:
 
     @torch.inference_mode()
     def figures(self, generated: torch.Tensor) -> dict:
-        from torchmetrics.image.inception import InceptionScore
+        from torchmetrics.image.inception import InceptionScore  # deferred, as above
 
+        with warnings.catch_warnings():
+            # IS warns that it keeps its features in memory (10,000 x 10 floats here) and that a
+            # single split has no standard deviation (we report the score, not its spread).
+            warnings.filterwarnings(
+                "ignore", message="Metric `InceptionScore` will save all extracted features"
+            )
+            warnings.filterwarnings("ignore", message="std\\(\\): degrees of freedom")
+            return self._figures(generated, InceptionScore(feature=_Logits(self.classifier), splits=1))
+
+    def _figures(self, generated: torch.Tensor, inception) -> dict:
         self.frechet.reset()  # forgets the generated features, keeps the reference ones
-        inception = InceptionScore(feature=_Logits(self.classifier), splits=1)
         probabilities = []
         for chunk in generated.detach().float().cpu().split(2000):
             self.frechet.update(chunk, real=False)
@@ -169,49 +191,6 @@ def quality_figures(classifier: MnistClassifier, generated: torch.Tensor, refere
 @torch.inference_mode()
 def generate_images(generator: nn.Module, count: int, seed: int = 12345) -> torch.Tensor:
     """`count` images from a fixed evaluation seed, on the generator's device, returned on the CPU."""
-    from .latent import seeded_noise
-
     device = next(generator.parameters()).device
     noise = seeded_noise(seed, count, generator.latent_size)
     return torch.cat([generator(chunk.to(device)).cpu() for chunk in noise.split(2000)])
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="MNIST classifier and sample-quality figures.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train the classifier and save it as the bundled one")
-    train.add_argument("--data-dir", default="data")
-    train.add_argument("--epochs", type=int, default=4)
-    train.add_argument("--out", default=str(CLASSIFIER_PATH))
-    evaluate = commands.add_parser("evaluate", help="quality figures of a run directory's generator")
-    evaluate.add_argument("--run", default="weights")
-    evaluate.add_argument("--data-dir", default="data")
-    evaluate.add_argument("--count", type=int, default=10_000)
-    reference = commands.add_parser("reference", help="the figures for real images (train vs test)")
-    reference.add_argument("--data-dir", default="data")
-    reference.add_argument("--count", type=int, default=10_000)
-    args = parser.parse_args(argv)
-
-    import json
-
-    if args.command == "train":
-        from .checkpoint import write_weights
-
-        classifier, accuracy = train_classifier(args.data_dir, args.epochs)
-        write_weights(args.out, classifier, {"test_accuracy": f"{accuracy:.4f}"})
-        print(f"wrote {args.out} (test accuracy {accuracy:.4f})")
-        return 0
-    test_images = to_model_range(load_mnist(args.data_dir, train=False, download=False)[0])
-    if args.command == "evaluate":
-        from .hub import read_generator
-
-        generated = generate_images(read_generator(args.run), args.count)
-    else:
-        train_images = load_mnist(args.data_dir, train=True, download=False)[0]
-        generated = to_model_range(train_images[torch.randperm(len(train_images))[:args.count]])
-    print(json.dumps(quality_figures(load_classifier(), generated, test_images), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

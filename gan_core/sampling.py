@@ -3,17 +3,18 @@
 The generator runs on the CPU in eval mode under inference_mode; noise comes from seeds
 (see latent.py), so every answer is a pure function of its inputs.
 """
+
 from __future__ import annotations
 
 import math
 import numbers
-import reprlib
 
 import torch
 from PIL import Image
 
 from .images import digit_grid, gif_bytes
 from .latent import MAX_SEED, METHODS, interpolate, interpolation_path, seeded_noise
+from .messages import shown
 from .models import Generator
 
 MAX_COUNT = 64
@@ -21,11 +22,6 @@ MIN_FRAMES, MAX_FRAMES = 2, 32
 GRID_SCALE = 4  # 28 px digits -> 112 px cells: crisp on any screen
 SINGLE_SCALE = 12
 STRIP_SCALE = 3
-
-
-def shown(value) -> str:
-    """A value as an error message quotes it: repr, cut short (a 1 MB string is not echoed back)."""
-    return reprlib.repr(value)
 
 
 def whole_number(value, name: str, low: int, high: int) -> int:
@@ -73,8 +69,10 @@ class Sampler:
 
     def endpoints(self, seed_a, seed_b) -> tuple[torch.Tensor, torch.Tensor]:
         latent = self.generator.latent_size
-        return (seeded_noise(check_seed(seed_a, "seed_a"), 1, latent),
-                seeded_noise(check_seed(seed_b, "seed_b"), 1, latent))
+        return (
+            seeded_noise(check_seed(seed_a, "seed_a"), 1, latent),
+            seeded_noise(check_seed(seed_b, "seed_b"), 1, latent),
+        )
 
     def interpolate(self, seed_a, seed_b, t, method="slerp") -> Image.Image:
         """The digit at fraction t of the way from seed A's latent to seed B's."""
@@ -89,4 +87,3 @@ class Sampler:
         digits = self.images(interpolation_path(start, end, frames, check_method(method)))
         gif_frames = [digit_grid(digit[None], columns=1, scale=8, padding=0) for digit in digits]
         return digit_grid(digits, columns=frames, scale=STRIP_SCALE), gif_bytes(gif_frames)
-

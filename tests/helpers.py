@@ -1,4 +1,5 @@
 """Test helpers: tiny IDX files, running the real scripts, free ports, waiting for servers."""
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,9 @@ def write_tiny_mnist(data_dir: Path, train_count: int = 400, test_count: int = 1
     for prefix, count in (("train", train_count), ("t10k", test_count)):
         labels = rng.integers(0, 10, size=count)
         images = np.zeros((count, 28, 28), dtype=np.uint8)
-        for image, label in zip(images, labels):
+        for image, label in zip(images, labels, strict=True):
             column = 4 + 2 * label
-            image[4:24, column:column + 3] = 255
+            image[4:24, column : column + 3] = 255
             image[:] = np.clip(image + rng.integers(0, 40, size=(28, 28)), 0, 255)
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
@@ -40,8 +41,9 @@ def write_tiny_mnist(data_dir: Path, train_count: int = 400, test_count: int = 1
 def run_script(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run a project script as a user would: `python train.py ...` from the repo root."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def free_port() -> int:
@@ -66,10 +68,17 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) ->
 def start_app(env: dict | None = None, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
     """Launch `python app.py` on a free port; return the process and its URL."""
     port = free_port()
-    full_env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False",
-                "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_for_port(port, process)
     except Exception:

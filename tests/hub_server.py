@@ -10,6 +10,7 @@ need it to read. Each commit is a full snapshot, so old revisions stay servable.
 tests: --fail-status answers every request with that status; --drop-on-commit closes the connection
 when a commit arrives, without answering.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,12 +97,19 @@ class Storage:
 
     def create(self, repo_id: str, owner: str, private: bool) -> None:
         first = hashlib.sha1(f"{repo_id} {time.time_ns()}".encode()).hexdigest()
-        self.repos[repo_id] = {"owner": owner, "private": private, "refs": {"main": first},
-                               "commits": {first: {"parent": None, "files": {}, "message": "initial commit",
-                                                   "time": time.time()}}}
+        self.repos[repo_id] = {
+            "owner": owner,
+            "private": private,
+            "refs": {"main": first},
+            "commits": {
+                first: {"parent": None, "files": {}, "message": "initial commit", "time": time.time()}
+            },
+        }
         self.save()
 
-    def commit(self, repo_id: str, revision: str, message: str, files: dict[str, bytes], deleted: list[str]) -> str:
+    def commit(
+        self, repo_id: str, revision: str, message: str, files: dict[str, bytes], deleted: list[str]
+    ) -> str:
         repo = self.repo(repo_id)
         parent = self.resolve(repo, revision)
         tree = dict(repo["commits"][parent]["files"])
@@ -160,7 +168,9 @@ class HubHandler(BaseHTTPRequestHandler):
                     return
             raise HubError(404, f"no route for {method} {url.path}")
         except HubError as error:
-            self.send_json({"error": error.message}, error.status, {"X-Error-Code": error.code} if error.code else {})
+            self.send_json(
+                {"error": error.message}, error.status, {"X-Error-Code": error.code} if error.code else {}
+            )
         except ConnectionError:
             pass
 
@@ -177,10 +187,13 @@ class HubHandler(BaseHTTPRequestHandler):
 
     def user(self, required: bool = True) -> str | None:
         header = self.headers.get("Authorization", "")
-        token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         user = self.server.tokens.get(token) if token else None
         if required and user is None:
-            raise HubError(401, "Invalid credentials in Authorization header" if token else "Authorization header is missing")
+            raise HubError(
+                401,
+                "Invalid credentials in Authorization header" if token else "Authorization header is missing",
+            )
         return user
 
     def readable_repo(self, repo_id: str) -> dict:
@@ -200,8 +213,15 @@ class HubHandler(BaseHTTPRequestHandler):
 
     def whoami(self):
         name = self.user()
-        self.send_json({"type": "user", "name": name, "fullname": name, "orgs": [],
-                        "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": "write"}}})
+        self.send_json(
+            {
+                "type": "user",
+                "name": name,
+                "fullname": name,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": "write"}},
+            }
+        )
 
     def create_repo(self):
         user = self.user()
@@ -229,17 +249,28 @@ class HubHandler(BaseHTTPRequestHandler):
             try:
                 metadata = yaml.safe_load(match.group(1))
             except yaml.YAMLError as error:
-                return self.send_json({"errors": [{"message": f"invalid YAML: {error}"}], "warnings": []}, 400)
+                return self.send_json(
+                    {"errors": [{"message": f"invalid YAML: {error}"}], "warnings": []}, 400
+                )
             if metadata is not None and not isinstance(metadata, dict):
-                return self.send_json({"errors": [{"message": "metadata must be a mapping"}], "warnings": []}, 400)
+                return self.send_json(
+                    {"errors": [{"message": "metadata must be a mapping"}], "warnings": []}, 400
+                )
         self.send_json({"errors": [], "warnings": []})
 
     def preupload(self, repo, revision):
         repo_state = self.writable_repo(repo)
         head = self.server.storage.resolve(repo_state, revision)
         existing = repo_state["commits"][head]["files"]
-        files = [{"path": item["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(item["path"])}
-                 for item in self.json_body().get("files", [])]
+        files = [
+            {
+                "path": item["path"],
+                "uploadMode": "regular",
+                "shouldIgnore": False,
+                "oid": existing.get(item["path"]),
+            }
+            for item in self.json_body().get("files", [])
+        ]
         self.send_json({"files": files, "commitOid": head})
 
     def commit(self, repo, revision):
@@ -261,18 +292,35 @@ class HubHandler(BaseHTTPRequestHandler):
         if not files and not deleted:
             raise HubError(400, "empty commit")
         sha = self.server.storage.commit(repo, unquote(revision), header.get("summary", ""), files, deleted)
-        self.send_json({"success": True, "commitOid": sha, "commitUrl": f"{self.server.base_url}/{repo}/commit/{sha}",
-                        "pullRequestUrl": None})
+        self.send_json(
+            {
+                "success": True,
+                "commitOid": sha,
+                "commitUrl": f"{self.server.base_url}/{repo}/commit/{sha}",
+                "pullRequestUrl": None,
+            }
+        )
 
     def repo_info(self, repo, revision="main"):
         repo_state = self.readable_repo(repo)
         sha = self.server.storage.resolve(repo_state, revision)
         commit = repo_state["commits"][sha]
-        self.send_json({"id": repo, "modelId": repo, "author": repo_state["owner"], "sha": sha,
-                        "private": repo_state["private"], "disabled": False, "gated": False, "downloads": 0,
-                        "likes": 0, "tags": [], "lastModified": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
-                                                                               time.gmtime(commit["time"])),
-                        "siblings": [{"rfilename": path} for path in sorted(commit["files"])]})
+        self.send_json(
+            {
+                "id": repo,
+                "modelId": repo,
+                "author": repo_state["owner"],
+                "sha": sha,
+                "private": repo_state["private"],
+                "disabled": False,
+                "gated": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "lastModified": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(commit["time"])),
+                "siblings": [{"rfilename": path} for path in sorted(commit["files"])],
+            }
+        )
 
     def tree(self, repo, revision, path=""):
         repo_state = self.readable_repo(repo)
@@ -283,16 +331,24 @@ class HubHandler(BaseHTTPRequestHandler):
         for file_path, blob_id in sorted(files.items()):
             if not file_path.startswith(prefix):
                 continue
-            rest = file_path[len(prefix):]
+            rest = file_path[len(prefix) :]
             if "/" in rest and not recursive:
                 folders.add(prefix + rest.split("/")[0])
                 continue
             parts = rest.split("/")[:-1]
-            folders.update(prefix + "/".join(parts[:i + 1]) for i in range(len(parts)))
-            entries.append({"type": "file", "oid": blob_id, "size": len(self.server.storage.blob(blob_id)),
-                            "path": file_path})
-        self.send_json([{"type": "directory", "oid": "0" * 40, "size": 0, "path": folder} for folder in sorted(folders)]
-                       + entries)
+            folders.update(prefix + "/".join(parts[: i + 1]) for i in range(len(parts)))
+            entries.append(
+                {
+                    "type": "file",
+                    "oid": blob_id,
+                    "size": len(self.server.storage.blob(blob_id)),
+                    "path": file_path,
+                }
+            )
+        self.send_json(
+            [{"type": "directory", "oid": "0" * 40, "size": 0, "path": folder} for folder in sorted(folders)]
+            + entries
+        )
 
     def resolve(self, repo, revision, path):
         repo_state = self.readable_repo(repo)
@@ -314,8 +370,15 @@ class HubHandler(BaseHTTPRequestHandler):
 class HubServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, storage: Path, tokens: dict[str, str], fail_status: int | None = None,
-                 drop_on_commit: bool = False, verbose: bool = False):
+    def __init__(
+        self,
+        port: int,
+        storage: Path,
+        tokens: dict[str, str],
+        fail_status: int | None = None,
+        drop_on_commit: bool = False,
+        verbose: bool = False,
+    ):
         super().__init__(("127.0.0.1", port), HubHandler)
         self.storage = Storage(storage)
         self.tokens = tokens
@@ -329,14 +392,25 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="A Hub-compatible HTTP server for tests (127.0.0.1 only).")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--storage", required=True, help="folder for repos and blobs (kept between runs)")
-    parser.add_argument("--user", action="append", default=[], metavar="NAME:TOKEN",
-                        help="a user and the token that authenticates them (repeatable); default tester:hf_test_token")
-    parser.add_argument("--fail-status", type=int, default=None, help="answer every request with this HTTP status")
-    parser.add_argument("--drop-on-commit", action="store_true", help="hang up on commit requests without answering")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:TOKEN",
+        help="a user and the token that authenticates them (repeatable); default tester:hf_test_token",
+    )
+    parser.add_argument(
+        "--fail-status", type=int, default=None, help="answer every request with this HTTP status"
+    )
+    parser.add_argument(
+        "--drop-on-commit", action="store_true", help="hang up on commit requests without answering"
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
     tokens = dict(reversed(item.split(":", 1)) for item in (args.user or ["tester:hf_test_token"]))
-    server = HubServer(args.port, Path(args.storage), tokens, args.fail_status, args.drop_on_commit, args.verbose)
+    server = HubServer(
+        args.port, Path(args.storage), tokens, args.fail_status, args.drop_on_commit, args.verbose
+    )
     print(f"test Hub listening on {server.base_url}", flush=True)
     try:
         server.serve_forever()

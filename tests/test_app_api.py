@@ -1,4 +1,5 @@
 """The app over real HTTP, as gradio_client users call it."""
+
 import json
 
 import httpx
@@ -7,8 +8,12 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
-ENDPOINTS = {"/generate": ["seed", "count"], "/interpolate": ["seed_a", "seed_b", "t", "method"],
-             "/interpolation_strip": ["seed_a", "seed_b", "frames", "method"], "/training_scores": []}
+ENDPOINTS = {
+    "/generate": ["seed", "count"],
+    "/interpolate": ["seed_a", "seed_b", "t", "method"],
+    "/interpolation_strip": ["seed_a", "seed_b", "frames", "method"],
+    "/training_scores": [],
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,9 @@ def read(path):
 
 def test_view_api_lists_exactly_the_four_endpoints_with_their_parameter_names(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {name: [p["parameter_name"] for p in info["parameters"]] for name, info in endpoints.items()} == ENDPOINTS
+    assert {
+        name: [p["parameter_name"] for p in info["parameters"]] for name, info in endpoints.items()
+    } == ENDPOINTS
     assert client.view_api(return_format="dict", print_info=False)["unnamed_endpoints"] == {}
 
 
@@ -56,8 +63,18 @@ def test_interpolation_strip_gives_frames_in_a_row_and_a_gif(client):
 
 def test_training_scores_is_the_per_epoch_table(client):
     table = client.predict(api_name="/training_scores")
-    assert table["headers"] == ["epoch", "d_loss", "g_loss", "d_x", "d_g_z", "seconds", "mnist_fd", "inception_score",
-                                "kl_to_uniform", "mean_confidence"]
+    assert table["headers"] == [
+        "epoch",
+        "d_loss",
+        "g_loss",
+        "d_x",
+        "d_g_z",
+        "seconds",
+        "mnist_fd",
+        "inception_score",
+        "kl_to_uniform",
+        "mean_confidence",
+    ]
     history = json.load(open("weights/history.json"))
     assert len(table["data"]) == len(history["epochs"])
     assert table["data"][-1][3] == round(history["epochs"][-1]["d_x"], 4)
@@ -76,8 +93,16 @@ BAD_CALLS = [
     ("/interpolate", dict(seed_a=1, seed_b=-3, t=0.5, method="slerp"), "seed_b must be between"),
     ("/interpolate", dict(seed_a=1, seed_b=2, t=1.5, method="slerp"), "t must be between 0 and 1"),
     ("/interpolate", dict(seed_a=1, seed_b=2, t=0.5, method="cubic"), "method must be one of slerp, lerp"),
-    ("/interpolation_strip", dict(seed_a=1, seed_b=2, frames=1, method="lerp"), "frames must be between 2 and 32"),
-    ("/interpolation_strip", dict(seed_a=1, seed_b=2, frames=33, method="lerp"), "frames must be between 2 and 32"),
+    (
+        "/interpolation_strip",
+        dict(seed_a=1, seed_b=2, frames=1, method="lerp"),
+        "frames must be between 2 and 32",
+    ),
+    (
+        "/interpolation_strip",
+        dict(seed_a=1, seed_b=2, frames=33, method="lerp"),
+        "frames must be between 2 and 32",
+    ),
 ]
 
 
@@ -90,8 +115,11 @@ def test_bad_input_is_a_clear_error_and_the_app_keeps_serving(client, endpoint, 
 
 def test_nan_t_is_refused(app_url, client):
     # JSON has no NaN and gradio_client refuses to send one; other clients can, so post it raw.
-    call = httpx.post(f"{app_url}gradio_api/call/interpolate", content='{"data": [1, 2, NaN, "slerp"]}',
-                      headers={"content-type": "application/json"})
+    call = httpx.post(
+        f"{app_url}gradio_api/call/interpolate",
+        content='{"data": [1, 2, NaN, "slerp"]}',
+        headers={"content-type": "application/json"},
+    )
     events = httpx.get(f"{app_url}gradio_api/call/interpolate/{call.json()['event_id']}").text
     assert "event: error" in events and "t must be a number between 0 and 1, got nan" in events
     assert client.predict(seed_a=1, seed_b=2, t=0.5, method="lerp", api_name="/interpolate")
@@ -104,8 +132,10 @@ def test_concurrent_identical_requests_all_get_the_whole_image(app_url):
     clients = [Client(app_url, verbose=False) for _ in range(6)]
 
     def ask(client):
-        return [read(client.predict(seed_a=3, seed_b=4, t=0.5, method="slerp", api_name="/interpolate"))
-                for _ in range(5)]
+        return [
+            read(client.predict(seed_a=3, seed_b=4, t=0.5, method="slerp", api_name="/interpolate"))
+            for _ in range(5)
+        ]
 
     with ThreadPoolExecutor(len(clients)) as pool:
         answers = [image for batch in pool.map(ask, clients) for image in batch]

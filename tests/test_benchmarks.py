@@ -1,12 +1,24 @@
 """The benchmark scripts keep working (their timings are reported, never asserted)."""
+
 import json
 
 from tests.helpers import run_script
 
 
 def test_train_speed_runs_on_cpu_and_writes_its_table(tiny_data, tmp_path):
-    result = run_script("benchmarks/train_speed.py", "--data-dir", str(tiny_data), "--device", "cpu",
-                        "--seed-epochs", "1", "--eager-epochs", "1", "--results-dir", str(tmp_path))
+    result = run_script(
+        "benchmarks/train_speed.py",
+        "--data-dir",
+        str(tiny_data),
+        "--device",
+        "cpu",
+        "--seed-epochs",
+        "1",
+        "--eager-epochs",
+        "1",
+        "--results-dir",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "seed loop" in result.stdout and "ours, eager" in result.stdout
     report = json.loads((tmp_path / "train_speed_cpu.json").read_text())
@@ -18,8 +30,17 @@ def test_train_speed_runs_on_cpu_and_writes_its_table(tiny_data, tmp_path):
 def test_a_crowd_larger_than_the_queue_is_answered_or_told_busy_and_nothing_is_lost(tmp_path):
     # The short version of benchmarks/app_load.py: 12 clients against a queue of 2 for 5 s.
     report_path = tmp_path / "load.json"
-    result = run_script("benchmarks/app_load.py", "--clients", "12", "--seconds", "5", "--queue-size", "2",
-                        "--json", str(report_path))
+    result = run_script(
+        "benchmarks/app_load.py",
+        "--clients",
+        "12",
+        "--seconds",
+        "5",
+        "--queue-size",
+        "2",
+        "--json",
+        str(report_path),
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(report_path.read_text())
     assert report["sent"] == report["answered"] + report["busy"] and report["answered"] > 0

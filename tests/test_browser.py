@@ -1,4 +1,5 @@
 """A real Chromium (Debian's, driven by Playwright) using the app the way visitors do."""
+
 import os
 from pathlib import Path
 
@@ -18,9 +19,18 @@ def page(app_url):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"])
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         page.goto(app_url)
         expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
@@ -40,8 +50,11 @@ def image_source(page, element_id):
 
 def wait_for_new_source(page, element_id, old, timeout_ms=15_000):
     page.wait_for_function(
-        "([id, old]) => { const img = document.querySelector(`#${id} img`); return img && img.src && img.src !== old; }",
-        arg=[element_id, old], timeout=timeout_ms)
+        "([id, old]) => { const img = document.querySelector(`#${id} img`); "
+        "return img && img.src && img.src !== old; }",
+        arg=[element_id, old],
+        timeout=timeout_ms,
+    )
     return image_source(page, element_id)
 
 

@@ -3,6 +3,7 @@
 The property is the same everywhere: a valid answer or one clear message naming what was wrong;
 never a traceback, never a generic error, never a hang, and the app keeps serving.
 """
+
 import httpx
 import pytest
 from gradio_client import Client
@@ -12,20 +13,39 @@ from hypothesis import strategies as st
 import train
 
 # derandomize: CI runs the same examples every time, so a red run can be repeated.
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 anything = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-10**40, max_value=10**40),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30), st.text(min_size=5000, max_size=5000),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.text(min_size=5000, max_size=5000),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
 seeds = st.one_of(st.integers(0, 2**31 - 1), anything)
 PARAMETERS = {
     "/generate": {"seed": seeds, "count": st.one_of(st.integers(1, 64), anything)},
-    "/interpolate": {"seed_a": seeds, "seed_b": seeds, "t": st.one_of(st.floats(0, 1), anything),
-                     "method": st.one_of(st.sampled_from(["slerp", "lerp"]), anything)},
-    "/interpolation_strip": {"seed_a": seeds, "seed_b": seeds, "frames": st.one_of(st.integers(2, 32), anything),
-                             "method": st.one_of(st.sampled_from(["slerp", "lerp"]), anything)},
+    "/interpolate": {
+        "seed_a": seeds,
+        "seed_b": seeds,
+        "t": st.one_of(st.floats(0, 1), anything),
+        "method": st.one_of(st.sampled_from(["slerp", "lerp"]), anything),
+    },
+    "/interpolation_strip": {
+        "seed_a": seeds,
+        "seed_b": seeds,
+        "frames": st.one_of(st.integers(2, 32), anything),
+        "method": st.one_of(st.sampled_from(["slerp", "lerp"]), anything),
+    },
 }
 
 
@@ -42,7 +62,7 @@ def answers_or_names_the_problem(client, endpoint, arguments):
         assert "must be" in message and len(message) < 300, message
         assert any(name in message for name in arguments), message
         return
-    for path in (result if isinstance(result, tuple) else (result,)):
+    for path in result if isinstance(result, tuple) else (result,):
         with open(path, "rb") as handle:
             assert handle.read(6) in (b"\x89PNG\r\n", b"GIF89a")
 
@@ -58,27 +78,54 @@ def test_any_json_value_to_any_endpoint_is_answered_or_refused_clearly(client, e
     assert client.predict(seed=1, count=1, api_name="/generate")  # still serving
 
 
-@pytest.mark.parametrize("endpoint, position", [("interpolate", 0), ("interpolate", 2), ("generate", 1),
-                                                ("interpolation_strip", 2)])
+@pytest.mark.parametrize(
+    "endpoint, position",
+    [("interpolate", 0), ("interpolate", 2), ("generate", 1), ("interpolation_strip", 2)],
+)
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_non_finite_numbers_posted_raw_are_refused(app_url, client, endpoint, position, literal):
     # JSON has no NaN or Infinity and gradio_client will not send them, but other clients can.
-    data = {"interpolate": [1, 2, 0.5, '"slerp"'], "generate": [1, 4],
-            "interpolation_strip": [1, 2, 4, '"lerp"']}[endpoint]
+    data = {
+        "interpolate": [1, 2, 0.5, '"slerp"'],
+        "generate": [1, 4],
+        "interpolation_strip": [1, 2, 4, '"lerp"'],
+    }[endpoint]
     data[position] = literal
-    call = httpx.post(f"{app_url}gradio_api/call/{endpoint}", content=f'{{"data": [{", ".join(map(str, data))}]}}',
-                      headers={"content-type": "application/json"})
+    call = httpx.post(
+        f"{app_url}gradio_api/call/{endpoint}",
+        content=f'{{"data": [{", ".join(map(str, data))}]}}',
+        headers={"content-type": "application/json"},
+    )
     events = httpx.get(f"{app_url}gradio_api/call/{endpoint}/{call.json()['event_id']}", timeout=30).text
     assert "event: error" in events and "must be" in events, events
     assert client.predict(seed=1, count=1, api_name="/generate")
 
 
-FLAGS = ["epochs", "batch-size", "lr", "lr-decay", "latent-size", "hidden-size", "seed", "device", "recipe", "ema-decay",
-         "r1-gamma", "eval-every", "eval-samples", "subset", "sample-every", "data-dir", "out"]
+FLAGS = [
+    "epochs",
+    "batch-size",
+    "lr",
+    "lr-decay",
+    "latent-size",
+    "hidden-size",
+    "seed",
+    "device",
+    "recipe",
+    "ema-decay",
+    "r1-gamma",
+    "eval-every",
+    "eval-samples",
+    "subset",
+    "sample-every",
+    "data-dir",
+    "out",
+]
 flag_values = st.one_of(
     st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=20),
-    st.integers(min_value=-10**30, max_value=10**30).map(str),
-    st.floats().map(repr), st.sampled_from(["", " ", "nan", "inf", "-inf", "1e999", "0x10", "١٢", "3.0", "cuda"]))
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.floats().map(repr),
+    st.sampled_from(["", " ", "nan", "inf", "-inf", "1e999", "0x10", "١٢", "3.0", "cuda"]),
+)
 
 
 @FUZZ
@@ -99,4 +146,3 @@ def test_any_value_of_any_training_flag_is_accepted_or_refused_clearly(tmp_path_
     assert "nothing to resume" in message or f"--{flag}" in message, message
     if flag != "out":
         assert not out.exists()
-

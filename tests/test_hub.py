@@ -1,5 +1,6 @@
 """Push and pull through the unmodified huggingface_hub client, over real HTTP, against
 tests/hub_server.py (a local server speaking the Hub's API)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,15 +18,35 @@ from gan_core.sampling import Sampler
 from tests.helpers import ROOT, free_port, run_script, start_app, stop, wait_for_port
 
 TOKEN = "hf_test_secret_5d41402abc4b2a76"
-PUSHED = {"README.md", "config.json", "history.json", "model.safetensors", "real_images.png", "scores.png",
-          "samples/epoch_0001.png"}
+PUSHED = {
+    "README.md",
+    "config.json",
+    "history.json",
+    "model.safetensors",
+    "real_images.png",
+    "scores.png",
+    "samples/epoch_0001.png",
+}
 
 
 def start_hub(storage, *extra):
     port = free_port()
-    process = subprocess.Popen([sys.executable, "tests/hub_server.py", "--port", str(port), "--storage", str(storage),
-                                "--user", f"tester:{TOKEN}", *extra], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "tests/hub_server.py",
+            "--port",
+            str(port),
+            "--storage",
+            str(storage),
+            "--user",
+            f"tester:{TOKEN}",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for_port(port, process)
     return process, f"http://127.0.0.1:{port}"
 
@@ -39,8 +60,12 @@ def hub(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hub_env(hub, tmp_path_factory):
-    return {"HF_ENDPOINT": hub, "HF_HOME": str(tmp_path_factory.mktemp("hf-home")), "HF_TOKEN": TOKEN,
-            "HF_HUB_DISABLE_TELEMETRY": "1"}
+    return {
+        "HF_ENDPOINT": hub,
+        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
+        "HF_TOKEN": TOKEN,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +75,19 @@ def outputs():
 
 
 def train(data_dir, out, env, outputs, *extra, epochs=1):
-    result = run_script("train.py", "--data-dir", str(data_dir), "--out", str(out), "--epochs", str(epochs),
-                        "--device", "cpu", *extra, env=env)
+    result = run_script(
+        "train.py",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--device",
+        "cpu",
+        *extra,
+        env=env,
+    )
     outputs.append(result.stdout + result.stderr)
     return result
 
@@ -67,7 +103,9 @@ def app_image(env, seed, outputs, tmp_path):
     log = tmp_path / f"app-{len(outputs)}.log"
     process, url = start_app(env, log_path=log)
     try:
-        image = np.asarray(Image.open(Client(url, verbose=False).predict(seed=seed, count=16, api_name="/generate")))
+        image = np.asarray(
+            Image.open(Client(url, verbose=False).predict(seed=seed, count=16, api_name="/generate"))
+        )
         config = httpx.get(f"{url}config").text
     finally:
         stop(process)
@@ -101,11 +139,15 @@ def test_push_only_skips_stray_files_and_leaves_the_run_untouched(first_push, hu
     run_dir, _ = first_push
     (run_dir / "notes.txt").write_text("private notes")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()}
-    result = run_script("train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/other-gan", env=hub_env)
+    result = run_script(
+        "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/other-gan", env=hub_env
+    )
     outputs.append(result.stdout + result.stderr)
     assert result.returncode == 0, result.stderr
     assert set(api(hub_env).list_repo_files("tester/other-gan")) == PUSHED
-    assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()}
+    assert before == {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() for p in run_dir.rglob("*") if p.is_file()
+    }
 
 
 def test_the_app_pulls_the_pushed_generator_and_draws_the_same_digits(first_push, hub_env, outputs, tmp_path):
@@ -116,20 +158,24 @@ def test_the_app_pulls_the_pushed_generator_and_draws_the_same_digits(first_push
 
 
 def test_a_second_push_is_a_second_commit_and_a_pinned_revision_keeps_the_first(
-        first_push, tiny_data, hub_env, outputs, tmp_path):
+    first_push, tiny_data, hub_env, outputs, tmp_path
+):
     run_dir, first_sha = first_push
     first_copy = tmp_path / "first"
     first_copy.mkdir()
     for name in ("model.safetensors", "config.json"):
         (first_copy / name).write_bytes((run_dir / name).read_bytes())
-    result = train(tiny_data, run_dir, hub_env, outputs, "--resume", "--push", "--repo-id", "tester/mnist-gan", epochs=2)
+    result = train(
+        tiny_data, run_dir, hub_env, outputs, "--resume", "--push", "--repo-id", "tester/mnist-gan", epochs=2
+    )
     assert result.returncode == 0, result.stderr
     second_sha = api(hub_env).model_info("tester/mnist-gan").sha
     assert second_sha != first_sha
     assert api(hub_env).model_info("tester/mnist-gan", revision=first_sha).sha == first_sha
 
-    pinned, config = app_image({**hub_env, "MODEL_REPO": "tester/mnist-gan", "MODEL_REVISION": first_sha},
-                               7, outputs, tmp_path)
+    pinned, config = app_image(
+        {**hub_env, "MODEL_REPO": "tester/mnist-gan", "MODEL_REVISION": first_sha}, 7, outputs, tmp_path
+    )
     assert np.array_equal(pinned, expected_image(first_copy, 7))
     assert not np.array_equal(pinned, expected_image(run_dir, 7))
     assert f"tester/mnist-gan @ {first_sha}" in config
@@ -137,15 +183,23 @@ def test_a_second_push_is_a_second_commit_and_a_pinned_revision_keeps_the_first(
 
 def test_offline_the_app_serves_the_cached_model(first_push, hub_env, outputs, tmp_path):
     run_dir, first_sha = first_push
-    env = {**hub_env, "MODEL_REPO": "tester/mnist-gan", "MODEL_REVISION": first_sha, "HF_HUB_OFFLINE": "1",
-           "HF_ENDPOINT": "http://127.0.0.1:9"}  # nothing listens there: only the cache can answer
+    env = {
+        **hub_env,
+        "MODEL_REPO": "tester/mnist-gan",
+        "MODEL_REVISION": first_sha,
+        "HF_HUB_OFFLINE": "1",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+    }  # nothing listens there: only the cache can answer
     _, config = app_image(env, 7, outputs, tmp_path)
     assert f"tester/mnist-gan @ {first_sha}" in config and "serving the bundled weights" not in config
 
 
 def test_a_missing_repo_falls_back_to_the_bundled_weights_and_says_so(hub_env, outputs, tmp_path):
     image, config = app_image({**hub_env, "MODEL_REPO": "tester/no-such-repo"}, 3, outputs, tmp_path)
-    assert "could not load MODEL_REPO='tester/no-such-repo'" in config and "serving the bundled weights" in config
+    assert (
+        "could not load MODEL_REPO='tester/no-such-repo'" in config
+        and "serving the bundled weights" in config
+    )
     assert "serving the bundled weights" in outputs[-1]  # the log says it too
     assert np.array_equal(image, expected_image(ROOT / "weights", 3))
 
@@ -153,9 +207,12 @@ def test_a_missing_repo_falls_back_to_the_bundled_weights_and_says_so(hub_env, o
 def test_a_repo_without_the_model_files_is_a_clear_error_and_the_app_falls_back(hub_env, outputs, tmp_path):
     hub_api = api(hub_env)
     hub_api.create_repo("tester/no-weights", exist_ok=True)
-    hub_api.upload_file(path_or_fileobj=b"# not a model\n", path_in_repo="README.md", repo_id="tester/no-weights")
-    loaded = run_script("-c", "from gan_core.hub import load_generator; load_generator('tester/no-weights')",
-                        env=hub_env)
+    hub_api.upload_file(
+        path_or_fileobj=b"# not a model\n", path_in_repo="README.md", repo_id="tester/no-weights"
+    )
+    loaded = run_script(
+        "-c", "from gan_core.hub import load_generator; load_generator('tester/no-weights')", env=hub_env
+    )
     assert loaded.returncode == 1 and loaded.stderr.strip().splitlines()[-1].startswith("ValueError: ")
     assert loaded.stderr.strip().endswith("config.json is missing")
     image, config = app_image({**hub_env, "MODEL_REPO": "tester/no-weights"}, 3, outputs, tmp_path)
@@ -163,9 +220,12 @@ def test_a_repo_without_the_model_files_is_a_clear_error_and_the_app_falls_back(
     assert np.array_equal(image, expected_image(ROOT / "weights", 3))
 
 
-@pytest.mark.parametrize("case", ["bad token", "no token", "server error", "server down", "dropped connection"])
-def test_push_failures_are_one_clear_message_and_lose_nothing(case, first_push, hub_env, outputs, tmp_path_factory,
-                                                              tiny_data):
+@pytest.mark.parametrize(
+    "case", ["bad token", "no token", "server error", "server down", "dropped connection"]
+)
+def test_push_failures_are_one_clear_message_and_lose_nothing(
+    case, first_push, hub_env, outputs, tmp_path_factory, tiny_data
+):
     run_dir, _ = first_push
     env, server = dict(hub_env), None
     if case == "bad token":
@@ -179,12 +239,18 @@ def test_push_failures_are_one_clear_message_and_lose_nothing(case, first_push, 
         env["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
     elif case == "dropped connection":
         server, env["HF_ENDPOINT"] = start_hub(tmp_path_factory.mktemp("dropping"), "--drop-on-commit")
-    expected = {"bad token": "rejected the token", "no token": "no Hugging Face token found",
-                "server error": "(500 Internal Server Error)", "server down": "could not reach the Hub",
-                "dropped connection": "could not reach the Hub"}[case]
+    expected = {
+        "bad token": "rejected the token",
+        "no token": "no Hugging Face token found",
+        "server error": "(500 Internal Server Error)",
+        "server down": "could not reach the Hub",
+        "dropped connection": "could not reach the Hub",
+    }[case]
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
     try:
-        pushed = run_script("train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/mnist-gan", env=env)
+        pushed = run_script(
+            "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/mnist-gan", env=env
+        )
         fresh = tmp_path_factory.mktemp("never-trained") / "run"
         trained = train(tiny_data, fresh, env, outputs, "--push", "--repo-id", "tester/mnist-gan")
     finally:

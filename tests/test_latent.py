@@ -22,7 +22,7 @@ def test_slerp_keeps_endpoints_exact():
 def test_slerp_stays_on_the_arc_between_unit_vectors():
     a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
     middle = slerp(a, b, 0.5)
-    assert torch.allclose(middle, torch.tensor([[2 ** -0.5, 2 ** -0.5]]))
+    assert torch.allclose(middle, torch.tensor([[2**-0.5, 2**-0.5]]))
     assert torch.allclose(middle.norm(), torch.tensor(1.0))
 
 

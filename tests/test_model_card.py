@@ -17,8 +17,13 @@ def test_the_card_has_hub_front_matter_usage_config_scores_and_limits():
     assert 'Generator.from_pretrained("someone/mnist-gan")' in body
     assert "| batch size | 100 |" in body and "| epochs | 300 |" in body
     last = history["epochs"][-1]
-    assert f"| {last['d_x']:.3f} | {last['d_g_z']:.3f} | {last['d_loss']:.3f} | {last['g_loss']:.3f} |" in body
-    assert history["meta"]["device_name"] in body and "![D(x), D(G(z)) and the losses per epoch](scores.png)" in body
+    assert (
+        f"| {last['d_x']:.3f} | {last['d_g_z']:.3f} | {last['d_loss']:.3f} | {last['g_loss']:.3f} |" in body
+    )
+    assert (
+        history["meta"]["device_name"] in body
+        and "![D(x), D(G(z)) and the losses per epoch](scores.png)" in body
+    )
     assert "(samples/epoch_0300.png)" in body and "## Limitations" in body
 
 

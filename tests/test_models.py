@@ -2,11 +2,11 @@ import json
 
 import torch
 
-from gan_core.checkpoint import write_json, write_weights
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.hub import read_generator
 from gan_core.models import Discriminator, Generator
-from gan_core.training import r1_penalty
+from gan_core.run_files import write_json, write_weights
+from gan_core.step import r1_penalty
 
 
 def test_generator_maps_noise_to_images_in_tanh_range():
@@ -57,7 +57,9 @@ def test_r1_penalty_is_the_mean_squared_gradient_norm_of_the_logit():
         shift = torch.zeros_like(images)
         shift[:, pixel] = step
         with torch.no_grad():
-            gradients[:, pixel] = (discriminator.logits(images + shift) - discriminator.logits(images - shift))[:, 0] / (2 * step)
+            gradients[:, pixel] = (
+                discriminator.logits(images + shift) - discriminator.logits(images - shift)
+            )[:, 0] / (2 * step)
     expected = gradients.square().sum(dim=1).mean()
     penalty = r1_penalty(discriminator, images)
     assert penalty.item() > 0 and torch.isclose(penalty, expected, rtol=1e-6)

@@ -1,4 +1,5 @@
 """Sample-quality figures (gan_core.quality) and the EMA of the generator's weights."""
+
 import json
 import math
 
@@ -9,7 +10,7 @@ from torch import nn
 from gan_core.data import load_mnist, to_model_range
 from gan_core.models import Generator
 from gan_core.quality import QualityEvaluator, load_classifier
-from gan_core.training import update_ema
+from gan_core.step import update_ema
 from tests.helpers import run_script
 
 
@@ -56,30 +57,44 @@ def test_ema_update_is_the_weighted_average():
     model, ema = Generator(8, 16), Generator(8, 16)
     before = [p.clone() for p in ema.parameters()]
     update_ema(ema, model, decay=0.9)
-    for averaged, old, new in zip(ema.parameters(), before, model.parameters()):
+    for averaged, old, new in zip(ema.parameters(), before, model.parameters(), strict=True):
         assert torch.allclose(averaged, 0.9 * old + 0.1 * new)
 
 
 def test_eval_every_records_quality_and_an_ema_run_publishes_the_average(tiny_data, tmp_path):
     out, unevaluated = tmp_path / "run", tmp_path / "unevaluated"
-    flags = ["--data-dir", str(tiny_data), "--epochs", "3", "--device", "cpu", "--recipe", "improved",
-             "--ema-decay", "0.999"]
+    flags = [
+        "--data-dir",
+        str(tiny_data),
+        "--epochs",
+        "3",
+        "--device",
+        "cpu",
+        "--recipe",
+        "improved",
+        "--ema-decay",
+        "0.999",
+    ]
     result = run_script("train.py", *flags, "--out", str(out), "--eval-every", "2", "--eval-samples", "500")
     assert result.returncode == 0, result.stderr
     assert "MNIST-FD" in result.stdout
     rows = json.loads((out / "history.json").read_text())["epochs"]
     assert "quality" not in rows[0] and "quality" in rows[2]  # every 2 epochs, and after the last
     for key in ("quality", "quality_raw"):
-        assert {"mnist_fd", "inception_score", "digit_histogram", "kl_to_uniform", "mean_confidence"} <= set(rows[1][key])
+        assert {"mnist_fd", "inception_score", "digit_histogram", "kl_to_uniform", "mean_confidence"} <= set(
+            rows[1][key]
+        )
         assert rows[1][key]["samples"] == 500
     # Measuring does not change the training: epoch 3 (after an evaluation) equals a run without any.
     assert run_script("train.py", *flags, "--out", str(unevaluated)).returncode == 0
-    means = lambda path: [{k: row[k] for k in ("d_loss", "g_loss", "d_x", "d_g_z")}
-                          for row in json.loads((path / "history.json").read_text())["epochs"]]
+    means = lambda path: [
+        {k: row[k] for k in ("d_loss", "g_loss", "d_x", "d_g_z")}
+        for row in json.loads((path / "history.json").read_text())["epochs"]
+    ]
     assert means(out) == means(unevaluated)
     from safetensors.torch import load_file
 
-    from gan_core.checkpoint import read_training_state
+    from gan_core.run_files import read_training_state
 
     state = read_training_state(out)
     published, raw = load_file(out / "model.safetensors"), load_file(out / "generator_raw.safetensors")

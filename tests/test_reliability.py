@@ -1,11 +1,13 @@
 """Damaged files and hostile input fail clearly and safely."""
+
 import json
 import shutil
 
 import httpx
 import pytest
 
-from gan_core.hub import check_repo_id, load_app_model, load_generator
+from app import load_app_model
+from gan_core.hub import check_repo_id, load_generator
 from tests.helpers import ROOT
 
 
@@ -24,7 +26,9 @@ def test_a_truncated_weights_file_is_a_clear_error(run_copy):
 
 
 def test_weights_that_do_not_match_the_config_are_a_clear_error(run_copy):
-    (run_copy / "config.json").write_text(json.dumps({"latent_size": 32, "hidden_size": 256, "image_size": 784}))
+    (run_copy / "config.json").write_text(
+        json.dumps({"latent_size": 32, "hidden_size": 256, "image_size": 784})
+    )
     with pytest.raises(ValueError, match="model.safetensors does not match .*config.json"):
         load_generator(run_copy)
 
@@ -35,7 +39,9 @@ def test_a_missing_history_is_a_clear_error(run_copy):
         load_generator(run_copy)
 
 
-@pytest.mark.parametrize("repo_id", ["../../etc", "user/../x", "no-slash", "a/b/c", "user/name.git", "", "user/ name"])
+@pytest.mark.parametrize(
+    "repo_id", ["../../etc", "user/../x", "no-slash", "a/b/c", "user/name.git", "", "user/ name"]
+)
 def test_model_repo_must_be_a_repo_id_and_the_app_falls_back(repo_id):
     with pytest.raises(ValueError, match="is not a Hub repo id"):
         check_repo_id(repo_id)
@@ -44,8 +50,15 @@ def test_model_repo_must_be_a_repo_id_and_the_app_falls_back(repo_id):
         assert model.source == "bundled weights" and "is not a Hub repo id" in model.notice
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../../../../etc/passwd", str(ROOT / "app.py"),
-                                  str(ROOT / "weights" / "model.safetensors")])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        str(ROOT / "app.py"),
+        str(ROOT / "weights" / "model.safetensors"),
+    ],
+)
 def test_the_app_serves_no_files_outside_its_outputs(app_url, path):
     for route in (f"gradio_api/file={path}", f"file={path}"):
         response = httpx.get(app_url + route)
@@ -62,14 +75,31 @@ def test_sigkill_at_random_points_then_resume_gives_a_complete_continuous_run(ti
 
     from safetensors.torch import load_file
 
-    from gan_core.checkpoint import read_training_state
+    from gan_core.run_files import read_training_state
 
     out, epochs, rng = tmp_path / "killed", 30, random.Random(7)
-    command = [sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", str(epochs),
-               "--device", "cpu", "--sample-every", "5"]
+    command = [
+        sys.executable,
+        "train.py",
+        "--data-dir",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--device",
+        "cpu",
+        "--sample-every",
+        "5",
+    ]
     for kill_point in range(3):
-        process = subprocess.Popen(command + (["--resume"] if kill_point else []), cwd=ROOT, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command + (["--resume"] if kill_point else []),
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         wanted = rng.randint(1, 3)  # epochs to let finish in this attempt
         seen = 0
         for line in process.stdout:

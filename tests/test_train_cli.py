@@ -1,4 +1,5 @@
 """train.py run as users run it, on tiny IDX files the tests write."""
+
 import json
 import os
 import subprocess
@@ -8,18 +9,36 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gan_core.checkpoint import read_training_state
 from gan_core.hub import read_generator
 from gan_core.models import Generator
+from gan_core.run_files import read_training_state
 from tests.helpers import ROOT, run_script
 
-RUN_FILES = {"model.safetensors", "discriminator.safetensors", "config.json", "history.json", "scores.png",
-             "real_images.png", "training_state.pt", "README.md"}
+RUN_FILES = {
+    "model.safetensors",
+    "discriminator.safetensors",
+    "config.json",
+    "history.json",
+    "scores.png",
+    "real_images.png",
+    "training_state.pt",
+    "README.md",
+}
 
 
 def train(data_dir, out, *extra, epochs=2):
-    result = run_script("train.py", "--data-dir", str(data_dir), "--out", str(out), "--epochs", str(epochs),
-                        "--device", "cpu", *extra)
+    result = run_script(
+        "train.py",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--device",
+        "cpu",
+        *extra,
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -65,8 +84,10 @@ def test_resuming_equals_training_straight_through(tiny_data, tmp_path):
     for name in ("model.safetensors", "discriminator.safetensors"):
         first, second = load_file(straight / name), load_file(resumed / name)
         assert all(torch.equal(first[key], second[key]) for key in first)
-    rows = lambda path: [{k: v for k, v in row.items() if k != "seconds"}
-                         for row in json.loads((path / "history.json").read_text())["epochs"]]
+    rows = lambda path: [
+        {k: v for k, v in row.items() if k != "seconds"}
+        for row in json.loads((path / "history.json").read_text())["epochs"]
+    ]
     assert rows(straight) == rows(resumed)
 
 
@@ -77,15 +98,18 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
     assert weights["a"] == weights["b"] != weights["c"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--data-dir", "{tmp}/nowhere"], "expected the IDX files"),
-    (["--batch-size", "1000"], "larger than the 400 training images"),
-    (["--epochs", "0"], "--epochs: must be at least 1"),
-    (["--device", "tpu"], "invalid choice: 'tpu'"),
-    (["--lr", "nan"], "--lr: must be a positive finite number"),
-    (["--r1-gamma", "-1"], "--r1-gamma must be 0 or a positive number (got -1.0)"),
-    (["--push-only", "--repo-id", "../x"], "'../x' is not a Hub repo id"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data-dir", "{tmp}/nowhere"], "expected the IDX files"),
+        (["--batch-size", "1000"], "larger than the 400 training images"),
+        (["--epochs", "0"], "--epochs: must be a whole number between 1 and 1,000,000, got 0"),
+        (["--device", "tpu"], "invalid choice: 'tpu'"),
+        (["--lr", "nan"], "--lr: must be a number between 0 and 1e+38 (0 excluded), got nan"),
+        (["--r1-gamma", "-1"], "--r1-gamma: must be a number between 0 and 1,000,000, got -1.0"),
+        (["--push-only", "--repo-id", "../x"], "'../x' is not a Hub repo id"),
+    ],
+)
 def test_bad_input_is_one_clear_error_and_writes_nothing(tiny_data, tmp_path, args, message):
     out = tmp_path / "run"
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
@@ -101,14 +125,28 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(tiny_data, tmp_path, ar
 def test_a_finished_run_is_not_overwritten_without_resume(two_epoch_run, tiny_data):
     out = two_epoch_run[0]
     before = (out / "model.safetensors").read_bytes()
-    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", "1", "--device", "cpu")
+    result = run_script(
+        "train.py", "--data-dir", str(tiny_data), "--out", str(out), "--epochs", "1", "--device", "cpu"
+    )
     assert result.returncode == 2 and "already holds a run" in result.stderr
     assert (out / "model.safetensors").read_bytes() == before
 
 
 def test_resume_with_different_settings_says_which_differ(two_epoch_run, tiny_data):
-    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(two_epoch_run[0]), "--resume",
-                        "--epochs", "3", "--lr", "0.001", "--device", "cpu")
+    result = run_script(
+        "train.py",
+        "--data-dir",
+        str(tiny_data),
+        "--out",
+        str(two_epoch_run[0]),
+        "--resume",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.001",
+        "--device",
+        "cpu",
+    )
     assert result.returncode == 2
     assert "--lr is 0.001 but the run used 0.0002" in result.stderr
 
@@ -128,13 +166,30 @@ def test_ctrl_c_leaves_a_consistent_run_that_resumes(tiny_data, tmp_path):
     from tests.helpers import ROOT
 
     out = tmp_path / "interrupted"
-    process = subprocess.Popen([sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(out),
-                                "--epochs", "500", "--device", "cpu", "--sample-every", "50"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**__import__("os").environ,
-                                                                                              "PYTHONUNBUFFERED": "1"},
-                               # As at a terminal: a shell's background job (CI started with `&`)
-                               # ignores SIGINT, and the child would inherit that and never see it.
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "train.py",
+            "--data-dir",
+            str(tiny_data),
+            "--out",
+            str(out),
+            "--epochs",
+            "500",
+            "--device",
+            "cpu",
+            "--sample-every",
+            "50",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "PYTHONUNBUFFERED": "1"},
+        # As at a terminal: a shell's background job (CI started with `&`)
+        # ignores SIGINT, and the child would inherit that and never see it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     for line in process.stdout:  # wait until training is under way
         if line.startswith("epoch    3/"):
             break
@@ -164,10 +219,28 @@ def test_linear_lr_decay_keeps_the_first_half_and_then_lowers_the_rate(tiny_data
     assert means(rows(decaying)[2]) != means(rows(constant)[2])  # the lower rate really reaches Adam
     # A run killed part-way resumes on the same schedule: the history equals the straight run's.
     resumed = tmp_path / "resumed"
-    command = [sys.executable, "train.py", "--data-dir", str(tiny_data), "--out", str(resumed), "--epochs", "4",
-               "--device", "cpu", "--lr-decay", "linear"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "train.py",
+        "--data-dir",
+        str(tiny_data),
+        "--out",
+        str(resumed),
+        "--epochs",
+        "4",
+        "--device",
+        "cpu",
+        "--lr-decay",
+        "linear",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     for line in process.stdout:
         if line.startswith("epoch    2/4"):
             process.kill()
@@ -188,8 +261,20 @@ def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(two_epoch
     # Same seed and data: only the penalty differs, and D's first epoch already moves differently.
     assert history["epochs"][0]["d_x"] != plain["epochs"][0]["d_x"]
     assert "| R1 penalty weight on D | 10.0 |" in (out / "README.md").read_text()
-    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--resume", "--epochs", "3",
-                        "--batch-size", "50", "--device", "cpu")
+    result = run_script(
+        "train.py",
+        "--data-dir",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--resume",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "50",
+        "--device",
+        "cpu",
+    )
     assert result.returncode == 2 and "--r1-gamma is not given but the run used 10.0" in result.stderr
 
 
@@ -203,9 +288,26 @@ def test_a_run_of_a_recipe_that_has_since_changed_is_not_resumed(tiny_data, tmp_
     state["history"]["config"]["resolved"].update(adam_betas=[0.5, 0.999], r1_gamma=0.0)
     torch.save(state, state_file)
     before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
-    result = run_script("train.py", "--data-dir", str(tiny_data), "--out", str(out), "--resume", "--epochs", "2",
-                        "--recipe", "improved", "--subset", "200", "--device", "cpu")
+    result = run_script(
+        "train.py",
+        "--data-dir",
+        str(tiny_data),
+        "--out",
+        str(out),
+        "--resume",
+        "--epochs",
+        "2",
+        "--recipe",
+        "improved",
+        "--subset",
+        "200",
+        "--device",
+        "cpu",
+    )
     assert result.returncode == 2, result.stderr
-    assert "--recipe improved now means adam_betas = [0.9, 0.999], but the run used [0.5, 0.999]" in result.stderr
+    assert (
+        "--recipe improved now means adam_betas = [0.9, 0.999], but the run used [0.5, 0.999]"
+        in result.stderr
+    )
     assert "r1_gamma = 10.0, but the run used 0.0" in result.stderr
     assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before

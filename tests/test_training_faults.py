@@ -3,6 +3,7 @@
 The disk faults use a real tmpfs, so writes fail with the kernel's own ENOSPC and EROFS
 (mounting needs root, as CI has; elsewhere these two tests skip and say why).
 """
+
 import json
 import os
 import subprocess
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gan_core.checkpoint import read_training_state
 from gan_core.hub import load_generator
+from gan_core.run_files import read_training_state
 from tests.helpers import run_script
 
 
@@ -19,8 +20,9 @@ from tests.helpers import run_script
 def small_disk(tmp_path):
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
     if mounted.returncode:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
     yield mount_point
@@ -28,12 +30,26 @@ def small_disk(tmp_path):
 
 
 def train(data_dir: Path, out: Path, epochs: int, *extra: str) -> subprocess.CompletedProcess:
-    return run_script("train.py", "--data-dir", str(data_dir), "--out", str(out), "--epochs", str(epochs),
-                      "--device", "cpu", *extra)
+    return run_script(
+        "train.py",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--device",
+        "cpu",
+        *extra,
+    )
 
 
 def file_bytes(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def assert_one_clear_error(result: subprocess.CompletedProcess, *phrases: str) -> str:

@@ -1,0 +1,140 @@
+"""What a run writes as it trains: each epoch's files on a background thread, and the summary
+(plot and model card) when it stops."""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+from safetensors.torch import save
+
+from .config import TrainConfig
+from .data import to_model_range
+from .history import EpochRecord, History, add_epoch
+from .images import digit_grid, png_bytes
+from .layout import (
+    CARD_FILE,
+    CONFIG_FILE,
+    DISCRIMINATOR_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    RAW_MODEL_FILE,
+    REAL_IMAGES_FILE,
+    SCORES_FILE,
+    sample_path,
+)
+from .model_card import model_card
+from .plots import scores_png
+from .run_files import atomic_write_bytes, atomic_write_text, write_json, write_training_state
+from .step import TrainState, published_generator
+
+
+def write_static_files(run_dir: Path, config: TrainConfig, real_images: torch.Tensor) -> None:
+    """config.json (the generator's init args) and one grid of real images to compare against."""
+    write_json(run_dir / CONFIG_FILE, config.model.to_dict())
+    if not (run_dir / REAL_IMAGES_FILE).exists():
+        atomic_write_bytes(
+            run_dir / REAL_IMAGES_FILE, png_bytes(digit_grid(to_model_range(real_images.cpu()), columns=8))
+        )
+
+
+def record_epoch(
+    state: TrainState,
+    history: History,
+    record: EpochRecord,
+    seconds: float,
+    sample_noise: torch.Tensor | None,
+    device: torch.device,
+) -> dict:
+    """Add the epoch to the history and copy everything its files need to the CPU, so that the
+    files can be written on another thread while the device trains the next epoch."""
+    add_epoch(history, record, seconds)
+    samples = None
+    if sample_noise is not None:
+        with torch.no_grad():
+            samples = published_generator(state)(
+                sample_noise
+            ).cpu()  # no dropout or batch norm: no eval() needed
+    return {
+        "epoch": record["epoch"],
+        "samples": samples,
+        "history": copy.deepcopy(history),
+        "resume": _cpu_copy(
+            {
+                "epoch": record["epoch"],
+                "generator": state.generator.state_dict(),
+                "discriminator": state.discriminator.state_dict(),
+                "g_optimizer": state.g_optimizer.state_dict(),
+                "d_optimizer": state.d_optimizer.state_dict(),
+                "cpu_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "ema": state.ema.state_dict() if state.ema is not None else None,
+            }
+        ),
+    }
+
+
+def _cpu_copy(value):
+    """Deep copy with every tensor cloned to the CPU: training goes on changing the originals."""
+    if torch.is_tensor(value):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _cpu_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu_copy(item) for item in value)
+    return value
+
+
+def write_epoch(run_dir: Path, record: dict) -> None:
+    """The epoch's files. training_state.pt goes last: until it is renamed into place,
+    --resume continues from the previous epoch."""
+    epoch, resume = record["epoch"], record["resume"]
+    if record["samples"] is not None:
+        atomic_write_bytes(sample_path(run_dir, epoch), png_bytes(digit_grid(record["samples"], columns=8)))
+    stamp = {"epoch": str(epoch)}
+    if resume["ema"] is not None:
+        atomic_write_bytes(run_dir / MODEL_FILE, save(resume["ema"], metadata={**stamp, "weights": "ema"}))
+        atomic_write_bytes(run_dir / RAW_MODEL_FILE, save(resume["generator"], metadata=stamp))
+    else:
+        atomic_write_bytes(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
+    atomic_write_bytes(run_dir / DISCRIMINATOR_FILE, save(resume["discriminator"], metadata=stamp))
+    write_json(run_dir / HISTORY_FILE, record["history"])
+    write_training_state(run_dir, {**resume, "history": record["history"]})
+
+
+class EpochWriter:
+    """Writes each epoch's files on one background thread, in order, at most one epoch behind.
+
+    A write error (full disk, read-only folder) surfaces at the next epoch or at close();
+    close() also waits for the last write, so Ctrl-C still leaves the finished epoch on disk.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoch-writer")
+        self.pending = None
+
+    def submit(self, record: dict) -> None:
+        self.wait()
+        self.pending = self.pool.submit(write_epoch, self.run_dir, record)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def write_summary(run_dir: Path, history: History) -> None:
+    """scores.png and the model card: written when training stops, not every epoch (a plot
+    costs more than a whole epoch on a GPU)."""
+    if history["epochs"]:
+        atomic_write_bytes(run_dir / SCORES_FILE, scores_png(history))
+    atomic_write_text(run_dir / CARD_FILE, model_card(history, run_dir))

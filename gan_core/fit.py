@@ -1,0 +1,248 @@
+"""fit(): the whole run. Epochs of train_step, a checkpoint after each, quality figures when
+asked, and a run directory that `--resume` can always continue after Ctrl-C or a crash."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .config import TrainConfig
+from .data import load_mnist_images
+from .epoch_files import EpochWriter, record_epoch, write_static_files, write_summary
+from .epochs import make_epoch_runner
+from .history import STAT_NAMES, EpochRecord, History, epoch_count, epoch_record, new_history
+from .latent import seeded_noise
+from .quality import QualityEvaluator
+from .run_files import load_resume_state, read_resume_state, refuse_to_overwrite, saved_epoch
+from .step import (
+    TrainState,
+    build_state,
+    configure_cuda_math,
+    device_metadata,
+    place_learning_rates,
+    published_generator,
+    resolve_device,
+    set_learning_rate,
+)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class RunDirectoryUnwritable(RuntimeError):
+    """The run directory refused a write (read-only, full disk); the last good checkpoint is kept."""
+
+
+@dataclass
+class Run:
+    """Everything one call of fit() trains with."""
+
+    config: TrainConfig
+    out: Path
+    device: torch.device
+    state: TrainState
+    history: History
+    images: torch.Tensor  # on the device
+    fixed_noise: torch.Tensor  # the sample grids' 64 latents, the same every epoch
+    evaluator: QualityEvaluator | None
+
+
+def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | None = None) -> Path:
+    """Train per `config`, writing the run directory `config.out`; returns its path.
+
+    With `resume`, continue from the last finished epoch of `config.out` (weights, optimizer
+    moments, RNG state, history). Ctrl-C stops between checkpoints, so the run stays resumable.
+    A write that fails (read-only folder, full disk) stops the run with RunDirectoryUnwritable;
+    atomic writes leave the files of the last good epoch as they were.
+    """
+    out = Path(config.out)
+    try:
+        run = prepare(config, resume)
+        if run is None:
+            log(f"{out} already has {saved_epoch(out)} epochs (--epochs {config.epochs}); nothing to train")
+            return out
+        train_epochs(run, log, progress)
+    except OSError as error:
+        raise RunDirectoryUnwritable(
+            f"cannot write {error.filename or out}: {error.strerror or error}; {_kept(out, saved_epoch(out))}"
+        ) from None
+    return out
+
+
+def prepare(config: TrainConfig, resume: bool) -> Run | None:
+    """Check the flags and the folder, read the data, and build or restore the training state;
+    None when a resumed run has already reached --epochs."""
+    config.validate()
+    device = resolve_device(config.device)
+    out = Path(config.out)
+    prior = read_resume_state(out, config) if resume else None
+    if not resume:
+        refuse_to_overwrite(out)
+    images = load_mnist_images(config.data_dir, subset=config.subset)
+    if config.batch_size > len(images):
+        raise ValueError(f"--batch-size {config.batch_size} is larger than the {len(images)} training images")
+
+    torch.manual_seed(config.seed)  # weights, shuffles and noise all follow from the seed
+    if device.type == "cuda":
+        configure_cuda_math()
+    state = build_state(config, device, capturable=config.cuda_graphs and device.type == "cuda")
+    history = prior["history"] if prior is not None else new_history({}, {"training_seconds": 0.0})
+    history["config"] = config.to_dict()  # epochs, device... may change on resume
+    history["meta"].update(device_metadata(device))
+    if prior is not None:
+        load_resume_state(state, prior, device)
+        place_learning_rates(state, device)
+    if epoch_count(history) >= config.epochs:
+        return None
+
+    images = images.to(device)
+    write_static_files(out, config, images[:64])
+    evaluator = None
+    if config.eval_every:
+        with torch.random.fork_rng(devices=[]):  # the classifier's throw-away initial weights
+            evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir, config.eval_samples)
+    fixed_noise = seeded_noise(config.seed, 64, config.latent_size).to(device)
+    return Run(config, out, device, state, history, images, fixed_noise, evaluator)
+
+
+def train_epochs(run: Run, log, progress: bool | None) -> None:
+    """The loop over epochs; the files of each are written while the next one trains."""
+    config, history = run.config, run.history
+    setup_start = time.perf_counter()
+    runner = make_epoch_runner(
+        run.state, run.images, config.batch_size, config.cuda_graphs and run.device.type == "cuda", log=log
+    )
+    history["meta"]["path"] = runner.name
+    history["meta"]["setup_seconds"] = round(time.perf_counter() - setup_start, 3)
+    hide_bar = None if progress is None else not progress  # None: tqdm shows bars on terminals only
+    first_epoch = epoch_count(history) + 1
+    run_start = time.perf_counter()
+    writer = EpochWriter(run.out)
+    epoch = first_epoch - 1
+    try:
+        for epoch in range(first_epoch, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            lr = config.lr_at(epoch)
+            if config.resolved().lr_decay != "none":
+                set_learning_rate(run.state, lr)
+            with tqdm(
+                total=runner.steps,
+                desc=f"epoch {epoch}/{config.epochs}",
+                leave=False,
+                disable=hide_bar,
+                unit="step",
+            ) as bar:
+                totals = runner.run(on_step=_progress_updater(bar, run.device))
+                means = dict(zip(STAT_NAMES, (totals / runner.steps).tolist(), strict=True))  # one host read
+            check_finite(run, epoch, means)
+            record = finish_epoch(run, epoch, means, time.perf_counter() - epoch_start, lr)
+            writer.submit(
+                record_epoch(
+                    run.state,
+                    history,
+                    record,
+                    record["seconds"],
+                    run.fixed_noise if _sampled(config, epoch) else None,
+                    run.device,
+                )
+            )
+            log(epoch_line(config, record))
+    except KeyboardInterrupt:
+        writer.close()  # the finished epochs reach the disk before we say they did
+        write_summary(run.out, history)
+        log(
+            f"interrupted during epoch {epoch}; {run.out} holds epoch {epoch_count(history)}: "
+            f"continue with --resume --out {run.out}"
+        )
+        raise
+    finally:
+        writer.close()
+    write_summary(run.out, history)
+    log(
+        f"trained epochs {first_epoch}-{config.epochs} in {time.perf_counter() - run_start:.1f}s on "
+        f"{history['meta']['device_name']} ({history['meta']['path']}); run directory: {run.out.resolve()}"
+    )
+
+
+def check_finite(run: Run, epoch: int, means: dict) -> None:
+    """Stop at the first epoch whose means or weights are NaN or infinite."""
+    if not all(map(math.isfinite, means.values())) or not _finite_weights(run.state):
+        rounded = ", ".join(f"{name} {value:.4g}" for name, value in means.items())
+        raise TrainingDiverged(
+            f"epoch {epoch}: a loss or weight became NaN or infinite ({rounded}); "
+            f"{_kept(run.out, epoch - 1)} (try a smaller --lr)"
+        )
+
+
+def finish_epoch(run: Run, epoch: int, means: dict, seconds: float, lr: float) -> EpochRecord:
+    """The epoch's history row: its means, plus the rate when it decays and quality when due."""
+    record = epoch_record(epoch, means, seconds)
+    if run.config.resolved().lr_decay != "none":
+        record["lr"] = lr
+    every = run.config.eval_every
+    if every and (epoch % every == 0 or epoch == run.config.epochs):
+        record.update(evaluate_quality(run.evaluator, run.state))
+    return record
+
+
+def evaluate_quality(evaluator: QualityEvaluator, state: TrainState) -> dict:
+    """Quality figures of the published generator, and of the raw one beside it when EMA is on.
+
+    Measuring must not change the training: torchmetrics' InceptionScore shuffles with the global
+    CPU generator, which also draws a CPU run's shuffles and noise, so it runs on a fork of it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        figures = {"quality": evaluator(published_generator(state))}
+        if state.ema is not None:
+            figures["quality_raw"] = evaluator(state.generator)
+    return figures
+
+
+def epoch_line(config: TrainConfig, record: EpochRecord) -> str:
+    line = (
+        f"epoch {record['epoch']:4d}/{config.epochs}  d_loss {record['d_loss']:.4f}  "
+        f"g_loss {record['g_loss']:.4f}  D(x) {record['d_x']:.3f}  D(G(z)) {record['d_g_z']:.3f}  "
+        f"{record['seconds']:.2f}s"
+    )
+    if "quality" in record:
+        line += (
+            f"  MNIST-FD {record['quality']['mnist_fd']:.2f}  IS {record['quality']['inception_score']:.2f}"
+        )
+    return line
+
+
+def _sampled(config: TrainConfig, epoch: int) -> bool:
+    return epoch % config.sample_every == 0 or epoch == config.epochs
+
+
+def _finite_weights(state: TrainState) -> bool:
+    """Once per epoch: D's last update can turn its weights NaN after the last recorded score."""
+    modules = [state.generator, state.discriminator] + ([state.ema] if state.ema is not None else [])
+    return bool(
+        torch.stack([param.isfinite().all() for module in modules for param in module.parameters()]).all()
+    )
+
+
+def _kept(out: Path, epoch: int) -> str:
+    return f"the checkpoint of epoch {epoch} in {out} is kept" if epoch else "no epoch was saved"
+
+
+def _progress_updater(bar, device: torch.device):
+    """Advance the bar every step; show running means only where reading them costs no GPU sync."""
+    last = [0]
+
+    def update(step: int, totals: torch.Tensor) -> None:
+        bar.update(step - last[0])
+        last[0] = step
+        if device.type == "cpu" and (step % 50 == 0 or step == bar.total) and not bar.disable:
+            bar.set_postfix(
+                {name: f"{value / step:.3f}" for name, value in zip(STAT_NAMES, totals.tolist(), strict=True)}
+            )
+
+    return update

@@ -1,0 +1,55 @@
+"""The run directory's file names. A run directory is also a model repo, so these names are a
+contract with the Hub, the app and anyone who loads a run (see README, Layout).
+
+This module imports nothing from the package, so every other module may import it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MODEL_FILE = "model.safetensors"  # the published generator: the EMA weights when EMA is on
+RAW_MODEL_FILE = "generator_raw.safetensors"  # with EMA on, the last step's weights beside it
+DISCRIMINATOR_FILE = "discriminator.safetensors"
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+SCORES_FILE = "scores.png"
+CARD_FILE = "README.md"
+STATE_FILE = "training_state.pt"
+REAL_IMAGES_FILE = "real_images.png"
+SAMPLES_DIR = "samples"
+
+# What a model repo holds; everything else in a run directory (discriminator, training state,
+# stray files) stays local.
+PUSH_PATTERNS = [
+    MODEL_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    SCORES_FILE,
+    REAL_IMAGES_FILE,
+    f"{SAMPLES_DIR}/*.png",
+    CARD_FILE,
+]
+
+
+def sample_path(run_dir: str | Path, epoch: int) -> Path:
+    return Path(run_dir) / SAMPLES_DIR / f"epoch_{epoch:04d}.png"
+
+
+def sample_epochs(run_dir: str | Path) -> list[int]:
+    """Epochs whose fixed-noise sample grid is in the run directory, ascending."""
+    epochs = []
+    for path in (Path(run_dir) / SAMPLES_DIR).glob("epoch_*.png"):
+        try:
+            epochs.append(int(path.stem.removeprefix("epoch_")))
+        except ValueError:
+            continue
+    return sorted(epochs)
+
+
+def nearest_sample_epoch(available: list[int], wanted: int) -> int | None:
+    """The latest sampled epoch at or before `wanted` (the first one if none is)."""
+    if not available:
+        return None
+    earlier = [epoch for epoch in available if epoch <= wanted]
+    return earlier[-1] if earlier else available[0]

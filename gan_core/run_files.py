@@ -1,0 +1,124 @@
+"""Writing and reading a run directory's files safely, and the state `--resume` continues from.
+
+Every file is written to a temporary name in the same folder, flushed to disk, then renamed
+over the old one, so a crash or Ctrl-C leaves either the old file or the new one, never half.
+training_state.pt is written last and alone decides where `--resume` continues: it holds both
+networks, both optimizers, the RNG state and the history of the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save
+
+from .config import TrainConfig
+from .layout import MODEL_FILE, STATE_FILE
+from .messages import first_line
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_text(value: dict) -> str:
+    return json.dumps(value, indent=2, allow_nan=False) + "\n"
+
+
+def write_json(path: str | Path, value: dict) -> None:
+    atomic_write_text(path, json_text(value))
+
+
+def state_dict_bytes(module: torch.nn.Module, metadata: dict[str, str] | None = None) -> bytes:
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()}
+    return save(tensors, metadata=metadata)
+
+
+def write_weights(path: str | Path, module: torch.nn.Module, metadata: dict[str, str] | None = None) -> None:
+    atomic_write_bytes(path, state_dict_bytes(module, metadata))
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a safetensors file; a truncated or foreign file is a clear ValueError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is missing")
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own SafetensorError
+        raise ValueError(f"{path} is not a readable safetensors file ({error})") from None
+
+
+def write_training_state(run_dir: str | Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(Path(run_dir) / STATE_FILE, buffer.getvalue())
+
+
+def read_training_state(run_dir: str | Path) -> dict:
+    """weights_only=True: a resume file can hold tensors and plain containers, never code."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        raise ValueError(f"nothing to resume: {path} does not exist (train without --resume first)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path} is damaged and cannot be resumed from ({first_line(error)})") from None
+
+
+def saved_epoch(run_dir: str | Path) -> int:
+    """The epoch --resume would continue after (0 when there is none or it cannot be read)."""
+    try:
+        return int(read_training_state(run_dir)["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def refuse_to_overwrite(run_dir: str | Path) -> None:
+    """A fresh run never silently replaces a finished or half-finished one."""
+    if (Path(run_dir) / STATE_FILE).exists() or (Path(run_dir) / MODEL_FILE).exists():
+        raise ValueError(
+            f"{Path(run_dir)} already holds a run; pass --resume to continue it, or choose another --out"
+        )
+
+
+def read_resume_state(run_dir: str | Path, config: TrainConfig) -> dict:
+    """Load training_state.pt and check the flags agree with the run being resumed."""
+    state = read_training_state(run_dir)
+    differences = config.resume_differences(state.get("history", {}).get("config", {}))
+    if differences:
+        raise ValueError(f"cannot resume {Path(run_dir)}: " + "; ".join(differences))
+    return state
+
+
+def load_resume_state(state, prior: dict, device: torch.device) -> None:
+    """Put a TrainState (see step.py) back where training_state.pt left it."""
+    state.generator.load_state_dict(prior["generator"])
+    state.discriminator.load_state_dict(prior["discriminator"])
+    state.g_optimizer.load_state_dict(prior["g_optimizer"])
+    state.d_optimizer.load_state_dict(prior["d_optimizer"])
+    if state.ema is not None and prior.get("ema") is not None:
+        state.ema.load_state_dict(prior["ema"])
+    torch.set_rng_state(prior["cpu_rng"])
+    if device.type == "cuda" and prior.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(prior["cuda_rng"])

@@ -1,0 +1,66 @@
+"""The bundled MNIST classifier and the sample-quality figures, from the command line.
+
+python tools/quality.py train --data-dir ../shared/data          # retrain the bundled classifier
+python tools/quality.py evaluate --run weights --data-dir ../shared/data
+python tools/quality.py reference --data-dir ../shared/data      # the same figures for real data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, as a script
+
+from gan_core.data import load_mnist, to_model_range  # noqa: E402
+from gan_core.hub import read_generator  # noqa: E402
+from gan_core.quality import (
+    CLASSIFIER_PATH,
+    generate_images,
+    load_classifier,
+    quality_figures,  # noqa: E402
+    train_classifier,
+)
+from gan_core.run_files import write_weights  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="MNIST classifier and sample-quality figures.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train the classifier and save it as the bundled one")
+    train.add_argument("--data-dir", default="data")
+    train.add_argument("--epochs", type=int, default=4)
+    train.add_argument("--out", default=str(CLASSIFIER_PATH))
+    evaluate = commands.add_parser("evaluate", help="quality figures of a run directory's generator")
+    evaluate.add_argument("--run", default="weights")
+    evaluate.add_argument("--data-dir", default="data")
+    evaluate.add_argument("--count", type=int, default=10_000)
+    reference = commands.add_parser("reference", help="the figures for real images (train vs test)")
+    reference.add_argument("--data-dir", default="data")
+    reference.add_argument("--count", type=int, default=10_000)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        classifier, accuracy = train_classifier(args.data_dir, args.epochs)
+        write_weights(args.out, classifier, {"test_accuracy": f"{accuracy:.4f}"})
+        print(f"wrote {args.out} (test accuracy {accuracy:.4f})")
+        return 0
+    test_images = to_model_range(load_mnist(args.data_dir, train=False, download=False)[0])
+    if args.command == "evaluate":
+        generated = generate_images(read_generator(args.run), args.count)
+    else:
+        train_images = load_mnist(args.data_dir, train=True, download=False)[0]
+        generated = to_model_range(train_images[torch.randperm(len(train_images))[: args.count]])
+    print(json.dumps(quality_figures(load_classifier(), generated, test_images), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
