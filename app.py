@@ -214,25 +214,10 @@ with gr.Blocks(title="MNIST GAN") as demo:
         )
         # .input fires while the slider is dragged, not only on release; always_last drops the
         # stale positions a slow request would otherwise queue up.
-        t.input(
-            interpolate,
-            [seed_a, seed_b, t, method],
-            digit,
-            api_name="interpolate",
-            trigger_mode="always_last",
-            show_progress="hidden",
-            preprocess=False,
-        )
+        live = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
+        t.input(interpolate, [seed_a, seed_b, t, method], digit, api_name="interpolate", **live)
         for control in (seed_a, seed_b, method):
-            control.change(
-                interpolate,
-                [seed_a, seed_b, t, method],
-                digit,
-                api_visibility="private",
-                trigger_mode="always_last",
-                show_progress="hidden",
-                preprocess=False,
-            )
+            control.change(interpolate, [seed_a, seed_b, t, method], digit, api_visibility="private", **live)
         with gr.Row():
             frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, label="frames")
             strip_button = gr.Button("Make strip and GIF")

@@ -15,19 +15,23 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import gradio as gr
+from gradio_client import Client
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.helpers import free_port, start_app, stop, wait_for_port  # noqa: E402
 
 
 def serve_noop(port: int) -> None:
     """The floor: a Gradio app whose one endpoint does nothing, queued like app.py."""
-    import gradio as gr
-
     with gr.Blocks() as floor:
         number = gr.Number()
         text = gr.Textbox()
@@ -38,7 +42,6 @@ def serve_noop(port: int) -> None:
 
 def load(url: str, api_name: str, make_args, clients: int, requests: int) -> dict:
     """`clients` threads, each with its own Client, each sending `requests` calls back to back."""
-    from gradio_client import Client
 
     connections = [Client(url, verbose=False) for _ in range(clients)]
     latencies, failures, lock = [], [], threading.Lock()
@@ -85,10 +88,6 @@ def main(argv=None) -> int:
     if args.serve_noop:
         serve_noop(args.serve_noop)
         return 0
-
-    import subprocess
-
-    from tests.helpers import free_port, start_app, stop, wait_for_port
 
     app, app_url = start_app()
     floor_port = free_port()

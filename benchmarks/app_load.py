@@ -25,8 +25,13 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+from gradio_client import Client
+from gradio_client.utils import QueueError
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.helpers import start_app, stop  # noqa: E402
 
 DISTINCT_INPUTS = 8  # few enough that every input is answered many times and can be compared
 
@@ -63,8 +68,6 @@ class Tally:
 
 
 def crowd(url: str, clients: int, seconds: float, request_timeout: float) -> Tally:
-    from gradio_client import Client
-    from gradio_client.utils import QueueError
 
     tally = Tally()
     connections = [Client(url, verbose=False) for _ in range(clients)]
@@ -110,10 +113,6 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--json", help="where to write the results (default: benchmarks/results/...)")
     args = parser.parse_args(argv)
-
-    from gradio_client import Client
-
-    from tests.helpers import start_app, stop
 
     app, url = start_app(env={"QUEUE_MAX_SIZE": str(args.queue_size)})
     try:

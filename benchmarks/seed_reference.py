@@ -1,4 +1,4 @@
-"""The seed post's training loop as written, to measure against (not used by the project).
+"""The tutorial's training loop as the original post wrote it, to measure against (not used by the project).
 
 Kept deliberately unimproved: torchvision DataLoader with ToTensor + Normalize per sample, two D
 passes, backprop into G during the D step, `.item()` prints every 200 steps, `save_image` every
@@ -7,7 +7,6 @@ epoch, last-batch scores. Its two undefined helpers are defined as in the tutori
 
     python benchmarks/seed_reference.py --data-dir ../shared/data --epochs 1
 """
-
 from __future__ import annotations
 
 import argparse
@@ -22,14 +21,8 @@ import torchvision.transforms as transforms
 from torchvision.utils import save_image
 
 
-def run_seed_loop(
-    data_dir: str,
-    num_epochs: int,
-    device: str,
-    subset: int | None = None,
-    sample_dir: str | None = None,
-    log=print,
-) -> list[float]:
+def run_seed_loop(data_dir: str, num_epochs: int, device: str, subset: int | None = None,
+                  sample_dir: str | None = None, log=print) -> list[float]:
     """Run the seed's loop for `num_epochs`; return the seconds of each epoch."""
     sample_dir = sample_dir or tempfile.mkdtemp(prefix="seed-samples-")
     latent_size, hidden_size, image_size, batch_size = 64, 256, 784, 100
@@ -39,26 +32,12 @@ def run_seed_loop(
     if subset is not None:
         mnist_train = torch.utils.data.Subset(mnist_train, range(subset))
     # drop_last: the seed reshapes to batch_size and would crash on a partial batch (60000 % 100 == 0)
-    data_loader = torch.utils.data.DataLoader(
-        dataset=mnist_train, batch_size=batch_size, shuffle=True, drop_last=True
-    )
+    data_loader = torch.utils.data.DataLoader(dataset=mnist_train, batch_size=batch_size, shuffle=True, drop_last=True)
 
-    D = nn.Sequential(
-        nn.Linear(image_size, hidden_size),
-        nn.LeakyReLU(0.2),
-        nn.Linear(hidden_size, hidden_size),
-        nn.LeakyReLU(0.2),
-        nn.Linear(hidden_size, 1),
-        nn.Sigmoid(),
-    ).to(device)
-    G = nn.Sequential(
-        nn.Linear(latent_size, hidden_size),
-        nn.ReLU(),
-        nn.Linear(hidden_size, hidden_size),
-        nn.ReLU(),
-        nn.Linear(hidden_size, image_size),
-        nn.Tanh(),
-    ).to(device)
+    D = nn.Sequential(nn.Linear(image_size, hidden_size), nn.LeakyReLU(0.2), nn.Linear(hidden_size, hidden_size),
+                      nn.LeakyReLU(0.2), nn.Linear(hidden_size, 1), nn.Sigmoid()).to(device)
+    G = nn.Sequential(nn.Linear(latent_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, hidden_size),
+                      nn.ReLU(), nn.Linear(hidden_size, image_size), nn.Tanh()).to(device)
     criterion = nn.BCELoss()
     d_optimizer = torch.optim.Adam(D.parameters(), lr=0.0002)
     g_optimizer = torch.optim.Adam(G.parameters(), lr=0.0002)
@@ -102,15 +81,15 @@ def run_seed_loop(
             g_optimizer.step()
 
             if (i + 1) % 200 == 0:
-                log(
-                    f"Epoch [{epoch}/{num_epochs}], Step [{i + 1}/{total_step}], d_loss: {d_loss.item():.4f}, g_loss: {g_loss.item():.4f}, D(x): {real_score.mean().item():.2f}, D(G(z)): {fake_score.mean().item():.2f}"
-                )
+                log('Epoch [{}/{}], Step [{}/{}], d_loss: {:.4f}, g_loss: {:.4f}, D(x): {:.2f}, D(G(z)): {:.2f}'
+                    .format(epoch, num_epochs, i + 1, total_step, d_loss.item(), g_loss.item(),
+                            real_score.mean().item(), fake_score.mean().item()))
         real_score.mean().item(), fake_score.mean().item()  # the seed's per-epoch score read
         if (epoch + 1) == 1:
             images = images.reshape(images.size(0), 1, 28, 28)
-            save_image(denorm(images), os.path.join(sample_dir, "real_images.png"))
+            save_image(denorm(images), os.path.join(sample_dir, 'real_images.png'))
         fake_images = fake_images.reshape(fake_images.size(0), 1, 28, 28)
-        save_image(denorm(fake_images), os.path.join(sample_dir, f"fake_images-{epoch + 1}.png"))
+        save_image(denorm(fake_images), os.path.join(sample_dir, 'fake_images-{}.png'.format(epoch + 1)))
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         epoch_seconds.append(time.perf_counter() - start)

@@ -48,8 +48,7 @@ class Setting:
     kind: type = int  # int, float, str, bool or tuple (a comma-separated pair of floats)
     low: float | None = None
     high: float | None = None
-    open_low: bool = False  # the bound itself is excluded
-    open_high: bool = False
+    ends: str = "[]"  # interval notation: "(]" excludes low, "[)" excludes high
     choices: tuple[str, ...] | None = None
     must_match: bool = False  # --resume refuses a different value
     card: str | None = None  # its row's label in the model card
@@ -78,8 +77,8 @@ class Setting:
         return None
 
     def _within(self, value) -> bool:
-        above = self.low is None or (value > self.low if self.open_low else value >= self.low)
-        below = self.high is None or (value < self.high if self.open_high else value <= self.high)
+        above = self.low is None or (value > self.low if self.ends[0] == "(" else value >= self.low)
+        below = self.high is None or (value < self.high if self.ends[1] == ")" else value <= self.high)
         return above and below
 
     def describe(self) -> str:
@@ -87,14 +86,14 @@ class Setting:
         if self.low is not None and self.high is not None:
             excluded = [
                 str(bound)
-                for bound, open_ in ((self.low, self.open_low), (self.high, self.open_high))
+                for bound, open_ in ((self.low, self.ends[0] == "("), (self.high, self.ends[1] == ")"))
                 if open_
             ]
             return f"{noun} between {_bound(self.low)} and {_bound(self.high)}" + (
                 f" ({' and '.join(excluded)} excluded)" if excluded else ""
             )
         if self.low is not None:
-            return f"{noun} {'greater than' if self.open_low else 'at least'} {_bound(self.low)}"
+            return f"{noun} {'greater than' if self.ends[0] == '(' else 'at least'} {_bound(self.low)}"
         return noun
 
 
@@ -133,123 +132,58 @@ class ModelConfig:
 class TrainConfig:
     """One training run. Defaults are the tutorial's hyperparameters."""
 
-    # training
-    epochs: int = setting(
-        300, "epochs to train (in total, when resuming)", low=1, high=MAX_EPOCHS, card="epochs"
-    )
+    # One setting per line, laid out as a table: name, default, help, then how it is checked,
+    # resumed (must_match) and shown (card). optional: None is allowed (the recipe's value, or all).
+    # fmt: off
+    epochs: int = setting(300, "epochs to train (in total, when resuming)", low=1, high=MAX_EPOCHS,
+                          card="epochs")
     batch_size: int = setting(100, "images per batch", low=1, high=60_000, must_match=True, card="batch size")
-    lr: float = setting(
-        2e-4,
-        "Adam learning rate for both networks",
-        kind=float,
-        low=0,
-        high=1e38,
-        open_low=True,
-        must_match=True,
-        card="Adam learning rate",
-    )
-    latent_size: int = setting(
-        64, "length of the noise vector z", low=1, high=MAX_WIDTH, must_match=True, card="latent size"
-    )
-    hidden_size: int = setting(
-        256, "width of the hidden layers", low=1, high=MAX_WIDTH, must_match=True, card="hidden size"
-    )
-    seed: int = setting(
-        0, "random seed for weights, shuffling and noise", low=0, high=2**63 - 1, must_match=True, card="seed"
-    )
+    lr: float = setting(2e-4, "Adam learning rate for both networks", kind=float, low=0, high=1e38, ends="(]",
+                        must_match=True, card="Adam learning rate")
+    latent_size: int = setting(64, "length of the noise vector z", low=1, high=MAX_WIDTH, must_match=True,
+                               card="latent size")
+    hidden_size: int = setting(256, "width of the hidden layers", low=1, high=MAX_WIDTH, must_match=True,
+                               card="hidden size")
+    seed: int = setting(0, "random seed for weights, shuffling and noise", low=0, high=2**63 - 1,
+                        must_match=True, card="seed")
     device: str = setting("auto", "auto picks cuda, then mps, then cpu", kind=str, choices=DEVICE_CHOICES)
-    cuda_graphs: bool = setting(
-        True, "on CUDA, run the plain eager loop instead of replaying whole epochs as CUDA graphs", kind=bool
-    )
-    compile: bool = setting(
-        False, "torch.compile the discriminator and generator losses (slower start)", kind=bool
-    )
+    cuda_graphs: bool = setting(True, "on CUDA, run the plain eager loop instead of replaying whole epochs "
+                                "as CUDA graphs", kind=bool)
+    compile: bool = setting(False, "torch.compile the discriminator and generator losses (slower start)",
+                            kind=bool)
     # the recipe, and the settings it fixes unless a flag overrides them
-    recipe: str = setting(
-        "seed",
-        "seed: the tutorial's settings; improved: the tutorial's plus an R1 penalty "
-        "of weight 10 on D (see README, Sample quality)",
-        kind=str,
-        choices=tuple(RECIPES),
-        must_match=True,
-        card="recipe",
-    )
-    adam_betas: tuple[float, float] | None = setting(
-        None,
-        "Adam's two betas, e.g. 0.5,0.999 (default: the recipe's)",
-        kind=tuple,
-        low=0,
-        high=1,
-        open_high=True,
-        must_match=True,
-        optional=True,
-        card="Adam betas",
-    )
-    real_label: float | None = setting(
-        None,
-        "D's target for real images (default: the recipe's)",
-        kind=float,
-        low=0,
-        high=1,
-        open_low=True,
-        must_match=True,
-        optional=True,
-        card="D target for real images",
-    )
-    ema_decay: float | None = setting(
-        None,
-        "publish a moving average of G's weights with this decay, e.g. 0.999 (0: off; default: the recipe's)",
-        kind=float,
-        low=0,
-        high=1,
-        open_high=True,
-        must_match=True,
-        optional=True,
-        card="EMA decay of G's weights (0: none)",
-    )
-    lr_decay: str | None = setting(
-        None,
-        "linear: keep --lr for the first half of --epochs, then lower it step "
-        "by step to near 0 (default: the recipe's)",
-        kind=str,
-        choices=LR_DECAYS,
-        must_match=True,
-        optional=True,
-        card="learning-rate decay",
-    )
-    r1_gamma: float | None = setting(
-        None,
-        "weight of an R1 gradient penalty on real images in D's loss (default: the recipe's)",
-        kind=float,
-        low=0,
-        high=1e6,
-        must_match=True,
-        optional=True,
-        card="R1 penalty weight on D",
-    )
+    recipe: str = setting("seed", "seed: the tutorial's settings; improved: the tutorial's plus an R1 "
+                          "penalty of weight 10 on D (see README, Sample quality)", kind=str,
+                          choices=tuple(RECIPES), must_match=True, card="recipe")
+    adam_betas: tuple[float, float] | None = setting(None, "Adam's two betas, e.g. 0.5,0.999 (default: "
+                                                     "the recipe's)", kind=tuple, low=0, high=1, ends="[)",
+                                                     optional=True, must_match=True, card="Adam betas")
+    real_label: float | None = setting(None, "D's target for real images (default: the recipe's)",
+                                       kind=float, low=0, high=1, ends="(]", optional=True,
+                                       must_match=True, card="D target for real images")
+    ema_decay: float | None = setting(None, "publish a moving average of G's weights with this decay, "
+                                      "e.g. 0.999 (0: off; default: the recipe's)", kind=float, low=0,
+                                      high=1, ends="[)", optional=True, must_match=True,
+                                      card="EMA decay of G's weights (0: none)")
+    lr_decay: str | None = setting(None, "linear: keep --lr for the first half of --epochs, then lower it "
+                                   "step by step to near 0 (default: the recipe's)", kind=str,
+                                   choices=LR_DECAYS, optional=True, must_match=True,
+                                   card="learning-rate decay")
+    r1_gamma: float | None = setting(None, "weight of an R1 gradient penalty on real images in D's loss "
+                                     "(default: the recipe's)", kind=float, low=0, high=1e6, optional=True,
+                                     must_match=True, card="R1 penalty weight on D")
     # measuring
-    eval_every: int = setting(
-        0,
-        "record MNIST-FD, Inception Score and the digit histogram every N epochs (0: never)",
-        low=0,
-        high=MAX_EPOCHS,
-    )
-    eval_samples: int = setting(
-        10_000, "generated images per evaluation (fewer: faster, noisier figures)", low=2, high=100_000
-    )  # a Fréchet distance needs a covariance
+    eval_every: int = setting(0, "record MNIST-FD, Inception Score and the digit histogram every N "
+                              "epochs (0: never)", low=0, high=MAX_EPOCHS)
+    eval_samples: int = setting(10_000, "generated images per evaluation (fewer: faster, noisier "
+                                "figures)", low=2, high=100_000)  # a Fréchet distance needs a covariance
     # data and output
     data_dir: str = setting("data", "folder holding MNIST/raw/ (downloaded there if missing)", kind=str)
-    subset: int | None = setting(
-        None,
-        "train on the first N images only",
-        low=1,
-        high=10_000_000,
-        must_match=True,
-        optional=True,
-        card="training images",
-    )
+    subset: int | None = setting(None, "train on the first N images only", low=1, high=10_000_000,
+                                 optional=True, must_match=True, card="training images")
     out: str = setting("runs/mnist-gan", "run directory to write (it is also the model repo)", kind=str)
     sample_every: int = setting(1, "save a fixed-noise sample grid every N epochs", low=1, high=MAX_EPOCHS)
+    # fmt: on
 
     @classmethod
     def settings(cls) -> dict[str, Setting]:

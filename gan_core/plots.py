@@ -45,27 +45,14 @@ def quality_figure(history: History) -> Figure | None:
         return None
     epochs = [row["epoch"] for row in rows]
     figure, (fd_axis, is_axis, histogram_axis) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
-    fd_axis.plot(
-        epochs, [row["quality"]["mnist_fd"] for row in rows], "o-", color="tab:red", label="published"
-    )
-    is_axis.plot(
-        epochs,
-        [row["quality"]["inception_score"] for row in rows],
-        "o-",
-        color="tab:green",
-        label="published",
-    )
-    if "quality_raw" in rows[0]:
-        fd_axis.plot(
-            epochs, [row["quality_raw"]["mnist_fd"] for row in rows], "--", color="gray", label="raw (no EMA)"
-        )
-        is_axis.plot(
-            epochs,
-            [row["quality_raw"]["inception_score"] for row in rows],
-            "--",
-            color="gray",
-            label="raw (no EMA)",
-        )
+    for axis, figure_name, color in (
+        (fd_axis, "mnist_fd", "tab:red"),
+        (is_axis, "inception_score", "tab:green"),
+    ):
+        axis.plot(epochs, [row["quality"][figure_name] for row in rows], "o-", color=color, label="published")
+        if "quality_raw" in rows[0]:
+            raw = [row["quality_raw"][figure_name] for row in rows]
+            axis.plot(epochs, raw, "--", color="gray", label="raw (no EMA)")
     fd_axis.set(xlabel="epoch", ylabel="MNIST-FD (lower is better)", yscale="log", title="Fréchet distance")
     is_axis.set(xlabel="epoch", ylabel="classifier IS (10 is ideal)", title="Inception Score")
     histogram = rows[-1]["quality"]["digit_histogram"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_tiny_mnist
+from tests.helpers import start_app, stop, write_tiny_mnist
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,6 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """`python app.py` on the bundled weights, launched on a free local port for the session."""
-    from tests.helpers import start_app, stop
 
     process, url = start_app(log_path=tmp_path_factory.mktemp("app") / "app.log")
     yield url

@@ -46,6 +46,11 @@ def run_script(*args: str, env: dict | None = None, timeout: float = 300) -> sub
     )
 
 
+def train_args(data_dir, out, *extra) -> list[str]:
+    """train.py and its arguments for a CPU run on `data_dir` into `out`, as the tests run it."""
+    return ["train.py", "--data-dir", str(data_dir), "--out", str(out), "--device", "cpu", *map(str, extra)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

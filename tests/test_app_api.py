@@ -1,6 +1,7 @@
 """The app over real HTTP, as gradio_client users call it."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -127,7 +128,6 @@ def test_nan_t_is_refused(app_url, client):
 
 def test_concurrent_identical_requests_all_get_the_whole_image(app_url):
     # Regression: identical answers computed at once must not truncate each other's file.
-    from concurrent.futures import ThreadPoolExecutor
 
     clients = [Client(app_url, verbose=False) for _ in range(6)]
 

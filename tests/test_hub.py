@@ -11,11 +11,12 @@ import httpx
 import numpy as np
 import pytest
 from gradio_client import Client
+from huggingface_hub import HfApi
 from PIL import Image
 
 from gan_core.hub import read_generator
 from gan_core.sampling import Sampler
-from tests.helpers import ROOT, free_port, run_script, start_app, stop, wait_for_port
+from tests.helpers import ROOT, free_port, run_script, start_app, stop, train_args, wait_for_port
 
 TOKEN = "hf_test_secret_5d41402abc4b2a76"
 PUSHED = {
@@ -76,16 +77,7 @@ def outputs():
 
 def train(data_dir, out, env, outputs, *extra, epochs=1):
     result = run_script(
-        "train.py",
-        "--data-dir",
-        str(data_dir),
-        "--out",
-        str(out),
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        *extra,
+        *train_args(data_dir, out, "--epochs", str(epochs), *extra),
         env=env,
     )
     outputs.append(result.stdout + result.stderr)
@@ -93,7 +85,6 @@ def train(data_dir, out, env, outputs, *extra, epochs=1):
 
 
 def api(hub_env):
-    from huggingface_hub import HfApi
 
     return HfApi(endpoint=hub_env["HF_ENDPOINT"], token=hub_env["HF_TOKEN"])
 

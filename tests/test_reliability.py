@@ -1,14 +1,21 @@
 """Damaged files and hostile input fail clearly and safely."""
 
 import json
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
+from safetensors.torch import load_file
 
 from app import load_app_model
 from gan_core.hub import check_repo_id, load_generator
-from tests.helpers import ROOT
+from gan_core.run_files import read_training_state
+from tests.helpers import ROOT, train_args
 
 
 @pytest.fixture
@@ -67,30 +74,11 @@ def test_the_app_serves_no_files_outside_its_outputs(app_url, path):
 
 
 def test_sigkill_at_random_points_then_resume_gives_a_complete_continuous_run(tiny_data, tmp_path):
-    import random
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from safetensors.torch import load_file
-
-    from gan_core.run_files import read_training_state
 
     out, epochs, rng = tmp_path / "killed", 30, random.Random(7)
     command = [
         sys.executable,
-        "train.py",
-        "--data-dir",
-        str(tiny_data),
-        "--out",
-        str(out),
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        "--sample-every",
-        "5",
+        *train_args(tiny_data, out, "--epochs", str(epochs), "--sample-every", "5"),
     ]
     for kill_point in range(3):
         process = subprocess.Popen(

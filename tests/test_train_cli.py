@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -12,7 +14,7 @@ from safetensors.torch import load_file
 from gan_core.hub import read_generator
 from gan_core.models import Generator
 from gan_core.run_files import read_training_state
-from tests.helpers import ROOT, run_script
+from tests.helpers import ROOT, run_script, train_args
 
 RUN_FILES = {
     "model.safetensors",
@@ -28,16 +30,7 @@ RUN_FILES = {
 
 def train(data_dir, out, *extra, epochs=2):
     result = run_script(
-        "train.py",
-        "--data-dir",
-        str(data_dir),
-        "--out",
-        str(out),
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        *extra,
+        *train_args(data_dir, out, "--epochs", str(epochs), *extra),
     )
     assert result.returncode == 0, result.stderr
     return result
@@ -134,18 +127,7 @@ def test_a_finished_run_is_not_overwritten_without_resume(two_epoch_run, tiny_da
 
 def test_resume_with_different_settings_says_which_differ(two_epoch_run, tiny_data):
     result = run_script(
-        "train.py",
-        "--data-dir",
-        str(tiny_data),
-        "--out",
-        str(two_epoch_run[0]),
-        "--resume",
-        "--epochs",
-        "3",
-        "--lr",
-        "0.001",
-        "--device",
-        "cpu",
+        *train_args(tiny_data, two_epoch_run[0], "--resume", "--epochs", "3", "--lr", "0.001"),
     )
     assert result.returncode == 2
     assert "--lr is 0.001 but the run used 0.0002" in result.stderr
@@ -158,28 +140,12 @@ def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path)
 
 
 def test_ctrl_c_leaves_a_consistent_run_that_resumes(tiny_data, tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.helpers import ROOT
 
     out = tmp_path / "interrupted"
     process = subprocess.Popen(
         [
             sys.executable,
-            "train.py",
-            "--data-dir",
-            str(tiny_data),
-            "--out",
-            str(out),
-            "--epochs",
-            "500",
-            "--device",
-            "cpu",
-            "--sample-every",
-            "50",
+            *train_args(tiny_data, out, "--epochs", "500", "--sample-every", "50"),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -221,17 +187,7 @@ def test_linear_lr_decay_keeps_the_first_half_and_then_lowers_the_rate(tiny_data
     resumed = tmp_path / "resumed"
     command = [
         sys.executable,
-        "train.py",
-        "--data-dir",
-        str(tiny_data),
-        "--out",
-        str(resumed),
-        "--epochs",
-        "4",
-        "--device",
-        "cpu",
-        "--lr-decay",
-        "linear",
+        *train_args(tiny_data, resumed, "--epochs", "4", "--lr-decay", "linear"),
     ]
     process = subprocess.Popen(
         command,
@@ -262,18 +218,7 @@ def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(two_epoch
     assert history["epochs"][0]["d_x"] != plain["epochs"][0]["d_x"]
     assert "| R1 penalty weight on D | 10.0 |" in (out / "README.md").read_text()
     result = run_script(
-        "train.py",
-        "--data-dir",
-        str(tiny_data),
-        "--out",
-        str(out),
-        "--resume",
-        "--epochs",
-        "3",
-        "--batch-size",
-        "50",
-        "--device",
-        "cpu",
+        *train_args(tiny_data, out, "--resume", "--epochs", "3", "--batch-size", "50"),
     )
     assert result.returncode == 2 and "--r1-gamma is not given but the run used 10.0" in result.stderr
 
@@ -289,20 +234,7 @@ def test_a_run_of_a_recipe_that_has_since_changed_is_not_resumed(tiny_data, tmp_
     torch.save(state, state_file)
     before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
     result = run_script(
-        "train.py",
-        "--data-dir",
-        str(tiny_data),
-        "--out",
-        str(out),
-        "--resume",
-        "--epochs",
-        "2",
-        "--recipe",
-        "improved",
-        "--subset",
-        "200",
-        "--device",
-        "cpu",
+        *train_args(tiny_data, out, "--resume", "--epochs", "2", "--recipe", "improved", "--subset", "200"),
     )
     assert result.returncode == 2, result.stderr
     assert (

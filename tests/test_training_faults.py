@@ -13,7 +13,7 @@ import pytest
 
 from gan_core.hub import load_generator
 from gan_core.run_files import read_training_state
-from tests.helpers import run_script
+from tests.helpers import run_script, train_args
 
 
 @pytest.fixture
@@ -31,16 +31,7 @@ def small_disk(tmp_path):
 
 def train(data_dir: Path, out: Path, epochs: int, *extra: str) -> subprocess.CompletedProcess:
     return run_script(
-        "train.py",
-        "--data-dir",
-        str(data_dir),
-        "--out",
-        str(out),
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        *extra,
+        *train_args(data_dir, out, "--epochs", str(epochs), *extra),
     )
 
 
