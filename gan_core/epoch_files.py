@@ -53,10 +53,8 @@ def record_epoch(
     add_epoch(history, record, seconds)
     samples = None
     if sample_noise is not None:
-        with torch.no_grad():
-            samples = published_generator(state)(
-                sample_noise
-            ).cpu()  # no dropout or batch norm: no eval() needed
+        with torch.no_grad():  # no dropout or batch norm: no eval() needed
+            samples = published_generator(state)(sample_noise).cpu()
     return {
         "epoch": record["epoch"],
         "samples": samples,

@@ -3,15 +3,21 @@
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+from safetensors.torch import load_file
 from torch import nn
 
 from gan_core.data import load_mnist, to_model_range
+from gan_core.images import digit_grid
+from gan_core.latent import seeded_noise
 from gan_core.models import Generator
 from gan_core.quality import QualityEvaluator, load_classifier
+from gan_core.run_files import read_training_state
 from gan_core.step import update_ema
-from tests.helpers import run_script
+from tests.helpers import ROOT, run_script, train_args, write_idx, write_tiny_mnist
 
 
 class ConstantGenerator(nn.Module):
@@ -92,12 +98,67 @@ def test_eval_every_records_quality_and_an_ema_run_publishes_the_average(tiny_da
         for row in json.loads((path / "history.json").read_text())["epochs"]
     ]
     assert means(out) == means(unevaluated)
-    from safetensors.torch import load_file
-
-    from gan_core.run_files import read_training_state
 
     state = read_training_state(out)
     published, raw = load_file(out / "model.safetensors"), load_file(out / "generator_raw.safetensors")
     assert all(torch.equal(published[k], state["ema"][k]) for k in published)
     assert all(torch.equal(raw[k], state["generator"][k]) for k in raw)
     assert "## Sample quality" in (out / "README.md").read_text()
+
+
+def test_the_bundled_classifier_reads_real_digits():
+    """60 digits of the MNIST test set (6 of each, tests/fixtures/mnist_test_60.npz): the bundled
+    classifier is the trained one, not a fresh network (which reads about 10% of them)."""
+    fixture = np.load(ROOT / "tests" / "fixtures" / "mnist_test_60.npz")
+    images = to_model_range(torch.from_numpy(fixture["images"]).reshape(-1, 784))
+    labels = torch.from_numpy(fixture["labels"]).long()
+    with torch.inference_mode():
+        predicted = load_classifier()(images).argmax(dim=1)
+    assert (predicted == labels).float().mean() >= 0.95
+
+
+def test_the_fd_reference_is_the_test_split(tmp_path):
+    """Train and test splits that differ: the test split scores as the reference, the train split not."""
+    data = write_tiny_mnist(tmp_path / "data", train_count=300, test_count=300, seed=1)
+    train_raw = data / "MNIST" / "raw"
+    # Make the training images unlike the test images: inverted strokes.
+    train_images = 255 - load_mnist(data, train=True)[0].numpy().reshape(-1, 28, 28)
+    write_idx(train_raw / "train-images-idx3-ubyte", train_images)
+    evaluator = QualityEvaluator.for_mnist_test_set(data, count=300)
+    test_split = to_model_range(load_mnist(data, train=False)[0])
+    train_split = to_model_range(load_mnist(data, train=True)[0])
+    assert evaluator.figures(test_split)["mnist_fd"] < 1e-3
+    assert evaluator.figures(train_split)["mnist_fd"] > 10
+
+
+def test_with_ema_the_samples_and_figures_come_from_the_average(tiny_data, tmp_path):
+    out = tmp_path / "ema"
+    flags = [
+        "--epochs",
+        "2",
+        "--recipe",
+        "seed",
+        "--ema-decay",
+        "0.9",
+        "--eval-every",
+        "1",
+        "--eval-samples",
+        "200",
+    ]
+    result = run_script(*train_args(tiny_data, out, *flags))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((out / "history.json").read_text())["epochs"]
+    assert rows[-1]["quality"] != rows[-1]["quality_raw"]
+    state = read_training_state(out)
+    average, raw = Generator(), Generator()
+    average.load_state_dict(state["ema"])
+    raw.load_state_dict(state["generator"])
+    assert not torch.equal(average.net[0].weight, raw.net[0].weight)
+    # The quality figures: the published ones are the average's, the raw ones the last step's.
+    evaluator = QualityEvaluator.for_mnist_test_set(tiny_data, count=200)
+    assert rows[-1]["quality"]["mnist_fd"] == pytest.approx(evaluator(average)["mnist_fd"], rel=1e-3)
+    assert rows[-1]["quality_raw"]["mnist_fd"] == pytest.approx(evaluator(raw)["mnist_fd"], rel=1e-3)
+    # The sample grid: the average's digits for the run's fixed noise.
+    with torch.inference_mode():
+        expected = digit_grid(average(seeded_noise(0, 64, 64)), columns=8)
+    assert np.array_equal(np.asarray(Image.open(out / "samples" / "epoch_0002.png")), np.asarray(expected))

@@ -1,0 +1,140 @@
+"""train_step against a plain implementation of the algorithm, and history.json against the steps.
+
+The reference below is written the way the tutorial describes one step, with nothing shared with
+gan_core.step but the two networks' classes: D on real images with target 1 (or the recipe's real
+label) and on detached fakes with target 0, then G with target 1, each with its own Adam; R1 adds
+gamma/2 times the mean squared norm of the gradient of D's logit with respect to the real images.
+"""
+
+import copy
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gan_core.config import TrainConfig
+from gan_core.data import load_mnist_images, to_model_range
+from gan_core.step import build_state, train_step
+from tests.helpers import run_script, train_args
+
+BATCH = 16
+RECIPES = {
+    "tutorial": {"recipe": "seed"},
+    "improved": {"recipe": "improved"},
+    "label smoothing and betas": {"recipe": "seed", "real_label": 0.9, "adam_betas": (0.5, 0.999)},
+}
+
+
+def reference_step(generator, discriminator, g_adam, d_adam, real, noise, real_label, r1_gamma):
+    """One step as the tutorial writes it; returns (d_loss, g_loss, D(x), D(G(z))) and the gradients."""
+    batch = len(real)
+    # (1) D: real labelled real_label, fakes (detached: D's step does not train G) labelled 0
+    fakes = generator(noise[:batch]).detach()
+    real = real.clone().requires_grad_(True)
+    real_scores = discriminator(real)
+    fake_scores = discriminator(fakes)
+    d_loss_real = F.binary_cross_entropy(real_scores, torch.full_like(real_scores, real_label))
+    d_loss_fake = F.binary_cross_entropy(fake_scores, torch.zeros_like(fake_scores))
+    d_loss = d_loss_real + d_loss_fake
+    logit = discriminator.net[:-1](real)  # D's score before the sigmoid
+    (logit_gradient,) = torch.autograd.grad(logit.sum(), real, create_graph=True)
+    penalty = logit_gradient.pow(2).sum(dim=1).mean()
+    d_adam.zero_grad()
+    (d_loss + r1_gamma / 2 * penalty).backward()
+    d_gradients = [p.grad.clone() for p in discriminator.parameters()]
+    d_adam.step()
+    # (2) G: fresh fakes against the updated D, labelled 1 (the non-saturating loss)
+    scores = discriminator(generator(noise[batch:]))
+    g_loss = F.binary_cross_entropy(scores, torch.ones_like(scores))
+    g_adam.zero_grad()
+    g_loss.backward()
+    g_gradients = [p.grad.clone() for p in generator.parameters()]
+    g_adam.step()
+    stats = torch.stack([d_loss, g_loss, real_scores.mean(), fake_scores.mean()]).detach()
+    return stats, d_gradients, g_gradients
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_train_step_makes_the_updates_of_the_plain_algorithm(name):
+    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, **RECIPES[name])
+    recipe = config.resolved()
+    torch.manual_seed(0)
+    state = build_state(config, torch.device("cpu"))
+    generator, discriminator = copy.deepcopy(state.generator), copy.deepcopy(state.discriminator)
+    g_adam = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=recipe.adam_betas, foreach=False)
+    d_adam = torch.optim.Adam(
+        discriminator.parameters(), lr=config.lr, betas=recipe.adam_betas, foreach=False
+    )
+    batches = torch.rand(3, BATCH, 784) * 2 - 1
+    for step, real in enumerate(batches):
+        torch.manual_seed(100 + step)  # train_step draws its 2B noise vectors from the global RNG
+        stats = train_step(state, real)
+        torch.manual_seed(100 + step)
+        noise = torch.randn(2 * BATCH, config.latent_size)
+        expected, d_gradients, g_gradients = reference_step(
+            generator, discriminator, g_adam, d_adam, real, noise, recipe.real_label, recipe.r1_gamma
+        )
+        assert torch.allclose(stats, expected, atol=1e-5), (step, stats, expected)
+        # The gradients each network stepped with, then the weights after the step.
+        for ours, theirs in zip(state.discriminator.parameters(), d_gradients, strict=True):
+            assert torch.allclose(ours.grad, theirs, rtol=1e-4, atol=1e-6), (step, "D gradient")
+        for ours, theirs in zip(state.generator.parameters(), g_gradients, strict=True):
+            assert torch.allclose(ours.grad, theirs, rtol=1e-4, atol=1e-6), (step, "G gradient")
+        for ours, theirs in zip(state.discriminator.parameters(), discriminator.parameters(), strict=True):
+            assert torch.allclose(ours, theirs, atol=1e-6), (step, "D weights")
+        for ours, theirs in zip(state.generator.parameters(), generator.parameters(), strict=True):
+            assert torch.allclose(ours, theirs, atol=1e-6), (step, "G weights")
+
+
+def test_the_r1_penalty_moves_d_by_gamma_over_two():
+    """The penalty's weight in D's gradient, checked on its own: gamma/2, not gamma."""
+    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="seed", r1_gamma=4.0)
+    plain = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="seed", r1_gamma=0.0)
+    real = torch.rand(BATCH, 784) * 2 - 1
+    gradients = {}
+    for name, settings in (("penalised", config), ("plain", plain)):
+        torch.manual_seed(0)
+        state = build_state(settings, torch.device("cpu"))
+        discriminator = copy.deepcopy(state.discriminator)  # D before the step, the same for both
+        torch.manual_seed(1)
+        train_step(state, real)
+        gradients[name] = [p.grad.clone() for p in state.discriminator.parameters()]
+    real = real.clone().requires_grad_(True)
+    (logit_gradient,) = torch.autograd.grad(discriminator.net[:-1](real).sum(), real, create_graph=True)
+    penalty = logit_gradient.pow(2).sum(dim=1).mean()
+    parameters = list(discriminator.parameters())
+    # The last bias shifts the logit by a constant, so the penalty does not depend on it.
+    penalty_gradients = [
+        torch.zeros_like(p) if g is None else g
+        for p, g in zip(parameters, torch.autograd.grad(penalty, parameters, allow_unused=True), strict=True)
+    ]
+    for penalised, plain_gradient, penalty_gradient in zip(
+        gradients["penalised"], gradients["plain"], penalty_gradients, strict=True
+    ):
+        assert torch.allclose(penalised - plain_gradient, 2.0 * penalty_gradient, rtol=1e-3, atol=1e-6)
+
+
+def test_history_holds_the_mean_of_every_step_of_the_epoch(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    result = run_script(
+        *train_args(tiny_data, out, "--epochs", "2", "--batch-size", "40", "--recipe", "seed")
+    )
+    assert result.returncode == 0, result.stderr
+    recorded = json.loads((out / "history.json").read_text())["epochs"]
+
+    # The same run, replayed one step at a time: fit() seeds, builds the state, then each epoch
+    # shuffles with randperm and takes the batches in order.
+    config = TrainConfig(batch_size=40, recipe="seed")
+    images = to_model_range(load_mnist_images(tiny_data))
+    torch.manual_seed(config.seed)
+    state = build_state(config, torch.device("cpu"))
+    for row in recorded:
+        order = torch.randperm(len(images))
+        steps = torch.stack(
+            [train_step(state, images[order[i : i + 40]]) for i in range(0, len(images) - 39, 40)]
+        )
+        means, last = steps.mean(dim=0).tolist(), steps[-1].tolist()
+        names = ("d_loss", "g_loss", "d_x", "d_g_z")
+        assert [row[name] for name in names] == pytest.approx(means, rel=1e-5, abs=1e-6)
+        assert [row[name] for name in names] != pytest.approx(last, rel=1e-3)  # the mean, not the last batch
