@@ -1,13 +1,20 @@
 """The app over real HTTP, as gradio_client users call it."""
 
 import json
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
 import pytest
+import torch
 from gradio_client import Client
 from PIL import Image
+
+from gan_core.hub import load_generator
+from gan_core.images import to_uint8_digits
+from gan_core.latent import seeded_noise
+from tests.helpers import ROOT
 
 ENDPOINTS = {
     "/generate": ["seed", "count"],
@@ -140,3 +147,73 @@ def test_concurrent_identical_requests_all_get_the_whole_image(app_url):
     with ThreadPoolExecutor(len(clients)) as pool:
         answers = [image for batch in pool.map(ask, clients) for image in batch]
     assert len(answers) == 30 and len(set(answers)) == 1 and len(answers[0]) > 100
+
+
+# --------------------------------------------------------------------------------------------- #
+# What the answers mean: the digits of the bundled generator, computed here from the formulas     #
+# --------------------------------------------------------------------------------------------- #
+
+GENERATOR = load_generator(ROOT / "weights")[0]
+
+
+def expected_digits(latents: torch.Tensor) -> np.ndarray:
+    """(N, 28, 28) uint8: what the bundled generator draws for these latents."""
+    with torch.inference_mode():
+        return to_uint8_digits(GENERATOR(latents))
+
+
+def grid_cells(path, scale: int, count: int, columns: int, padding: int = 2) -> np.ndarray:
+    """The 28x28 cells of a grid image, undoing the nearest-neighbour upscaling."""
+    canvas = np.asarray(Image.open(path).convert("L"))[::scale, ::scale]
+    cell = 28 + padding
+    return np.stack(
+        [
+            canvas[padding + (i // columns) * cell :][:28, padding + (i % columns) * cell :][:, :28]
+            for i in range(count)
+        ]
+    )
+
+
+def assert_same_digits(shown: np.ndarray, expected: np.ndarray) -> None:
+    # One grey level of slack: the app's process may sum in another order (threads).
+    assert shown.shape == expected.shape
+    assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("count", [1, 3, 8, 11, 64])
+def test_count_gives_that_many_digits_of_that_seed(client, count):
+    path = client.predict(seed=7, count=count, api_name="/generate")
+    columns, rows = min(count, 8), math.ceil(count / 8)
+    assert Image.open(path).size == ((columns * 30 + 2) * 4, (rows * 30 + 2) * 4)
+    cells = grid_cells(path, 4, rows * columns, columns)
+    assert_same_digits(cells[:count], expected_digits(seeded_noise(7, count, GENERATOR.latent_size)))
+    assert not cells[count:].any()  # the rest of the last row is empty
+
+
+def lerp_formula(a, b, t):
+    return a + t * (b - a)
+
+
+def slerp_formula(a, b, t):
+    omega = torch.arccos((a / a.norm() * b / b.norm()).sum())
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def test_lerp_and_slerp_each_follow_their_formula_and_differ(client):
+    a, b = (seeded_noise(seed, 1, GENERATOR.latent_size) for seed in (5, 9))
+    shown = {}
+    for method, formula in (("lerp", lerp_formula), ("slerp", slerp_formula)):
+        for t in (0.25, 0.5):
+            path = client.predict(seed_a=5, seed_b=9, t=t, method=method, api_name="/interpolate")
+            shown[method, t] = grid_cells(path, 12, 1, 1, padding=0)
+            assert_same_digits(shown[method, t], expected_digits(formula(a, b, t)))
+    assert np.abs(shown["lerp", 0.5].astype(int) - shown["slerp", 0.5].astype(int)).max() > 10
+
+
+@pytest.mark.parametrize("method", ["lerp", "slerp"])
+def test_the_strip_frames_are_the_digits_interpolate_gives(client, method):
+    strip, _ = client.predict(seed_a=3, seed_b=8, frames=5, method=method, api_name="/interpolation_strip")
+    frames = grid_cells(strip, 3, 5, 5)
+    for index, t in enumerate((0, 0.25, 0.5, 0.75, 1)):
+        single = client.predict(seed_a=3, seed_b=8, t=t, method=method, api_name="/interpolate")
+        assert np.array_equal(frames[index], grid_cells(single, 12, 1, 1, padding=0)[0])

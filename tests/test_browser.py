@@ -1,9 +1,12 @@
 """A real Chromium (Debian's, driven by Playwright) using the app the way visitors do."""
 
+import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from tests.helpers import ROOT
@@ -48,6 +51,11 @@ def image_source(page, element_id):
     return page.locator(f"#{element_id} img").first.get_attribute("src")
 
 
+def pixels(page, source):
+    """The image behind a src URL, as the browser fetched it, decoded to grey levels."""
+    return np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("L"))
+
+
 def wait_for_new_source(page, element_id, old, timeout_ms=15_000):
     page.wait_for_function(
         "([id, old]) => { const img = document.querySelector(`#${id} img`); "
@@ -65,7 +73,9 @@ def test_generate_button_draws_a_new_grid(page, tmp_path):
     seed_box.fill("777")
     page.locator("#generate-button").click()
     after = wait_for_new_source(page, "generate-output", before)
-    assert after != before
+    # Not only a new URL: other digits (the page opens on seed 42).
+    old, new = pixels(page, before), pixels(page, after)
+    assert old.shape == new.shape and np.abs(old.astype(int) - new.astype(int)).mean() > 5
     shot(page, "generate", tmp_path)
 
 
@@ -84,6 +94,10 @@ def test_dragging_the_slider_changes_the_digit_while_the_mouse_is_down(page, tmp
         seen.append(wait_for_new_source(page, "interpolate-output", seen[-1]))
     page.mouse.up()  # every change above arrived while the button was held
     assert len(set(seen)) == 4
+    digits = [pixels(page, source) for source in seen]
+    assert all(
+        np.abs(a.astype(int) - b.astype(int)).max() > 0 for a, b in zip(digits, digits[1:], strict=False)
+    )
     assert float(slider.input_value()) < 0.15
     shot(page, "interpolate", tmp_path)
 
