@@ -14,6 +14,12 @@ python3 -c "import torch, torchvision, huggingface_hub; print('torch', torch.__v
 
 timeout 90 python3 train.py --data-dir data --device cuda --epochs 3 --subset 6000 --out /tmp/smoke 2>&1 | tail -n 5 | tee "$OUT/smoke.log"
 
+# The suite's GPU tests (tests/test_gpu.py: graphs and --compile against eager, both recipes), where
+# pytest is there to run them.
+if python3 -c "import pytest" 2>/dev/null; then
+  timeout 300 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py 2>&1 | tail -n 15 | tee "$OUT/test_gpu.log"
+fi
+
 # --lr-decay and --recipe improved (R1) on the graph path: a decaying rate is a device tensor each
 # replay reads, and R1 differentiates twice inside the captured graph; either way the graph and the
 # eager histories must agree per epoch as they do for the seed recipe (the rate falls from epoch 4).

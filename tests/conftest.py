@@ -19,7 +19,10 @@ def real_data() -> Path:
     """The real MNIST, only where MNIST_DIR points at it (CI sets it when ../shared/data exists)."""
     path = os.environ.get("MNIST_DIR")
     if not path or not (Path(path) / "MNIST" / "raw").is_dir():
-        pytest.skip("MNIST_DIR is not set to a folder holding MNIST/raw/")
+        reason = "MNIST_DIR is not set to a folder holding MNIST/raw/"
+        if os.environ.get("REQUIRE_MNIST") == "1":  # CI, where the real MNIST is there to be used
+            pytest.fail(f"{reason}, but REQUIRE_MNIST=1")
+        pytest.skip(reason)
     return Path(path)
 
 

@@ -4,8 +4,10 @@ tests/hub_server.py (a local server speaking the Hub's API)."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -15,6 +17,7 @@ from huggingface_hub import HfApi
 from PIL import Image
 
 from gan_core.hub import read_generator
+from gan_core.layout import PUSH_PATTERNS
 from gan_core.sampling import Sampler
 from tests.helpers import ROOT, free_port, run_script, start_app, stop, train_args, wait_for_port
 
@@ -151,29 +154,41 @@ def test_the_app_pulls_the_pushed_generator_and_draws_the_same_digits(first_push
 def test_a_second_push_is_a_second_commit_and_a_pinned_revision_keeps_the_first(
     first_push, tiny_data, hub_env, outputs, tmp_path
 ):
-    run_dir, first_sha = first_push
-    first_copy = tmp_path / "first"
-    first_copy.mkdir()
-    for name in ("model.safetensors", "config.json"):
-        (first_copy / name).write_bytes((run_dir / name).read_bytes())
+    # A copy of the first run, pushed to its own repo: the other tests keep theirs as it was.
+    run_dir, first_copy = tmp_path / "run", tmp_path / "first"
+    shutil.copytree(first_push[0], run_dir)
+    shutil.copytree(first_push[0], first_copy)
+    pushed = run_script(
+        "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/two-pushes", env=hub_env
+    )
+    outputs.append(pushed.stdout + pushed.stderr)
+    assert pushed.returncode == 0, pushed.stderr
+    first_sha = api(hub_env).model_info("tester/two-pushes").sha
     result = train(
-        tiny_data, run_dir, hub_env, outputs, "--resume", "--push", "--repo-id", "tester/mnist-gan", epochs=2
+        tiny_data, run_dir, hub_env, outputs, "--resume", "--push", "--repo-id", "tester/two-pushes", epochs=2
     )
     assert result.returncode == 0, result.stderr
-    second_sha = api(hub_env).model_info("tester/mnist-gan").sha
+    second_sha = api(hub_env).model_info("tester/two-pushes").sha
     assert second_sha != first_sha
-    assert api(hub_env).model_info("tester/mnist-gan", revision=first_sha).sha == first_sha
+    assert api(hub_env).model_info("tester/two-pushes", revision=first_sha).sha == first_sha
 
     pinned, config = app_image(
-        {**hub_env, "MODEL_REPO": "tester/mnist-gan", "MODEL_REVISION": first_sha}, 7, outputs, tmp_path
+        {**hub_env, "MODEL_REPO": "tester/two-pushes", "MODEL_REVISION": first_sha}, 7, outputs, tmp_path
     )
     assert np.array_equal(pinned, expected_image(first_copy, 7))
     assert not np.array_equal(pinned, expected_image(run_dir, 7))
-    assert f"tester/mnist-gan @ {first_sha}" in config
+    assert f"tester/two-pushes @ {first_sha}" in config
 
 
 def test_offline_the_app_serves_the_cached_model(first_push, hub_env, outputs, tmp_path):
     run_dir, first_sha = first_push
+    # Fill the cache as an earlier online start of the app would have.
+    api(hub_env).snapshot_download(
+        "tester/mnist-gan",
+        revision=first_sha,
+        cache_dir=str(Path(hub_env["HF_HOME"]) / "hub"),
+        allow_patterns=PUSH_PATTERNS,
+    )
     env = {
         **hub_env,
         "MODEL_REPO": "tester/mnist-gan",

@@ -1,0 +1,34 @@
+"""The CUDA paths against the eager path, wherever a GPU is lent (skipped without CUDA).
+
+benchmarks/gpu_session.sh runs this file too. Each check trains the same run twice on the GPU, once
+through the path under test and once eagerly, and compares the per-epoch means.
+"""
+
+import json
+
+import pytest
+import torch
+
+from tests.helpers import run_script, train_args
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+STATS = ("d_loss", "g_loss", "d_x", "d_g_z")
+
+
+def cuda_run(data, out, *flags):
+    arguments = [arg if arg != "cpu" else "cuda" for arg in train_args(data, out, "--epochs", "3", *flags)]
+    result = run_script(*arguments, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return json.loads((out / "history.json").read_text())
+
+
+@pytest.mark.parametrize("recipe", ["seed", "improved"])
+@pytest.mark.parametrize("path", ["cuda-graphs", "compile"])
+def test_a_cuda_path_trains_like_the_eager_loop(tiny_data, tmp_path, recipe, path):
+    flags = ["--recipe", recipe, "--batch-size", "40"]
+    eager = cuda_run(tiny_data, tmp_path / "eager", *flags, "--no-cuda-graphs")
+    other = cuda_run(tiny_data, tmp_path / path, *flags, *(["--compile"] if path == "compile" else []))
+    assert other["meta"]["path"] == "cuda-graphs" and eager["meta"]["path"] == "eager"
+    for ours, reference in zip(other["epochs"], eager["epochs"], strict=True):
+        # TF32 matmuls and another summation order: close, not equal.
+        assert [ours[name] for name in STATS] == pytest.approx([reference[name] for name in STATS], abs=2e-2)
