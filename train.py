@@ -14,7 +14,7 @@ import argparse
 import dataclasses
 import sys
 
-from gan_core.config import Setting, TrainConfig, flag_name
+from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
 from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
 from gan_core.hub import PushError, check_push_access, check_repo_id, push_run
@@ -43,6 +43,13 @@ def parse_value(rule: Setting):
     return parse
 
 
+def renamed_recipe(text: str) -> str:
+    """--recipe under its current name; an old name still works, with a note naming the new one."""
+    if text in RENAMED_RECIPES:
+        print(f"note: --recipe {text} is now called --recipe {RENAMED_RECIPES[text]}", file=sys.stderr)
+    return recipe_name(text)
+
+
 def add_setting(group, field: dataclasses.Field) -> None:
     rule: Setting = field.metadata["setting"]
     if rule.kind is bool:  # a switch that turns the default around: --compile, --no-cuda-graphs
@@ -56,7 +63,10 @@ def add_setting(group, field: dataclasses.Field) -> None:
         return
     help = rule.help if field.default is None else f"{rule.help} (default: {field.default})"
     if rule.choices is not None:
-        group.add_argument(flag_name(field.name), choices=rule.choices, default=field.default, help=help)
+        convert = renamed_recipe if field.name == "recipe" else str
+        group.add_argument(
+            flag_name(field.name), type=convert, choices=rule.choices, default=field.default, help=help
+        )
     else:
         group.add_argument(flag_name(field.name), type=parse_value(rule), default=field.default, help=help)
 

@@ -53,6 +53,6 @@ PY
 # the real batch, so allow about 2 minutes per 300-epoch run.
 recipe improved-ema999 --recipe improved --ema-decay 0.999
 recipe improved-ema9999 --recipe improved --ema-decay 0.9999
-recipe r1g3-ema999 --r1-gamma 3 --ema-decay 0.999
+recipe r1g3-ema999 --recipe tutorial --r1-gamma 3 --ema-decay 0.999
 recipe improved-600-epochs-ema999 --recipe improved --epochs 600 --ema-decay 0.999
 cat "$OUT/sweep_runs.txt" "$OUT/sweep_summary.txt"

@@ -1,6 +1,6 @@
 """Training speed: the seed's loop vs our eager path vs our CUDA-graph path, in one process.
 
-Our paths are timed for --recipe seed (the same algorithm as the seed's loop) and for --recipe
+Our paths are timed for --recipe tutorial (the same algorithm as the seed loop) and for --recipe
 improved (which adds D's R1 penalty).
 
     python benchmarks/train_speed.py --data-dir ../shared/data --device cpu --seed-epochs 1 --eager-epochs 2
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     device = resolve_device(args.device)
     if device.type == "cuda":
         configure_cuda_math()
-    config = TrainConfig(data_dir=args.data_dir, subset=args.subset)
+    config = TrainConfig(data_dir=args.data_dir, subset=args.subset, recipe="tutorial")
     images = load_mnist_images(args.data_dir, subset=args.subset, download=False).to(device)
     raw = {}
     raw["seed loop"] = {

@@ -35,9 +35,15 @@ class Recipe:
         return {**dataclasses.asdict(self), "adam_betas": list(self.adam_betas)}
 
 
-# "seed" is the tutorial's recipe, unchanged. "improved" adds an R1 penalty on D; README, Sample
+# "tutorial" is the tutorial's recipe, unchanged. "improved" adds an R1 penalty on D; README, Sample
 # quality, has the measurements that chose it.
-RECIPES = {"seed": Recipe(), "improved": Recipe(r1_gamma=10.0)}
+RECIPES = {"tutorial": Recipe(), "improved": Recipe(r1_gamma=10.0)}
+RENAMED_RECIPES = {"seed": "tutorial"}  # old name -> new: runs recorded under an old name still resume
+
+
+def recipe_name(name: str) -> str:
+    """A recipe's current name, for one that may be recorded or given under an old one."""
+    return RENAMED_RECIPES.get(name, name)
 
 
 @dataclass(frozen=True)
@@ -152,8 +158,8 @@ class TrainConfig:
     compile: bool = setting(False, "torch.compile the discriminator and generator losses (slower start)",
                             kind=bool)
     # the recipe, and the settings it fixes unless a flag overrides them
-    recipe: str = setting("seed", "seed: the tutorial's settings; improved: the tutorial's plus an R1 "
-                          "penalty of weight 10 on D (see README, Sample quality)", kind=str,
+    recipe: str = setting("improved", "improved: the tutorial's settings plus an R1 penalty of weight 10 on "
+                          "D (see README, Sample quality); tutorial: the tutorial's settings", kind=str,
                           choices=tuple(RECIPES), must_match=True, card="recipe")
     adam_betas: tuple[float, float] | None = setting(None, "Adam's two betas, e.g. 0.5,0.999 (default: "
                                                      "the recipe's)", kind=tuple, low=0, high=1, ends="[)",
@@ -223,6 +229,7 @@ class TrainConfig:
     def resume_differences(self, saved: dict) -> list[str]:
         """Why a run recorded with the config `saved` cannot be continued with this one."""
         given = lambda value: "not given" if value is None else f"{value!r}"  # None: left to the recipe
+        saved = {**saved, "recipe": recipe_name(saved["recipe"])} if "recipe" in saved else saved
         recorded = lambda name: tuple(saved[name]) if isinstance(saved[name], list) else saved[name]
         differences = [
             f"{flag_name(name)} is {given(getattr(self, name))} but the run used {given(saved[name])}"
@@ -259,7 +266,8 @@ def card_rows(config: dict) -> list[tuple[str, object]]:
     """(label, value) for the model card: the recipe's settings as the run resolved them."""
     if not config:
         return []
-    resolved = {**RECIPES.get(config.get("recipe"), Recipe()).to_dict(), **config.get("resolved", {})}
+    config = {**config, "recipe": recipe_name(config.get("recipe", "tutorial"))}
+    resolved = {**RECIPES.get(config["recipe"], Recipe()).to_dict(), **config.get("resolved", {})}
     rows = []
     for name, rule in TrainConfig.settings().items():
         if rule.card is None:

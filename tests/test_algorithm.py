@@ -20,9 +20,9 @@ from tests.helpers import run_script, train_args
 
 BATCH = 16
 RECIPES = {
-    "tutorial": {"recipe": "seed"},
+    "tutorial": {"recipe": "tutorial"},
     "improved": {"recipe": "improved"},
-    "label smoothing and betas": {"recipe": "seed", "real_label": 0.9, "adam_betas": (0.5, 0.999)},
+    "label smoothing and betas": {"recipe": "tutorial", "real_label": 0.9, "adam_betas": (0.5, 0.999)},
 }
 
 
@@ -89,8 +89,8 @@ def test_train_step_makes_the_updates_of_the_plain_algorithm(name):
 
 def test_the_r1_penalty_moves_d_by_gamma_over_two():
     """The penalty's weight in D's gradient, checked on its own: gamma/2, not gamma."""
-    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="seed", r1_gamma=4.0)
-    plain = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="seed", r1_gamma=0.0)
+    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="tutorial", r1_gamma=4.0)
+    plain = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="tutorial", r1_gamma=0.0)
     real = torch.rand(BATCH, 784) * 2 - 1
     gradients = {}
     for name, settings in (("penalised", config), ("plain", plain)):
@@ -118,14 +118,14 @@ def test_the_r1_penalty_moves_d_by_gamma_over_two():
 def test_history_holds_the_mean_of_every_step_of_the_epoch(tiny_data, tmp_path):
     out = tmp_path / "run"
     result = run_script(
-        *train_args(tiny_data, out, "--epochs", "2", "--batch-size", "40", "--recipe", "seed")
+        *train_args(tiny_data, out, "--epochs", "2", "--batch-size", "40", "--recipe", "tutorial")
     )
     assert result.returncode == 0, result.stderr
     recorded = json.loads((out / "history.json").read_text())["epochs"]
 
     # The same run, replayed one step at a time: fit() seeds, builds the state, then each epoch
     # shuffles with randperm and takes the batches in order.
-    config = TrainConfig(batch_size=40, recipe="seed")
+    config = TrainConfig(batch_size=40, recipe="tutorial")
     images = to_model_range(load_mnist_images(tiny_data))
     torch.manual_seed(config.seed)
     state = build_state(config, torch.device("cpu"))

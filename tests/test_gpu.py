@@ -22,7 +22,7 @@ def cuda_run(data, out, *flags):
     return json.loads((out / "history.json").read_text())
 
 
-@pytest.mark.parametrize("recipe", ["seed", "improved"])
+@pytest.mark.parametrize("recipe", ["tutorial", "improved"])
 @pytest.mark.parametrize("path", ["cuda-graphs", "compile"])
 def test_a_cuda_path_trains_like_the_eager_loop(tiny_data, tmp_path, recipe, path):
     flags = ["--recipe", recipe, "--batch-size", "40"]

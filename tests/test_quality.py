@@ -137,7 +137,7 @@ def test_with_ema_the_samples_and_figures_come_from_the_average(tiny_data, tmp_p
         "--epochs",
         "2",
         "--recipe",
-        "seed",
+        "tutorial",
         "--ema-decay",
         "0.9",
         "--eval-every",

@@ -208,19 +208,38 @@ def test_linear_lr_decay_keeps_the_first_half_and_then_lowers_the_rate(tiny_data
     assert [means(row) for row in rows(resumed)] == [means(row) for row in rows(decaying)]
 
 
-def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(two_epoch_run, tiny_data, tmp_path):
-    out = tmp_path / "r1"
-    train(tiny_data, out, "--batch-size", "50", "--r1-gamma", "10")
+def test_r1_penalty_changes_training_is_recorded_and_is_kept_on_resume(tiny_data, tmp_path):
+    out, plain_out = tmp_path / "r1", tmp_path / "plain"
+    train(tiny_data, out, "--batch-size", "50", "--recipe", "tutorial", "--r1-gamma", "10")
+    train(tiny_data, plain_out, "--batch-size", "50", "--recipe", "tutorial")
     history = json.loads((out / "history.json").read_text())
-    plain = json.loads((two_epoch_run[0] / "history.json").read_text())
+    plain = json.loads((plain_out / "history.json").read_text())
     assert history["config"]["resolved"]["r1_gamma"] == 10 and plain["config"]["resolved"]["r1_gamma"] == 0
     # Same seed and data: only the penalty differs, and D's first epoch already moves differently.
     assert history["epochs"][0]["d_x"] != plain["epochs"][0]["d_x"]
     assert "| R1 penalty weight on D | 10.0 |" in (out / "README.md").read_text()
     result = run_script(
-        *train_args(tiny_data, out, "--resume", "--epochs", "3", "--batch-size", "50"),
+        *train_args(
+            tiny_data, out, "--resume", "--epochs", "3", "--batch-size", "50", "--recipe", "tutorial"
+        ),
     )
     assert result.returncode == 2 and "--r1-gamma is not given but the run used 10.0" in result.stderr
+
+
+def test_the_default_recipe_is_improved_and_the_old_name_of_the_tutorials_still_works(tiny_data, tmp_path):
+    improved = tmp_path / "improved"
+    train(tiny_data, improved, "--subset", "200", epochs=1)
+    assert json.loads((improved / "history.json").read_text())["config"]["recipe"] == "improved"
+    old = tmp_path / "old"
+    result = train(tiny_data, old, "--subset", "200", "--recipe", "seed", epochs=1)
+    assert "--recipe seed is now called --recipe tutorial" in result.stderr
+    assert json.loads((old / "history.json").read_text())["config"]["recipe"] == "tutorial"
+    # A run recorded under the old name (as runs of earlier releases are) resumes under the new one.
+    state = torch.load(old / "training_state.pt", weights_only=True)
+    state["history"]["config"]["recipe"] = "seed"
+    torch.save(state, old / "training_state.pt")
+    train(tiny_data, old, "--subset", "200", "--recipe", "tutorial", "--resume", epochs=2)
+    assert "| recipe | tutorial |" in (old / "README.md").read_text()
 
 
 def test_a_run_of_a_recipe_that_has_since_changed_is_not_resumed(tiny_data, tmp_path):

@@ -92,7 +92,7 @@ def test_a_loss_that_becomes_nan_stops_at_that_epoch_and_keeps_the_one_before(ti
     out = tmp_path / "diverged"
     # A learning rate of 1e11 overflows the weights during epoch 2 of this data (CPU runs are
     # deterministic): the scores turn NaN, which BCE alone would answer with a traceback.
-    result = train(tiny_data, out, 10, "--lr", "1e11")
+    result = train(tiny_data, out, 10, "--lr", "1e11", "--recipe", "tutorial")
 
     message = assert_one_clear_error(result, "became NaN or infinite", "try a smaller --lr")
     epoch = int(message.split("epoch ")[1].split(":")[0])
