@@ -11,17 +11,18 @@ the page and turns ValueErrors into messages shown to the user.
 from __future__ import annotations
 
 import functools
-import hashlib
+import inspect
 import logging
 import os
 import random
-import tempfile
-import time
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 from PIL import Image
+from starlette.middleware import Middleware
 
 from gan_core.history import History, epoch_count
 from gan_core.hub import check_repo_id, load_generator, resolve_run_dir
@@ -30,9 +31,10 @@ from gan_core.latent import MAX_SEED, METHODS
 from gan_core.layout import nearest_sample_epoch, sample_epochs, sample_path
 from gan_core.messages import first_line
 from gan_core.models import Generator
+from gan_core.outputs import OutputFiles
 from gan_core.plots import quality_figure, scores_figure
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
-from gan_core.run_files import atomic_write_bytes
+from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -73,40 +75,10 @@ if MODEL.notice:
     log.warning(MODEL.notice)
 SAMPLER = Sampler(MODEL.generator)
 SAMPLE_EPOCHS = sample_epochs(MODEL.run_dir)
-OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
-OUTPUT_MAX_AGE_S = 3600
-_last_sweep = [time.time()]
-
-
-def output_file(data: bytes, suffix: str) -> str:
-    """Hand Gradio a file we wrote atomically rather than a PIL image.
-
-    Gradio saves a returned PIL image to a path named by its content hash with a plain write, so
-    two concurrent identical answers (two visitors at the same t) truncate the file while the
-    first is being downloaded; a file path instead goes through its atomic copy. Files are named
-    by content too, and swept after an hour.
-    """
-    path = OUTPUT_DIR / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
-    try:
-        os.utime(path)  # reused: keep it from the next sweep
-    except FileNotFoundError:
-        atomic_write_bytes(path, data)
-    sweep_outputs()
-    return str(path)
-
-
-def sweep_outputs() -> None:
-    """Delete outputs older than an hour, looking at most once a minute."""
-    now = time.time()
-    if now - _last_sweep[0] < 60:
-        return
-    _last_sweep[0] = now
-    for old in OUTPUT_DIR.iterdir():
-        try:
-            if old.stat().st_mtime < now - OUTPUT_MAX_AGE_S:
-                old.unlink()
-        except FileNotFoundError:  # another request swept it first
-            pass
+OUTPUTS = OutputFiles()
+# A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
+MAX_REQUEST_BYTES = 64 * 1024
+ENDPOINT_PARAMETERS = {"generate": 2, "interpolate": 4, "interpolation_strip": 4, "training_scores": 0}
 
 
 def queue_max_size(environ=os.environ, default: int = 64) -> int:
@@ -121,9 +93,14 @@ def queue_max_size(environ=os.environ, default: int = 64) -> int:
 
 def shown_to_user(function):
     """Bad input becomes a gr.Error with our message, in the UI and through the API alike."""
+    names = list(inspect.signature(function).parameters)
 
     @functools.wraps(function)
     def wrapper(*args):
+        if len(args) != len(names):  # a hand-made API call with values missing
+            raise gr.Error(
+                f"{function.__name__} takes {len(names)} values ({', '.join(names)}), got {len(args)}"
+            )
         try:
             return function(*args)
         except ValueError as error:
@@ -134,18 +111,18 @@ def shown_to_user(function):
 
 @shown_to_user
 def generate(seed, count):
-    return output_file(png_bytes(SAMPLER.generate(seed, count)), ".png")
+    return OUTPUTS.write(png_bytes(SAMPLER.generate(seed, count)), ".png")
 
 
 @shown_to_user
 def interpolate(seed_a, seed_b, t, method):
-    return output_file(png_bytes(SAMPLER.interpolate(seed_a, seed_b, t, method)), ".png")
+    return OUTPUTS.write(png_bytes(SAMPLER.interpolate(seed_a, seed_b, t, method)), ".png")
 
 
 @shown_to_user
 def interpolation_strip(seed_a, seed_b, frames, method):
     strip, gif = SAMPLER.strip(seed_a, seed_b, frames, method)
-    return output_file(png_bytes(strip), ".png"), output_file(gif, ".gif")
+    return OUTPUTS.write(png_bytes(strip), ".png"), OUTPUTS.write(gif, ".gif")
 
 
 def training_scores():
@@ -161,7 +138,7 @@ def sample_at(epoch):
     if chosen is None:
         return None, "This run saved no sample grids."
     grid = upscale(Image.open(sample_path(MODEL.run_dir, chosen)), 2)  # saved at 1x to keep runs small
-    return output_file(png_bytes(grid), ".png"), f"Fixed-noise samples after epoch {chosen}."
+    return OUTPUTS.write(png_bytes(grid), ".png"), f"Fixed-noise samples after epoch {chosen}."
 
 
 def header() -> str:
@@ -175,7 +152,8 @@ def header() -> str:
     return text
 
 
-with gr.Blocks(title="MNIST GAN") as demo:
+# delete_cache: Gradio's own copies of the answers go after an hour too, and all of them at exit.
+with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
     gr.Markdown(header())
 
     with gr.Tab("Generate"):
@@ -271,5 +249,16 @@ with gr.Blocks(title="MNIST GAN") as demo:
 # concurrent generator calls per event keep a 2-vCPU Space responsive.
 demo.queue(max_size=queue_max_size(), default_concurrency_limit=2)
 
+LIMITS = Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
+
 if __name__ == "__main__":
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a Space or Docker stop runs the clean-up too
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        max_file_size=0,  # no component takes files
+        app_kwargs={
+            "middleware": [
+                Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
+            ]
+        },
+    )

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
+import threading
 
+from gan_core.claim import RunDirectoryBusy
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
 from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
@@ -94,7 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, Docker, systemd, job schedulers), stopped like Ctrl-C: the run stays resumable."""
+
+
+def stop_on_sigterm(signal_number, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
     if (args.push or args.push_only) and not args.repo_id:
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             fit(config, resume=args.resume)
         if args.push or args.push_only:
             print(f"pushed {config.out} to {push_run(config.out, args.repo_id, args.private)}")
+    except Terminated:
+        return 143  # 128 + SIGTERM, as a shell reports it
     except KeyboardInterrupt:
         return 130
     except PushError as error:
@@ -123,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
-    except (DataError, TrainingDiverged, RunDirectoryUnwritable, ValueError) as error:
+    except (DataError, TrainingDiverged, RunDirectoryUnwritable, RunDirectoryBusy, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -59,6 +59,7 @@ class Setting:
     must_match: bool = False  # --resume refuses a different value
     card: str | None = None  # its row's label in the model card
     optional: bool = False  # None is allowed: "the recipe's value", or "all" for --subset
+    recorded: bool = True  # kept in history.json (not the local paths, which a pushed run must not carry)
 
     def problem(self, value) -> str | None:
         """What is wrong with `value`, as the end of a sentence starting with the flag; None if nothing."""
@@ -184,10 +185,12 @@ class TrainConfig:
     eval_samples: int = setting(10_000, "generated images per evaluation (fewer: faster, noisier "
                                 "figures)", low=2, high=100_000)  # a Fréchet distance needs a covariance
     # data and output
-    data_dir: str = setting("data", "folder holding MNIST/raw/ (downloaded there if missing)", kind=str)
+    data_dir: str = setting("data", "folder holding MNIST/raw/ (downloaded there if missing)", kind=str,
+                            recorded=False)
     subset: int | None = setting(None, "train on the first N images only", low=1, high=10_000_000,
                                  optional=True, must_match=True, card="training images")
-    out: str = setting("runs/mnist-gan", "run directory to write (it is also the model repo)", kind=str)
+    out: str = setting("runs/mnist-gan", "run directory to write (it is also the model repo)", kind=str,
+                       recorded=False)
     sample_every: int = setting(1, "save a fixed-noise sample grid every N epochs", low=1, high=MAX_EPOCHS)
     # fmt: on
 
@@ -248,8 +251,11 @@ class TrainConfig:
         ]
 
     def to_dict(self) -> dict:
-        """The fields, and the settings the recipe resolved to under "resolved"."""
-        return {**dataclasses.asdict(self), "resolved": self.resolved().to_dict()}
+        """The recorded fields, and the settings the recipe resolved to under "resolved"."""
+        recorded = {
+            name: value for name, value in dataclasses.asdict(self).items() if self.settings()[name].recorded
+        }
+        return {**recorded, "resolved": self.resolved().to_dict()}
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

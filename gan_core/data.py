@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -59,6 +60,18 @@ def load_mnist(
     if subset is not None:
         images, labels = images[:subset], labels[:subset]
     return images.reshape(len(images), -1).contiguous(), labels
+
+
+def fingerprint(data_dir: str | Path, subset: int | None) -> dict:
+    """What --resume checks the data against: the training files' sizes and hashes, and the subset."""
+    files = {}
+    for name in MNIST_FILES[:2]:  # the training images and labels
+        for candidate in (raw_folder(data_dir) / name, raw_folder(data_dir) / f"{name}.gz"):
+            if candidate.is_file():
+                digest = hashlib.sha256(candidate.read_bytes()).hexdigest()
+                files[candidate.name] = {"bytes": candidate.stat().st_size, "sha256": digest}
+                break
+    return {"files": files, "subset": subset}
 
 
 def _remove_empty(folders) -> None:

@@ -59,19 +59,29 @@ def record_epoch(
         "epoch": record["epoch"],
         "samples": samples,
         "history": copy.deepcopy(history),
-        "resume": _cpu_copy(
-            {
-                "epoch": record["epoch"],
-                "generator": state.generator.state_dict(),
-                "discriminator": state.discriminator.state_dict(),
-                "g_optimizer": state.g_optimizer.state_dict(),
-                "d_optimizer": state.d_optimizer.state_dict(),
-                "cpu_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "ema": state.ema.state_dict() if state.ema is not None else None,
-            }
-        ),
+        "resume": resume_state(state, record["epoch"], device),
     }
+
+
+def resume_state(state: TrainState, epoch: int, device: torch.device) -> dict:
+    """Everything --resume needs to go on after `epoch` as if never stopped, copied to the CPU."""
+    return _cpu_copy(
+        {
+            "epoch": epoch,
+            "generator": state.generator.state_dict(),
+            "discriminator": state.discriminator.state_dict(),
+            "g_optimizer": state.g_optimizer.state_dict(),
+            "d_optimizer": state.d_optimizer.state_dict(),
+            "cpu_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "ema": state.ema.state_dict() if state.ema is not None else None,
+        }
+    )
+
+
+def write_first_checkpoint(run_dir: Path, state: TrainState, history: History, device: torch.device) -> None:
+    """The state before epoch 1: from the first file a run writes on, --resume can always go on."""
+    write_training_state(run_dir, {**resume_state(state, 0, device), "history": copy.deepcopy(history)})
 
 
 def _cpu_copy(value):

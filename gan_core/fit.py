@@ -11,14 +11,16 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .claim import check_fresh_folder, lock_run_directory, remove_temporary_files, user_files
 from .config import TrainConfig
-from .data import load_mnist_images
-from .epoch_files import EpochWriter, record_epoch, write_static_files, write_summary
+from .data import fingerprint, load_mnist_images
+from .epoch_files import EpochWriter, record_epoch, write_first_checkpoint, write_static_files, write_summary
 from .epochs import make_epoch_runner
 from .history import STAT_NAMES, EpochRecord, History, epoch_count, epoch_record, new_history
 from .latent import seeded_noise
+from .layout import STATE_FILE
 from .quality import QualityEvaluator
-from .run_files import load_resume_state, read_resume_state, refuse_to_overwrite, saved_epoch
+from .run_files import load_resume_state, read_resume_state, saved_epoch
 from .step import (
     TrainState,
     build_state,
@@ -76,28 +78,42 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
 
 
 def prepare(config: TrainConfig, resume: bool) -> Run | None:
-    """Check the flags and the folder, read the data, and build or restore the training state;
-    None when a resumed run has already reached --epochs."""
+    """Check the flags, the folder and the data, then build or restore the training state and
+    claim the folder; None when a resumed run has already reached --epochs."""
     config.validate()
     device = resolve_device(config.device)
     out = Path(config.out)
-    prior = read_resume_state(out, config) if resume else None
-    if not resume:
-        refuse_to_overwrite(out)
+    if resume:
+        prior = claim_for_resume(out, config)
+    else:
+        prior = None
+        if out.is_dir():
+            lock_run_directory(out)  # a folder another process is using is "in use" before anything else
+        check_fresh_folder(out)
     images = load_mnist_images(config.data_dir, subset=config.subset)
     if config.batch_size > len(images):
         raise ValueError(f"--batch-size {config.batch_size} is larger than the {len(images)} training images")
+    data = fingerprint(config.data_dir, config.subset)
+    if prior is not None:
+        check_same_data(out, prior["history"]["meta"].get("data"), data)
 
     torch.manual_seed(config.seed)  # weights, shuffles and noise all follow from the seed
     if device.type == "cuda":
         configure_cuda_math()
     state = build_state(config, device, capturable=config.cuda_graphs and device.type == "cuda")
-    history = prior["history"] if prior is not None else new_history({}, {"training_seconds": 0.0})
+    history = (
+        prior["history"] if prior is not None else new_history({}, {"training_seconds": 0.0, "data": data})
+    )
     history["config"] = config.to_dict()  # epochs, device... may change on resume
     history["meta"].update(device_metadata(device))
     if prior is not None:
-        load_resume_state(state, prior, device)
+        load_resume_state(state, prior, device, out / STATE_FILE)
         place_learning_rates(state, device)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        lock_run_directory(out)
+        check_fresh_folder(out)  # another process may have taken it since the first look
+        write_first_checkpoint(out, state, history, device)
     if epoch_count(history) >= config.epochs:
         return None
 
@@ -109,6 +125,43 @@ def prepare(config: TrainConfig, resume: bool) -> Run | None:
             evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir, config.eval_samples)
     fixed_noise = seeded_noise(config.seed, 64, config.latent_size).to(device)
     return Run(config, out, device, state, history, images, fixed_noise, evaluator)
+
+
+def claim_for_resume(out: Path, config: TrainConfig) -> dict | None:
+    """Lock the run and read its state; None when it was stopped before its first checkpoint
+    (the folder is there but empty), so that --resume starts it afresh."""
+    if not out.is_dir():
+        raise ValueError(f"nothing to resume: {out} does not exist (train without --resume first)")
+    lock_run_directory(out)
+    if not (out / STATE_FILE).exists() and not user_files(out):
+        remove_temporary_files(out)
+        return None
+    prior = read_resume_state(out, config)
+    remove_temporary_files(out)  # a run of ours, and ours alone now: what a killed writer left can go
+    return prior
+
+
+def check_same_data(out: Path, recorded: dict | None, data: dict) -> None:
+    """--resume continues on the data the run started on (older runs recorded none)."""
+    if recorded is None or recorded == data:
+        return
+    names = sorted(set(recorded.get("files", {})) | set(data["files"]))
+    differ = [_change(name, recorded.get("files", {}).get(name), data["files"].get(name)) for name in names]
+    if recorded.get("subset") != data["subset"]:
+        differ.append(f"--subset {recorded.get('subset')} became {data['subset']}")
+    changes = "; ".join(change for change in differ if change)
+    raise ValueError(
+        f"cannot resume {out}: the training data differ from the run's ({changes}); point --data-dir at "
+        f"the data it was trained on"
+    )
+
+
+def _change(name: str, before: dict | None, now: dict | None) -> str | None:
+    if before == now:
+        return None
+    if before is None or now is None:
+        return f"{name} {'is new' if before is None else 'is missing'}"
+    return f"{name} has other contents (sha256 {now['sha256'][:12]}..., the run's {before['sha256'][:12]}...)"
 
 
 def train_epochs(run: Run, log, progress: bool | None) -> None:

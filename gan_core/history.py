@@ -78,7 +78,64 @@ def read_history(path: str | Path) -> History:
         raise ValueError(f"{path} is not valid JSON ({error})") from None
     if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
         raise ValueError(f"{path} has no 'epochs' list")
-    return history
+    return checked_history(history)
+
+
+def checked_history(raw: dict) -> History:
+    """A history from outside (a Hub repo, a hand edit, another version), reduced to what is sound:
+    epoch rows with finite numbers in increasing order, quality figures only where complete, and
+    config and meta values of plain types. What is left can always be shown."""
+    epochs: list[EpochRecord] = []
+    for row in raw["epochs"]:
+        if (
+            not isinstance(row, dict)
+            or not _whole(row.get("epoch"))
+            or not all(map(is_finite, _get(row, STAT_NAMES)))
+        ):
+            continue
+        if epochs and row["epoch"] <= epochs[-1]["epoch"]:
+            continue
+        record: EpochRecord = {"epoch": row["epoch"], **{name: float(row[name]) for name in STAT_NAMES}}
+        record.update({key: float(row[key]) for key in ("seconds", "lr") if is_finite(row.get(key))})
+        record.update({key: row[key] for key in ("quality", "quality_raw") if _sound_quality(row.get(key))})
+        epochs.append(record)
+    return {"config": _plain(raw.get("config")), "meta": _plain(raw.get("meta")), "epochs": epochs}
+
+
+def _get(row: dict, names) -> list:
+    return [row.get(name) for name in names]
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _sound_quality(quality) -> bool:
+    if not isinstance(quality, dict) or not all(map(is_finite, _get(quality, QUALITY_FIELDS))):
+        return False
+    histogram = quality.get("digit_histogram")
+    return (
+        isinstance(histogram, list)
+        and len(histogram) == 10
+        and all(map(is_finite, histogram))
+        and _whole(quality.get("samples"))
+    )
+
+
+def _plain(values) -> dict:
+    """Only the values a card or a page can print: numbers, text, lists of them, and nested dicts."""
+    if not isinstance(values, dict):
+        return {}
+    plain = (str, int, float, bool, type(None))
+    return {
+        key: _plain(value) if isinstance(value, dict) else value
+        for key, value in values.items()
+        if isinstance(key, str)
+        and (
+            isinstance(value, (plain, dict))
+            or (isinstance(value, list) and all(isinstance(v, plain) for v in value))
+        )
+    }
 
 
 def column(history: History, name: str) -> list[float]:
@@ -104,5 +161,5 @@ def final_quality(history: History) -> EpochRecord | None:
     return rows[-1] if rows else None
 
 
-def is_finite(value: float) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+def is_finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

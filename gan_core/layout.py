@@ -18,6 +18,8 @@ CARD_FILE = "README.md"
 STATE_FILE = "training_state.pt"
 REAL_IMAGES_FILE = "real_images.png"
 SAMPLES_DIR = "samples"
+RUN_FILES = (MODEL_FILE, RAW_MODEL_FILE, DISCRIMINATOR_FILE, CONFIG_FILE, HISTORY_FILE, SCORES_FILE,
+             CARD_FILE, STATE_FILE, REAL_IMAGES_FILE)  # fmt: skip
 
 # What a model repo holds; everything else in a run directory (discriminator, training state,
 # stray files) stays local.

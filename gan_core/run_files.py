@@ -18,8 +18,18 @@ import torch
 from safetensors.torch import load_file, save
 
 from .config import TrainConfig
-from .layout import MODEL_FILE, STATE_FILE
+from .layout import STATE_FILE
 from .messages import first_line
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Files get the permissions any program's would (0644 under the usual umask), not mkstemp's 0600.
+FILE_MODE = 0o666 & ~_current_umask()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -27,6 +37,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, FILE_MODE)
         with os.fdopen(handle, "wb") as temp_file:
             temp_file.write(data)
             temp_file.flush()
@@ -75,15 +86,40 @@ def write_training_state(run_dir: str | Path, state: dict) -> None:
     atomic_write_bytes(Path(run_dir) / STATE_FILE, buffer.getvalue())
 
 
+# What training_state.pt must hold, and of which type, to be resumed from.
+STATE_TYPES = {"epoch": int, "generator": dict, "discriminator": dict, "g_optimizer": dict,
+               "d_optimizer": dict, "cpu_rng": torch.Tensor, "history": dict}  # fmt: skip
+
+
 def read_training_state(run_dir: str | Path) -> dict:
     """weights_only=True: a resume file can hold tensors and plain containers, never code."""
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
         raise ValueError(f"nothing to resume: {path} does not exist (train without --resume first)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise ValueError(f"{path} is damaged and cannot be resumed from ({first_line(error)})") from None
+    problem = _state_problem(state)
+    if problem:
+        raise ValueError(
+            f"{path} cannot be resumed from: {problem} (damaged, edited or from another version)"
+        )
+    return state
+
+
+def _state_problem(state) -> str | None:
+    if not isinstance(state, dict):
+        return f"it holds a {type(state).__name__}, not the training state"
+    for key, kind in STATE_TYPES.items():
+        if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
+            return f"{key!r} is missing or not a {kind.__name__}"
+    history = state["history"]
+    if not isinstance(history.get("config"), dict) or not isinstance(history.get("meta"), dict):
+        return "its history has no config or meta"
+    if not isinstance(history.get("epochs"), list) or len(history["epochs"]) != state["epoch"]:
+        return f"its history does not hold epochs 1 to {state['epoch']}"
+    return None
 
 
 def saved_epoch(run_dir: str | Path) -> int:
@@ -92,14 +128,6 @@ def saved_epoch(run_dir: str | Path) -> int:
         return int(read_training_state(run_dir)["epoch"])
     except (OSError, ValueError, KeyError):
         return 0
-
-
-def refuse_to_overwrite(run_dir: str | Path) -> None:
-    """A fresh run never silently replaces a finished or half-finished one."""
-    if (Path(run_dir) / STATE_FILE).exists() or (Path(run_dir) / MODEL_FILE).exists():
-        raise ValueError(
-            f"{Path(run_dir)} already holds a run; pass --resume to continue it, or choose another --out"
-        )
 
 
 def read_resume_state(run_dir: str | Path, config: TrainConfig) -> dict:
@@ -111,8 +139,17 @@ def read_resume_state(run_dir: str | Path, config: TrainConfig) -> dict:
     return state
 
 
-def load_resume_state(state, prior: dict, device: torch.device) -> None:
+def load_resume_state(state, prior: dict, device: torch.device, path: Path) -> None:
     """Put a TrainState (see step.py) back where training_state.pt left it."""
+    try:
+        _load_resume_state(state, prior, device)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as error:
+        raise ValueError(
+            f"{path} does not fit this run and cannot be resumed from ({first_line(error)})"
+        ) from None
+
+
+def _load_resume_state(state, prior: dict, device: torch.device) -> None:
     state.generator.load_state_dict(prior["generator"])
     state.discriminator.load_state_dict(prior["discriminator"])
     state.g_optimizer.load_state_dict(prior["g_optimizer"])

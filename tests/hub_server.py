@@ -156,6 +156,9 @@ class HubHandler(BaseHTTPRequestHandler):
     def dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         self.query = parse_qs(url.query)
+        if self.server.hang:
+            time.sleep(3600)  # accept the connection, never answer (the thread is a daemon)
+            return
         try:
             if self.server.fail_status:
                 self.body()
@@ -378,6 +381,7 @@ class HubServer(ThreadingHTTPServer):
         fail_status: int | None = None,
         drop_on_commit: bool = False,
         verbose: bool = False,
+        hang: bool = False,
     ):
         super().__init__(("127.0.0.1", port), HubHandler)
         self.storage = Storage(storage)
@@ -385,6 +389,7 @@ class HubServer(ThreadingHTTPServer):
         self.fail_status = fail_status
         self.drop_on_commit = drop_on_commit
         self.verbose = verbose
+        self.hang = hang
         self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
@@ -405,11 +410,12 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--drop-on-commit", action="store_true", help="hang up on commit requests without answering"
     )
+    parser.add_argument("--hang", action="store_true", help="accept every connection and never answer")
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
     tokens = dict(reversed(item.split(":", 1)) for item in (args.user or ["tester:hf_test_token"]))
     server = HubServer(
-        args.port, Path(args.storage), tokens, args.fail_status, args.drop_on_commit, args.verbose
+        args.port, Path(args.storage), tokens, args.fail_status, args.drop_on_commit, args.verbose, args.hang
     )
     print(f"test Hub listening on {server.base_url}", flush=True)
     try:

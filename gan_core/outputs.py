@@ -1,0 +1,46 @@
+"""The files a demo hands out: written atomically, named by content, swept after an hour, and
+removed with their folder when the process ends, so a long-lived Space keeps its disk bounded."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .run_files import atomic_write_bytes
+
+
+class OutputFiles:
+    def __init__(self, max_age_s: float = 3600, sweep_every_s: float = 60):
+        self.folder = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
+        self.max_age_s, self.sweep_every_s = max_age_s, sweep_every_s
+        self.last_sweep = time.time()
+        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+
+    def write(self, data: bytes, suffix: str) -> str:
+        """A path to a file holding `data`. Two identical answers share one file, written atomically,
+        so a visitor never downloads a file that another request is still writing."""
+        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+        try:
+            os.utime(path)  # reused: keep it from the next sweep
+        except FileNotFoundError:
+            atomic_write_bytes(path, data)
+        self.sweep()
+        return str(path)
+
+    def sweep(self) -> None:
+        """Delete outputs older than max_age_s, looking at most once every sweep_every_s."""
+        now = time.time()
+        if now - self.last_sweep < self.sweep_every_s:
+            return
+        self.last_sweep = now
+        for old in self.folder.iterdir():
+            try:
+                if old.stat().st_mtime < now - self.max_age_s:
+                    old.unlink()
+            except FileNotFoundError:  # another request swept it first
+                pass
