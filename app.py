@@ -1,6 +1,7 @@
 """The Gradio demo (a Hugging Face Space): random digits, latent interpolation, training scores.
 
     python app.py                                   # the bundled weights, on http://127.0.0.1:7860
+    python app.py --run runs/mnist-gan              # your own run (MODEL_DIR=runs/mnist-gan does the same)
     MODEL_REPO=you/mnist-gan python app.py          # a generator pushed with train.py --push
 
 Every tab is also an API endpoint for gradio_client: /generate, /interpolate,
@@ -10,6 +11,7 @@ the page and turns ValueErrors into messages shown to the user.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import inspect
 import logging
@@ -25,10 +27,10 @@ from PIL import Image
 from starlette.middleware import Middleware
 
 from gan_core.history import History, epoch_count
-from gan_core.hub import check_repo_id, load_generator, resolve_run_dir
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
 from gan_core.layout import nearest_sample_epoch, sample_epochs, sample_path
+from gan_core.loading import check_repo_id, load_generator, resolve_run_dir
 from gan_core.messages import first_line
 from gan_core.models import Generator
 from gan_core.outputs import OutputFiles
@@ -51,26 +53,48 @@ class LoadedModel:
 
 
 def load_app_model(environ=os.environ) -> LoadedModel:
-    """MODEL_REPO (at MODEL_REVISION) if set and loadable, else the bundled weights with a notice
-    saying why: a Space must start even when the Hub or the repo fails it."""
+    """MODEL_DIR (a local run directory), else MODEL_REPO (at MODEL_REVISION) from the Hub, else the
+    bundled weights; a model that cannot be loaded means the bundled weights and a notice saying
+    why: a Space must start even when the Hub, the repo or the folder fails it."""
+    folder = environ.get("MODEL_DIR", "").strip()
     repo_id = environ.get("MODEL_REPO", "").strip()
     revision = environ.get("MODEL_REVISION", "").strip() or None
     notice = None
-    if repo_id:
-        try:
+    try:
+        if folder:
+            if not Path(folder).is_dir():
+                raise ValueError(f"{folder} is not a folder")
+            generator, history = load_generator(folder)
+            return LoadedModel(generator, history, f"the run in {folder}", Path(folder))
+        if repo_id:
             run_dir = resolve_run_dir(check_repo_id(repo_id), revision)
             generator, history = load_generator(run_dir)
             return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir)
-        except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts
-            notice = (
-                f"could not load MODEL_REPO={repo_id!r}{f' at {revision!r}' if revision else ''} "
-                f"({type(error).__name__}: {first_line(error)}); serving the bundled weights"
-            )
+    except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts
+        asked = f"MODEL_DIR={folder!r}" if folder else f"MODEL_REPO={repo_id!r}"
+        notice = (
+            f"could not load {asked}{f' at {revision!r}' if revision and not folder else ''} "
+            f"({type(error).__name__}: {first_line(error)}); serving the bundled weights"
+        )
     generator, history = load_generator(BUNDLED_WEIGHTS)
     return LoadedModel(generator, history, "bundled weights", BUNDLED_WEIGHTS, notice)
 
 
-MODEL = load_app_model()
+def model_environment() -> dict:
+    """The environment, with `python app.py --run DIR` passed on as MODEL_DIR."""
+    environ = dict(os.environ)
+    if __name__ == "__main__":
+        parser = argparse.ArgumentParser(description="The MNIST GAN demo (a Gradio app).")
+        parser.add_argument(
+            "--run", metavar="DIR", help="serve the run in this folder (as MODEL_DIR=DIR does)"
+        )
+        run = parser.parse_args().run
+        if run:
+            environ["MODEL_DIR"] = run
+    return environ
+
+
+MODEL = load_app_model(model_environment())
 if MODEL.notice:
     log.warning(MODEL.notice)
 SAMPLER = Sampler(MODEL.generator)
@@ -84,10 +108,10 @@ ENDPOINT_PARAMETERS = {"generate": 2, "interpolate": 4, "interpolation_strip": 4
 def queue_max_size(environ=os.environ, default: int = 64) -> int:
     """QUEUE_MAX_SIZE from the environment (a Space setting); anything but a positive whole
     number is logged and replaced by the default rather than stopping the Space."""
-    text = environ.get("QUEUE_MAX_SIZE", str(default))
-    if text.isdecimal() and int(text) > 0:
+    text = environ.get("QUEUE_MAX_SIZE", str(default)).strip()
+    if text.isdecimal() and 0 < int(text) <= 10_000:  # past that a queue only hides an overload
         return int(text)
-    log.warning("QUEUE_MAX_SIZE=%r is not a positive whole number; using %d", text[:40], default)
+    log.warning("QUEUE_MAX_SIZE=%r is not a whole number from 1 to 10000; using %d", text[:40], default)
     return default
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import signal
 import sys
 import threading
@@ -20,7 +21,8 @@ from gan_core.claim import RunDirectoryBusy
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
 from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
-from gan_core.hub import PushError, check_push_access, check_repo_id, push_run
+from gan_core.hub import PushError, check_push_access, push_run
+from gan_core.loading import check_repo_id
 from gan_core.messages import shown
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(
         **{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     )
+    trained = False
+    out = shlex.quote(config.out)
     try:
         if args.push or args.push_only:
             check_repo_id(args.repo_id)  # bad input first, before the run directory or the Hub is looked at
@@ -124,19 +128,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Hub: logged in as {user}; {args.repo_id} is ready")
         if not args.push_only:
             fit(config, resume=args.resume)
+            trained = True
         if args.push or args.push_only:
             print(f"pushed {config.out} to {push_run(config.out, args.repo_id, args.private)}")
+        else:
+            print(f"next: look at it with `python app.py --run {out}`; publish it with "
+                  f"`python train.py --push-only --out {out} --repo-id USER/NAME`")  # fmt: skip
     except Terminated:
         return 143  # 128 + SIGTERM, as a shell reports it
     except KeyboardInterrupt:
         return 130
     except PushError as error:
         print(f"error: {error}", file=sys.stderr)
-        print(
-            f"The run in {config.out} is intact; push it later with: python train.py --push-only "
-            f"--out {config.out} --repo-id {args.repo_id}",
-            file=sys.stderr,
-        )
+        retry = f"python train.py --push-only --out {out} --repo-id {shlex.quote(args.repo_id)}"
+        if args.push and not args.push_only and not trained:
+            print("Nothing was trained. Fix the above, then run the same command again.", file=sys.stderr)
+        else:
+            print(f"The run in {out} is intact; push it later with: {retry}", file=sys.stderr)
         return 3
     except (DataError, TrainingDiverged, RunDirectoryUnwritable, RunDirectoryBusy, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -74,6 +74,29 @@ def fingerprint(data_dir: str | Path, subset: int | None) -> dict:
     return {"files": files, "subset": subset}
 
 
+def check_same_data(out: Path, recorded: dict | None, data: dict) -> None:
+    """--resume continues on the data the run started on (older runs recorded none)."""
+    if recorded is None or recorded == data:
+        return
+    names = sorted(set(recorded.get("files", {})) | set(data["files"]))
+    differ = [_change(name, recorded.get("files", {}).get(name), data["files"].get(name)) for name in names]
+    if recorded.get("subset") != data["subset"]:
+        differ.append(f"--subset {recorded.get('subset')} became {data['subset']}")
+    changes = "; ".join(change for change in differ if change)
+    raise ValueError(
+        f"cannot resume {out}: the training data differ from the run's ({changes}); point --data-dir at "
+        f"the data it was trained on"
+    )
+
+
+def _change(name: str, before: dict | None, now: dict | None) -> str | None:
+    if before == now:
+        return None
+    if before is None or now is None:
+        return f"{name} {'is new' if before is None else 'is missing'}"
+    return f"{name} has other contents (sha256 {now['sha256'][:12]}..., the run's {before['sha256'][:12]}...)"
+
+
 def _remove_empty(folders) -> None:
     for folder in folders:
         try:

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .claim import check_fresh_folder, lock_run_directory, remove_temporary_files, user_files
 from .config import TrainConfig
-from .data import fingerprint, load_mnist_images
+from .data import check_same_data, fingerprint, load_mnist_images
 from .epoch_files import EpochWriter, record_epoch, write_first_checkpoint, write_static_files, write_summary
 from .epochs import make_epoch_runner
 from .history import STAT_NAMES, EpochRecord, History, epoch_count, epoch_record, new_history
@@ -139,29 +139,6 @@ def claim_for_resume(out: Path, config: TrainConfig) -> dict | None:
     prior = read_resume_state(out, config)
     remove_temporary_files(out)  # a run of ours, and ours alone now: what a killed writer left can go
     return prior
-
-
-def check_same_data(out: Path, recorded: dict | None, data: dict) -> None:
-    """--resume continues on the data the run started on (older runs recorded none)."""
-    if recorded is None or recorded == data:
-        return
-    names = sorted(set(recorded.get("files", {})) | set(data["files"]))
-    differ = [_change(name, recorded.get("files", {}).get(name), data["files"].get(name)) for name in names]
-    if recorded.get("subset") != data["subset"]:
-        differ.append(f"--subset {recorded.get('subset')} became {data['subset']}")
-    changes = "; ".join(change for change in differ if change)
-    raise ValueError(
-        f"cannot resume {out}: the training data differ from the run's ({changes}); point --data-dir at "
-        f"the data it was trained on"
-    )
-
-
-def _change(name: str, before: dict | None, now: dict | None) -> str | None:
-    if before == now:
-        return None
-    if before is None or now is None:
-        return f"{name} {'is new' if before is None else 'is missing'}"
-    return f"{name} has other contents (sha256 {now['sha256'][:12]}..., the run's {before['sha256'][:12]}...)"
 
 
 def train_epochs(run: Run, log, progress: bool | None) -> None:

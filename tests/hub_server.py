@@ -294,6 +294,8 @@ class HubHandler(BaseHTTPRequestHandler):
                 raise HubError(400, f"{line['key']} is not supported by this test Hub")
         if not files and not deleted:
             raise HubError(400, "empty commit")
+        if len(files) + len(deleted) > self.server.max_files_per_commit:
+            raise HubError(400, f"a commit may change at most {self.server.max_files_per_commit} files")
         sha = self.server.storage.commit(repo, unquote(revision), header.get("summary", ""), files, deleted)
         self.send_json(
             {
@@ -382,6 +384,7 @@ class HubServer(ThreadingHTTPServer):
         drop_on_commit: bool = False,
         verbose: bool = False,
         hang: bool = False,
+        max_files_per_commit: int = 100,
     ):
         super().__init__(("127.0.0.1", port), HubHandler)
         self.storage = Storage(storage)
@@ -390,6 +393,7 @@ class HubServer(ThreadingHTTPServer):
         self.drop_on_commit = drop_on_commit
         self.verbose = verbose
         self.hang = hang
+        self.max_files_per_commit = max_files_per_commit
         self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
@@ -411,11 +415,19 @@ def main(argv=None) -> None:
         "--drop-on-commit", action="store_true", help="hang up on commit requests without answering"
     )
     parser.add_argument("--hang", action="store_true", help="accept every connection and never answer")
+    parser.add_argument("--max-files-per-commit", type=int, default=100, help="refuse bigger commits")
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
     tokens = dict(reversed(item.split(":", 1)) for item in (args.user or ["tester:hf_test_token"]))
     server = HubServer(
-        args.port, Path(args.storage), tokens, args.fail_status, args.drop_on_commit, args.verbose, args.hang
+        args.port,
+        Path(args.storage),
+        tokens,
+        args.fail_status,
+        args.drop_on_commit,
+        args.verbose,
+        args.hang,
+        args.max_files_per_commit,
     )
     print(f"test Hub listening on {server.base_url}", flush=True)
     try:

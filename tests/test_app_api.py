@@ -11,9 +11,9 @@ import torch
 from gradio_client import Client
 from PIL import Image
 
-from gan_core.hub import load_generator
 from gan_core.images import to_uint8_digits
 from gan_core.latent import seeded_noise
+from gan_core.loading import load_generator
 from tests.helpers import ROOT
 
 ENDPOINTS = {

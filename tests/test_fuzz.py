@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import train
-from gan_core.hub import load_generator
+from gan_core.loading import load_generator
 from gan_core.sampling import Sampler
 from tests.helpers import ROOT
 

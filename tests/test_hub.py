@@ -16,8 +16,8 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 from PIL import Image
 
-from gan_core.hub import read_generator
 from gan_core.layout import PUSH_PATTERNS
+from gan_core.loading import read_generator
 from gan_core.sampling import Sampler
 from tests.helpers import ROOT, free_port, run_script, start_app, stop, train_args, wait_for_port
 
@@ -88,7 +88,6 @@ def train(data_dir, out, env, outputs, *extra, epochs=1):
 
 
 def api(hub_env):
-
     return HfApi(endpoint=hub_env["HF_ENDPOINT"], token=hub_env["HF_TOKEN"])
 
 
@@ -217,7 +216,7 @@ def test_a_repo_without_the_model_files_is_a_clear_error_and_the_app_falls_back(
         path_or_fileobj=b"# not a model\n", path_in_repo="README.md", repo_id="tester/no-weights"
     )
     loaded = run_script(
-        "-c", "from gan_core.hub import load_generator; load_generator('tester/no-weights')", env=hub_env
+        "-c", "from gan_core.loading import load_generator; load_generator('tester/no-weights')", env=hub_env
     )
     assert loaded.returncode == 1 and loaded.stderr.strip().splitlines()[-1].startswith("ValueError: ")
     assert loaded.stderr.strip().endswith("config.json is missing")
@@ -277,3 +276,62 @@ def test_the_token_is_in_no_output_and_no_file(first_push, hub_env, outputs):
     run_dir = first_push[0]
     written = [p for p in (*run_dir.parent.rglob("*"), *(ROOT / "weights").rglob("*")) if p.is_file()]
     assert written and not [p for p in written if TOKEN.encode() in p.read_bytes()]
+
+
+def test_private_is_honoured_for_a_repo_that_is_already_public(tiny_data, hub_env, outputs, tmp_path):
+    api(hub_env).create_repo("tester/public-gan", private=False, exist_ok=True)
+    fresh = tmp_path / "never-trained"
+    refused = train(
+        tiny_data, fresh, hub_env, outputs, "--push", "--private", "--repo-id", "tester/public-gan"
+    )
+    assert refused.returncode == 3 and "already exists and is public" in refused.stderr, refused.stderr
+    assert "Nothing was trained" in refused.stderr and not fresh.exists()
+    assert api(hub_env).list_repo_files("tester/public-gan") in ([], [".gitattributes"])
+
+
+def test_a_push_mirrors_the_run_and_keeps_the_users_own_files(tiny_data, hub_env, outputs, tmp_path):
+    longer, shorter = tmp_path / "longer", tmp_path / "shorter"
+    flags = ["--push", "--repo-id", "tester/mirror"]
+    assert train(tiny_data, longer, hub_env, outputs, *flags, epochs=3).returncode == 0
+    api(hub_env).upload_file(path_or_fileobj=b"my notes\n", path_in_repo="notes.md", repo_id="tester/mirror")
+    assert "samples/epoch_0003.png" in api(hub_env).list_repo_files("tester/mirror")
+    assert train(tiny_data, shorter, hub_env, outputs, *flags).returncode == 0
+    assert set(api(hub_env).list_repo_files("tester/mirror")) - {".gitattributes"} == PUSHED | {"notes.md"}
+
+
+def test_links_are_never_followed_when_pushing(first_push, hub_env, outputs, tmp_path):
+    run_dir = tmp_path / "linked"
+    shutil.copytree(first_push[0], run_dir)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not for the Hub")
+    (run_dir / "samples" / "epoch_0099.png").symlink_to(secret)
+    pushed = run_script(
+        "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/linked", env=hub_env
+    )
+    outputs.append(pushed.stdout + pushed.stderr)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "epoch_0099.png is a link; it is not pushed" in pushed.stderr
+    assert "samples/epoch_0099.png" not in api(hub_env).list_repo_files("tester/linked")
+
+
+def test_a_run_with_more_files_than_a_commit_should_hold_goes_up_in_several(
+    first_push, hub_env, outputs, tmp_path_factory
+):
+    # This Hub refuses a commit of more than 100 files, the Hub's own advice.
+    process, endpoint = start_hub(tmp_path_factory.mktemp("strict-hub"), "--max-files-per-commit", "100")
+    run_dir = tmp_path_factory.mktemp("many") / "run"
+    shutil.copytree(first_push[0], run_dir)
+    grid = (run_dir / "samples" / "epoch_0001.png").read_bytes()
+    for epoch in range(2, 131):  # 130 grids, as a 130-epoch run with a grid every epoch has
+        (run_dir / "samples" / f"epoch_{epoch:04d}.png").write_bytes(grid)
+    env = {**hub_env, "HF_ENDPOINT": endpoint}
+    try:
+        pushed = run_script(
+            "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/many", env=env
+        )
+        outputs.append(pushed.stdout + pushed.stderr)
+        files = set(api(env).list_repo_files("tester/many"))
+    finally:
+        stop(process)
+    assert pushed.returncode == 0, pushed.stderr
+    assert {f"samples/epoch_{epoch:04d}.png" for epoch in range(1, 131)} <= files

@@ -3,7 +3,7 @@ import json
 import torch
 
 from gan_core.config import ModelConfig, TrainConfig
-from gan_core.hub import read_generator
+from gan_core.loading import read_generator
 from gan_core.models import Discriminator, Generator
 from gan_core.run_files import write_json, write_weights
 from gan_core.step import r1_penalty

@@ -13,7 +13,7 @@ import pytest
 from safetensors.torch import load_file
 
 from app import load_app_model
-from gan_core.hub import check_repo_id, load_generator
+from gan_core.loading import check_repo_id, load_generator
 from gan_core.run_files import read_training_state
 from tests.helpers import ROOT, train_args
 

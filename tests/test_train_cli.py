@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gan_core.hub import read_generator
+from gan_core.loading import read_generator
 from gan_core.models import Generator
 from gan_core.run_files import read_training_state
 from tests.helpers import ROOT, run_script, train_args

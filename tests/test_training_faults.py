@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gan_core.hub import load_generator
+from gan_core.loading import load_generator
 from gan_core.run_files import read_training_state
 from tests.helpers import run_script, train_args
 

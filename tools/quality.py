@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, as a script
 
 from gan_core.data import load_mnist, to_model_range  # noqa: E402
-from gan_core.hub import read_generator  # noqa: E402
+from gan_core.loading import read_generator  # noqa: E402
 from gan_core.quality import (
     CLASSIFIER_PATH,
     generate_images,

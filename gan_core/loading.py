@@ -1,0 +1,158 @@
+"""Load a generator from a run directory or a Hub repo. Both are untrusted input: every file is
+checked before anything is allocated or served.
+
+A run directory *is* a model repo, so loading reads the same files from either place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from huggingface_hub import (
+    get_session,
+    snapshot_download,
+)
+from safetensors import safe_open
+
+from .config import MAX_WIDTH, ModelConfig
+from .history import History, read_history
+from .latent import seeded_noise
+from .layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, PUSH_PATTERNS
+from .messages import first_line, shown
+from .models import Generator
+from .run_files import read_weights
+
+# The Hub's rule for a namespace and a name: letters, digits, '-', '_', '.', at most 96 characters,
+# starting and ending with a letter or digit, and no '--' or '..' anywhere.
+_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+REPO_ID = re.compile(rf"{_PART}/{_PART}")
+
+
+def check_repo_id(repo_id: str) -> str:
+    if (
+        not isinstance(repo_id, str)
+        or not REPO_ID.fullmatch(repo_id)
+        or "--" in repo_id
+        or ".." in repo_id
+        or repo_id.endswith(".git")
+    ):
+        raise ValueError(
+            f"{shown(repo_id)} is not a Hub repo id: expected USER/NAME (letters, digits, '-', '_', '.'; "
+            f"each part starting and ending with a letter or digit, no '--' or '..')"
+        )
+    return repo_id
+
+
+def read_model_config(config_path: Path) -> ModelConfig:
+    """config.json, checked against the bounds training allows before anything is allocated."""
+    try:
+        values = json.loads(config_path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{config_path} is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{config_path} is not a valid generator config ({first_line(error)})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{config_path} is not a valid generator config (not a JSON object)")
+    sizes = {}
+    for name, low, high in (
+        ("latent_size", 1, MAX_WIDTH),
+        ("hidden_size", 1, MAX_WIDTH),
+        ("image_size", 784, 784),
+    ):
+        value = values.get(name, getattr(ModelConfig(), name))
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            bounds = f"between {low} and {high}" if low != high else str(low)
+            raise ValueError(f"{config_path}: {name} must be {bounds}, got {shown(value)}")
+        sizes[name] = value
+    return ModelConfig(**sizes)
+
+
+def check_weight_shapes(weights_path: Path, model_config: ModelConfig, config_path: Path) -> None:
+    """The tensors' names and shapes, read from the safetensors header, against the config."""
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        model = Generator(**model_config.to_dict())
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    try:
+        with safe_open(str(weights_path), framework="pt") as weights:
+            found = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except FileNotFoundError:
+        raise ValueError(f"{weights_path} is missing") from None
+    except Exception as error:  # safetensors raises its own SafetensorError
+        raise ValueError(f"{weights_path} is not a readable safetensors file ({first_line(error)})") from None
+    wrong = sorted(name for name in set(found) | set(expected) if found.get(name) != expected.get(name))
+    if wrong:
+        name = wrong[0]
+        raise ValueError(
+            f"{weights_path} does not match {config_path} ({name}: {found.get(name, 'missing')}, the config "
+            f"needs {expected.get(name, 'no such tensor')})"
+        )
+
+
+def read_generator(run_dir: str | Path) -> Generator:
+    """Rebuild the generator from config.json and load model.safetensors into it, strictly.
+
+    Both files are untrusted input: sizes are checked before anything is allocated, the tensors'
+    shapes (from the file's header) before they are read, and the weights before they are served.
+    """
+    run_dir = Path(run_dir)
+    model_config = read_model_config(run_dir / CONFIG_FILE)
+    check_weight_shapes(run_dir / MODEL_FILE, model_config, run_dir / CONFIG_FILE)
+    generator = Generator(**model_config.to_dict())
+    generator.load_state_dict(read_weights(run_dir / MODEL_FILE), strict=True)
+    check_generator(generator, run_dir / MODEL_FILE)
+    return generator.eval()
+
+
+def check_generator(generator: Generator, weights_path: Path) -> None:
+    """Finite weights, and digits that depend on the latent (a constant generator is broken)."""
+    if not all(torch.isfinite(parameter).all() for parameter in generator.parameters()):
+        raise ValueError(f"{weights_path} holds weights that are NaN or infinite")
+    with torch.inference_mode():
+        digits = generator(seeded_noise(0, 16, generator.latent_size))
+    if float((digits.max(dim=0).values - digits.min(dim=0).values).max()) < 1e-3:
+        raise ValueError(f"{weights_path} draws the same image for every latent: the generator is degenerate")
+
+
+HUB_TIMEOUT_S = 10.0  # per connect and per read: a Hub that accepts and never answers fails after this
+
+
+def bound_hub_calls() -> None:
+    """Give huggingface_hub's shared HTTP client a timeout, so that a silent Hub delays the app's
+    start or a push by seconds, not for ever. Its calls pass timeout=None ("wait for ever") to each
+    request, which would override a client default, so those requests are built with ours too."""
+    session = get_session()
+    if getattr(session, "bounded_by_mnist_gan", False):
+        return
+    session.timeout = HUB_TIMEOUT_S  # for calls that leave the timeout to the client
+    build_request = session.build_request
+
+    def bounded(*args, timeout=None, **kwargs):
+        return build_request(*args, timeout=HUB_TIMEOUT_S if timeout is None else timeout, **kwargs)
+
+    session.build_request = bounded
+    session.bounded_by_mnist_gan = True
+
+
+def download_run(repo_id: str, revision: str | None = None) -> Path:
+    """Fetch a model repo's files (from the local cache when HF_HUB_OFFLINE=1)."""
+    bound_hub_calls()
+    return Path(
+        snapshot_download(
+            check_repo_id(repo_id), revision=revision, repo_type="model", allow_patterns=PUSH_PATTERNS
+        )
+    )
+
+
+def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:
+    """A local run directory as it is, or a Hub repo id downloaded (at `revision`)."""
+    path = Path(source)
+    return path if path.is_dir() else download_run(str(source), revision)
+
+
+def load_generator(source: str | Path, revision: str | None = None) -> tuple[Generator, History]:
+    """A local run directory, or a Hub repo id (at `revision`) -> (generator, history)."""
+    run_dir = resolve_run_dir(source, revision)
+    return read_generator(run_dir), read_history(run_dir / HISTORY_FILE)

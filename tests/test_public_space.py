@@ -1,0 +1,143 @@
+"""A public Space with bounded resources, and a Hub that never answers: real processes, real HTTP."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from tests.helpers import ROOT, free_port, run_script, start_app, stop, wait_for_port
+
+
+def call(app_url, endpoint, body: bytes):
+    return httpx.post(
+        f"{app_url}gradio_api/call/{endpoint}", content=body, headers={"content-type": "application/json"}
+    )
+
+
+def test_uploads_are_refused_and_nothing_is_kept(app_url):
+    response = httpx.post(f"{app_url}gradio_api/upload", files={"files": ("big.bin", b"x" * 2_000_000)})
+    assert response.status_code == 403 and "no file uploads" in response.text
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_multi_megabyte_body_is_refused_and_the_app_keeps_serving(app_url, declared):
+    filler = b'{"data": [1, 2], "filler": "' + b"a" * 4_000_000 + b'"}'
+    body = filler if declared else (filler[i : i + 65536] for i in range(0, len(filler), 65536))
+    response = httpx.post(
+        f"{app_url}gradio_api/queue/join", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code in (400, 413), response.text
+    assert call(app_url, "generate", b'{"data": [1, 2]}').status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (b'{"data": [1]}', 422, '/generate takes 2 values in \\"data\\", got 1'),
+        (b'{"data": [1, 2, 3]}', 422, '/generate takes 2 values in \\"data\\", got 3'),
+        (b'{"data": ["\xff\xfe", 2]}', 400, "the request body is not UTF-8 text"),
+    ],
+)
+def test_a_malformed_call_gets_a_message_naming_the_problem(app_url, body, status, message):
+    response = call(app_url, "generate", body)
+    assert response.status_code == status and message in response.text, response.text
+
+
+def test_the_app_removes_its_outputs_when_it_stops(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process, url = start_app({"TMPDIR": str(temp)})
+    try:
+        assert call(url, "generate", b'{"data": [3, 4]}').status_code == 200
+        outputs = list(temp.glob("mnist-gan-outputs-*"))
+        assert len(outputs) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)  # what a Space or `docker stop` sends
+        process.wait(timeout=30)
+    assert not outputs[0].exists()
+
+
+def start_silent_hub(storage):
+    port = free_port()
+    hub = subprocess.Popen(
+        [sys.executable, "tests/hub_server.py", "--port", str(port), "--storage", str(storage), "--hang"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, hub)
+    return hub, f"http://127.0.0.1:{port}"
+
+
+def test_a_hub_that_never_answers_delays_start_and_push_by_seconds(tmp_path):
+    hub, endpoint = start_silent_hub(tmp_path / "storage")
+    env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "home"), "HF_TOKEN": "hf_test_never_answered"}
+    try:
+        began = time.monotonic()
+        process, url = start_app({**env, "MODEL_REPO": "tester/silent"})
+        try:
+            started = time.monotonic() - began
+            page = httpx.get(f"{url}config").text
+        finally:
+            stop(process)
+        assert started < 60 and "could not load MODEL_REPO='tester/silent'" in page
+        began = time.monotonic()
+        pushed = run_script(
+            "train.py", "--push-only", "--out", "weights", "--repo-id", "tester/silent", env=env
+        )
+        assert time.monotonic() - began < 60
+        assert pushed.returncode == 3 and "could not reach the Hub" in pushed.stderr, pushed.stderr
+        assert "--push-only" in pushed.stderr and "Traceback" not in pushed.stderr
+    finally:
+        stop(hub)
+
+
+@pytest.mark.parametrize("damage", ["oversized config", "NaN weights", "wrong shapes"])
+def test_a_damaged_model_repo_means_the_bundled_weights_and_a_notice(tmp_path, damage):
+    """The repo comes through the Hub client from tests/hub_server.py; the app must start anyway."""
+    from huggingface_hub import HfApi
+
+    port = free_port()
+    token = "hf_test_damaged_0123456789"
+    hub = subprocess.Popen(
+        [sys.executable, "tests/hub_server.py", "--port", str(port), "--storage", str(tmp_path / "storage"),
+         "--user", f"tester:{token}"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(port, hub)
+    endpoint = f"http://127.0.0.1:{port}"
+    folder = tmp_path / "repo"
+    shutil.copytree(ROOT / "weights", folder)
+    weights = load_file(folder / "model.safetensors")
+    if damage == "oversized config":
+        (folder / "config.json").write_text(json.dumps({"latent_size": 64, "hidden_size": 30000}))
+    elif damage == "NaN weights":
+        weights["net.2.weight"][0, 0] = float("nan")
+    else:
+        weights["net.0.weight"] = torch.zeros(256, 32)
+    save_file(weights, folder / "model.safetensors")
+    try:
+        api = HfApi(endpoint=endpoint, token=token)
+        api.create_repo("tester/damaged", exist_ok=True)
+        api.upload_folder(folder_path=str(folder), repo_id="tester/damaged")
+        env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "home"), "HF_TOKEN": token}
+        log = tmp_path / "app.log"
+        process, url = start_app({**env, "MODEL_REPO": "tester/damaged"}, log_path=log)
+        try:
+            page = httpx.get(f"{url}config").text
+            served = call(url, "generate", b'{"data": [1, 4]}').status_code
+        finally:
+            stop(process)
+    finally:
+        stop(hub)
+    assert "could not load MODEL_REPO='tester/damaged'" in page and "serving the bundled weights" in page
+    assert served == 200 and "Traceback" not in log.read_text()
+    assert os.path.getsize(log) < 20_000
