@@ -135,21 +135,54 @@ def shown_to_user(function):
 
 @shown_to_user
 def generate(seed, count):
+    """Draw digits from the GAN: the same seed gives the same digits on every machine.
+
+    Args:
+        seed: whole number from 0 to 2147483647 that picks the noise vectors
+        count: how many digits, 1 to 64, in rows of 8
+
+    Returns:
+        PNG grid of the digits, 4x enlarged with sharp pixels
+    """
     return OUTPUTS.write(png_bytes(SAMPLER.generate(seed, count)), ".png")
 
 
 @shown_to_user
 def interpolate(seed_a, seed_b, t, method):
+    """The digit at a point between two seeds' noise vectors (the first digit each seed draws).
+
+    Args:
+        seed_a: the seed at t = 0
+        seed_b: the seed at t = 1
+        t: fraction of the way from A to B, 0 to 1
+        method: "slerp" (along the sphere the noise lies on) or "lerp" (a straight line)
+
+    Returns:
+        PNG of one digit, 12x enlarged
+    """
     return OUTPUTS.write(png_bytes(SAMPLER.interpolate(seed_a, seed_b, t, method)), ".png")
 
 
 @shown_to_user
 def interpolation_strip(seed_a, seed_b, frames, method):
+    """Evenly spaced digits from seed A to seed B, as one row and as a looping GIF.
+
+    Args:
+        seed_a: the seed of the first frame
+        seed_b: the seed of the last frame
+        frames: how many digits, 2 to 32
+        method: "slerp" or "lerp"
+
+    Returns:
+        PNG strip of the frames, and an animated GIF of them
+    """
     strip, gif = SAMPLER.strip(seed_a, seed_b, frames, method)
     return OUTPUTS.write(png_bytes(strip), ".png"), OUTPUTS.write(gif, ".gif")
 
 
 def training_scores():
+    """The served model's training record: one row per epoch with its mean losses and scores
+    (D(x), D(G(z))), and the sample-quality figures where they were measured."""
     return score_table(MODEL.history)
 
 
@@ -182,9 +215,11 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
 
     with gr.Tab("Generate"):
         with gr.Row():
-            seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, scale=3)
+            seed = gr.Number(
+                value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3
+            )
             dice = gr.Button("🎲 random seed", scale=1)
-            count = gr.Slider(1, MAX_COUNT, value=16, step=1, label="count", scale=3)
+            count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count", scale=3)
         generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         grid = gr.Image(
             value=SAMPLER.generate(42, 16),
@@ -195,14 +230,15 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             elem_id="generate-output",
         )
         generate_button.click(generate, [seed, count], grid, api_name="generate", preprocess=False)
+        gr.Examples([[7, 16], [2024, 64], [31337, 8]], [seed, count], label="try these seeds")
         dice.click(random_seed, None, seed, api_visibility="private").then(
             generate, [seed, count], grid, api_visibility="private", preprocess=False
         )
 
     with gr.Tab("Interpolate"):
         with gr.Row():
-            seed_a = gr.Number(value=1, label="seed A", minimum=0, maximum=MAX_SEED, step=1)
-            seed_b = gr.Number(value=2, label="seed B", minimum=0, maximum=MAX_SEED, step=1)
+            seed_a = gr.Number(value=1, label="seed A", minimum=0, maximum=MAX_SEED, step=1, precision=0)
+            seed_b = gr.Number(value=2, label="seed B", minimum=0, maximum=MAX_SEED, step=1, precision=0)
             method = gr.Radio(list(METHODS), value="slerp", label="method")
         t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
         digit = gr.Image(
@@ -220,8 +256,13 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         t.input(interpolate, [seed_a, seed_b, t, method], digit, api_name="interpolate", **live)
         for control in (seed_a, seed_b, method):
             control.change(interpolate, [seed_a, seed_b, t, method], digit, api_visibility="private", **live)
+        gr.Examples(
+            [[1, 2, "slerp"], [3, 8, "lerp"], [10, 77, "slerp"]],
+            [seed_a, seed_b, method],
+            label="try these pairs",
+        )
         with gr.Row():
-            frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, label="frames")
+            frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, precision=0, label="frames")
             strip_button = gr.Button("Make strip and GIF")
         first_strip, first_gif = interpolation_strip(1, 2, 10, "slerp")
         strip = gr.Image(value=first_strip, label="A → B", type="pil", format="png", buttons=["download"])
@@ -280,6 +321,7 @@ if __name__ == "__main__":
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         max_file_size=0,  # no component takes files
+        mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
         app_kwargs={
             "middleware": [
                 Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)

@@ -268,7 +268,16 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def card_rows(config: dict) -> list[tuple[str, object]]:
+def recipe_label(config: dict) -> str:
+    """The recipe a recorded run trained with, by the name whose settings it resolved to."""
+    resolved = config.get("resolved")
+    for name, recipe in RECIPES.items():
+        if resolved == recipe.to_dict():
+            return f"`{name}`"
+    return f"`{recipe_name(config.get('recipe', 'tutorial'))}` with changed settings (see Training)"
+
+
+def card_rows(config: dict, meta: dict | None = None) -> list[tuple[str, object]]:
     """(label, value) for the model card: the recipe's settings as the run resolved them."""
     if not config:
         return []
@@ -279,7 +288,8 @@ def card_rows(config: dict) -> list[tuple[str, object]]:
         if rule.card is None:
             continue
         value = resolved.get(name) if name in resolved else config.get(name, getattr(TrainConfig(), name))
-        if name == "subset" and value is None:
-            value = "all 60,000"
+        if name == "subset":  # the number the run really trained on, where it was recorded
+            images = (meta or {}).get("training_images")
+            value = f"{images:,}" if images else "all 60,000" if value is None else value
         rows.append((rule.card, tuple(value) if isinstance(value, list) else value))
     return rows

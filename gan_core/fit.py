@@ -105,7 +105,7 @@ def prepare(config: TrainConfig, resume: bool) -> Run | None:
         prior["history"] if prior is not None else new_history({}, {"training_seconds": 0.0, "data": data})
     )
     history["config"] = config.to_dict()  # epochs, device... may change on resume
-    history["meta"].update(device_metadata(device))
+    history["meta"].update(device_metadata(device), training_images=len(images))
     if prior is not None:
         load_resume_state(state, prior, device, out / STATE_FILE)
         place_learning_rates(state, device)

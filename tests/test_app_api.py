@@ -42,6 +42,18 @@ def test_view_api_lists_exactly_the_four_endpoints_with_their_parameter_names(cl
     assert client.view_api(return_format="dict", print_info=False)["unnamed_endpoints"] == {}
 
 
+def test_the_api_is_typed_and_described_and_served_over_mcp(client, app_url):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    types = {name: [p["python_type"]["type"] for p in info["parameters"]] for name, info in endpoints.items()}
+    assert types["/generate"] == ["int", "int"] and types["/interpolation_strip"][:3] == ["int", "int", "int"]
+    assert types["/interpolate"][:3] == ["int", "int", "float"]
+    assert all(info.get("description") for info in endpoints.values())
+    tools = {tool["name"]: tool for tool in httpx.get(f"{app_url}gradio_api/mcp/schema").json()}
+    assert {"generate", "interpolate", "interpolation_strip", "training_scores"} <= set(tools)
+    seed = tools["generate"]["inputSchema"]["properties"]["seed"]
+    assert seed["type"] == "integer" and "0 to 2147483647" in seed["description"]
+
+
 def test_generate_returns_a_crisp_grid_and_the_same_seed_the_same_bytes(client):
     first = client.predict(seed=1234, count=16, api_name="/generate")
     again = client.predict(seed=1234, count=16, api_name="/generate")

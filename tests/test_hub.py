@@ -4,6 +4,7 @@ tests/hub_server.py (a local server speaking the Hub's API)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -335,3 +336,18 @@ def test_a_run_with_more_files_than_a_commit_should_hold_goes_up_in_several(
         stop(process)
     assert pushed.returncode == 0, pushed.stderr
     assert {f"samples/epoch_{epoch:04d}.png" for epoch in range(1, 131)} <= files
+
+
+def test_the_cards_snippet_loads_the_generator_without_this_project(first_push, hub_env, tmp_path):
+    card = open(api(hub_env).hf_hub_download("tester/mnist-gan", "README.md", cache_dir=str(tmp_path))).read()
+    snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
+    check = snippet + "\nassert digits.shape == (16, 28, 28) and 0 <= digits.min() and digits.max() <= 1\n"
+    # -I: no current folder or PYTHONPATH on sys.path, so gan_core cannot be imported by accident.
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", check],
+        cwd=tmp_path,
+        env={**os.environ, **hub_env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr

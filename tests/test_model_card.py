@@ -1,6 +1,6 @@
 import json
 
-import yaml
+from huggingface_hub import ModelCard
 
 from gan_core.model_card import model_card
 from tests.helpers import ROOT
@@ -9,12 +9,17 @@ from tests.helpers import ROOT
 def test_the_card_has_hub_front_matter_usage_config_scores_and_limits():
     history = json.loads((ROOT / "weights" / "history.json").read_text())
     card = model_card(history, ROOT / "weights", "someone/mnist-gan")
-    front, body = card.split("---\n")[1], card.split("---\n", 2)[2]
-    metadata = yaml.safe_load(front)
-    assert metadata["license"] == "mit" and metadata["library_name"] == "pytorch"
-    assert metadata["pipeline_tag"] == "unconditional-image-generation"
-    assert set(metadata["tags"]) == {"gan", "mnist", "pytorch"} and metadata["datasets"] == ["mnist"]
-    assert 'Generator.from_pretrained("someone/mnist-gan")' in body
+    parsed = ModelCard(card)
+    metadata, body = parsed.data, parsed.text
+    assert metadata.license == "mit" and metadata.library_name == "pytorch"
+    assert metadata.pipeline_tag == "unconditional-image-generation"
+    assert set(metadata.tags) == {"gan", "mnist", "pytorch"} and metadata.datasets == ["ylecun/mnist"]
+    quality = history["epochs"][-1]["quality"]
+    figures = {result.metric_type: result.metric_value for result in metadata.eval_results}
+    assert figures == {"mnist-fd": quality["mnist_fd"], "inception-score": quality["inception_score"]}
+    assert {result.dataset_type for result in metadata.eval_results} == {"ylecun/mnist"}
+    assert 'repo = "someone/mnist-gan"' in body and 'Generator.from_pretrained("someone/mnist-gan")' in body
+    assert "Recipe: `improved`" in body and "R1 penalty of weight 10.0" in body
     assert "| batch size | 100 |" in body and "| epochs | 300 |" in body
     last = history["epochs"][-1]
     assert (
@@ -30,3 +35,18 @@ def test_the_card_has_hub_front_matter_usage_config_scores_and_limits():
 def test_an_unpushed_card_has_a_placeholder_repo(tmp_path):
     card = model_card({"config": {}, "meta": {}, "epochs": []}, tmp_path)
     assert 'from_pretrained("USER/NAME")' in card and "No epochs recorded." in card
+
+
+def test_the_card_states_the_runs_own_sizes_and_images(tmp_path):
+    history = {
+        "config": {"latent_size": 16, "hidden_size": 48, "subset": 2000, "recipe": "tutorial"},
+        "meta": {"training_images": 2000},
+        "epochs": [],
+    }
+    card = model_card(history, tmp_path)
+    assert "Linear(16, 48)-ReLU-Linear(48, 48)-ReLU-Linear(48, 784)" in card
+    assert (
+        "the first 2,000 of the 60,000 MNIST training images" in card
+        and "| training images | 2,000 |" in card
+    )
+    assert ModelCard(card).data.eval_results is None  # no quality figures were recorded
