@@ -198,6 +198,19 @@ def sample_at(epoch):
     return OUTPUTS.write(png_bytes(grid), ".png"), f"Fixed-noise samples after epoch {chosen}."
 
 
+def epoch_chooser(epochs: list[int]):
+    """A control that stops only at epochs with a saved grid: a slider stepping by the grids'
+    spacing when it is even, else a list of them."""
+    if len(epochs) < 2:
+        return None
+    spacings = {later - earlier for earlier, later in zip(epochs, epochs[1:], strict=False)}
+    if len(spacings) == 1:
+        return gr.Slider(
+            epochs[0], epochs[-1], value=epochs[-1], step=spacings.pop(), precision=0, label="epoch"
+        )
+    return gr.Dropdown(epochs, value=epochs[-1], label="epoch")
+
+
 def header() -> str:
     epochs = epoch_count(MODEL.history)
     text = (
@@ -280,25 +293,22 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             training_summary(MODEL.history) + " The tutorial claims both scores converge "
             "to 0.5; the dashed line shows where that would be."
         )
-        gr.Plot(value=scores_figure(MODEL.history), label="scores and losses", elem_id="scores-plot")
+        gr.Plot(value=scores_figure(MODEL.history), show_label=False, elem_id="scores-plot")
         gr.Markdown(quality_summary(MODEL.history))
         quality_plot = quality_figure(MODEL.history)
         if quality_plot is not None:
-            gr.Plot(value=quality_plot, label="sample quality", elem_id="quality-plot")
+            gr.Plot(value=quality_plot, show_label=False, elem_id="quality-plot")
         if SAMPLE_EPOCHS:
             first_image, first_caption = sample_at(SAMPLE_EPOCHS[-1])
-            if len(SAMPLE_EPOCHS) > 1:
-                sample_slider = gr.Slider(
-                    SAMPLE_EPOCHS[0], SAMPLE_EPOCHS[-1], value=SAMPLE_EPOCHS[-1], step=1, label="epoch"
-                )
+            chooser = epoch_chooser(SAMPLE_EPOCHS)
             sample_caption = gr.Markdown(first_caption)
             sample_image = gr.Image(
                 value=first_image, label="fixed-noise samples", type="pil", format="png", height=520
             )
-            if len(SAMPLE_EPOCHS) > 1:
-                sample_slider.input(
+            if chooser is not None:
+                chooser.input(
                     sample_at,
-                    sample_slider,
+                    chooser,
                     [sample_image, sample_caption],
                     api_visibility="private",
                     trigger_mode="always_last",

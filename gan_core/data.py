@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -15,6 +17,9 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+
+
+DOWNLOAD_TIMEOUT_S = 20.0
 
 
 class DataError(RuntimeError):
@@ -44,7 +49,8 @@ def load_mnist(
     folder = raw_folder(data_dir)
     created = [path for path in (Path(data_dir), Path(data_dir) / "MNIST", folder) if not path.exists()]
     try:
-        dataset = MNIST(root=str(data_dir), train=train, download=download)
+        with socket_timeout(DOWNLOAD_TIMEOUT_S):
+            dataset = MNIST(root=str(data_dir), train=train, download=download)
         images, labels = dataset.data, dataset.targets
     except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError, OSError...
         _remove_empty(reversed(created))  # a failed download leaves no empty folders behind
@@ -95,6 +101,18 @@ def _change(name: str, before: dict | None, now: dict | None) -> str | None:
     if before is None or now is None:
         return f"{name} {'is new' if before is None else 'is missing'}"
     return f"{name} has other contents (sha256 {now['sha256'][:12]}..., the run's {before['sha256'][:12]}...)"
+
+
+@contextmanager
+def socket_timeout(seconds: float):
+    """torchvision's download opens its URLs without a timeout: a mirror or proxy that stalls would
+    hang the run silently. Within this block each read waits at most `seconds`."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def _remove_empty(folders) -> None:

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from .history import QUALITY_FIELDS, STAT_NAMES, History, final_quality, final_scores
 
-TABLE_HEADERS = ["epoch", *STAT_NAMES, "seconds", *QUALITY_FIELDS]
+# The table's column titles as a reader knows them; the columns are STAT_NAMES and QUALITY_FIELDS.
+TABLE_HEADERS = ["epoch", "D loss", "G loss", "D(x)", "D(G(z))", "seconds", "MNIST-FD", "IS", "KL to uniform",
+                 "confidence"]  # fmt: skip
+MAX_TABLE_ROWS = 500  # a long run's table is thinned to this many rows, so a page stays small
+
+
+def shown_rows(history: History, limit: int = MAX_TABLE_ROWS) -> list:
+    """At most about `limit` epoch rows, evenly spread, always with the evaluated and the last epochs."""
+    rows = history.get("epochs", [])
+    if len(rows) <= limit:
+        return rows
+    stride = -(-len(rows) // limit)
+    return [
+        row for index, row in enumerate(rows) if index % stride == 0 or "quality" in row or row is rows[-1]
+    ]
 
 
 def score_table(history: History) -> list[list]:
-    """One row per epoch; the quality columns are empty where the epoch was not evaluated."""
+    """One row per epoch (thinned for long runs); the quality columns are empty where the epoch was
+    not evaluated."""
     return [
         [
             row["epoch"],
@@ -16,7 +31,7 @@ def score_table(history: History) -> list[list]:
             row.get("seconds"),
             *(row.get("quality", {}).get(name) for name in QUALITY_FIELDS),
         ]
-        for row in history.get("epochs", [])
+        for row in shown_rows(history)
     ]
 
 

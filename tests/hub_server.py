@@ -143,6 +143,9 @@ class HubHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.dispatch("POST")
 
+    def do_CONNECT(self):  # as a proxy: with --hang, a tunnel that never opens
+        self.dispatch("CONNECT")
+
     def body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""

@@ -85,15 +85,15 @@ def test_training_scores_is_the_per_epoch_table(client):
     table = client.predict(api_name="/training_scores")
     assert table["headers"] == [
         "epoch",
-        "d_loss",
-        "g_loss",
-        "d_x",
-        "d_g_z",
+        "D loss",
+        "G loss",
+        "D(x)",
+        "D(G(z))",
         "seconds",
-        "mnist_fd",
-        "inception_score",
-        "kl_to_uniform",
-        "mean_confidence",
+        "MNIST-FD",
+        "IS",
+        "KL to uniform",
+        "confidence",
     ]
     history = json.load(open("weights/history.json"))
     assert len(table["data"]) == len(history["epochs"])

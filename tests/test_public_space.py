@@ -141,3 +141,22 @@ def test_a_damaged_model_repo_means_the_bundled_weights_and_a_notice(tmp_path, d
     assert "could not load MODEL_REPO='tester/damaged'" in page and "serving the bundled weights" in page
     assert served == 200 and "Traceback" not in log.read_text()
     assert os.path.getsize(log) < 20_000
+
+
+def test_a_stalled_mnist_mirror_is_one_error_line_within_a_minute(tmp_path):
+    """The download goes through a proxy that accepts connections and never answers."""
+    proxy, address = start_silent_hub(tmp_path / "storage")
+    try:
+        proxies = {name: address for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")}
+        began = time.monotonic()
+        result = run_script(
+            "train.py", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--epochs", "1",
+            env=proxies, timeout=180,
+        )  # fmt: skip
+        elapsed = time.monotonic() - began
+    finally:
+        stop(proxy)
+    assert result.returncode == 2 and elapsed < 90, (elapsed, result.stderr)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot read MNIST" in errors[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
