@@ -144,7 +144,7 @@ def generate(seed, count):
     Returns:
         PNG grid of the digits, 4x enlarged with sharp pixels
     """
-    return OUTPUTS.write(png_bytes(SAMPLER.generate(seed, count)), ".png")
+    return OUTPUTS.write(png_bytes(SAMPLER.generate(seed, count)), f"mnist-gan_seed{seed}_{count}.png")
 
 
 @shown_to_user
@@ -160,7 +160,8 @@ def interpolate(seed_a, seed_b, t, method):
     Returns:
         PNG of one digit, 12x enlarged
     """
-    return OUTPUTS.write(png_bytes(SAMPLER.interpolate(seed_a, seed_b, t, method)), ".png")
+    image = SAMPLER.interpolate(seed_a, seed_b, t, method)
+    return OUTPUTS.write(png_bytes(image), f"mnist-gan_{seed_a}-to-{seed_b}_{method}_t{t:.2f}.png")
 
 
 @shown_to_user
@@ -177,7 +178,8 @@ def interpolation_strip(seed_a, seed_b, frames, method):
         PNG strip of the frames, and an animated GIF of them
     """
     strip, gif = SAMPLER.strip(seed_a, seed_b, frames, method)
-    return OUTPUTS.write(png_bytes(strip), ".png"), OUTPUTS.write(gif, ".gif")
+    name = f"mnist-gan_{seed_a}-to-{seed_b}_{method}"
+    return OUTPUTS.write(png_bytes(strip), f"{name}_{frames}.png"), OUTPUTS.write(gif, f"{name}.gif")
 
 
 def training_scores():
@@ -195,7 +197,9 @@ def sample_at(epoch):
     if chosen is None:
         return None, "This run saved no sample grids."
     grid = upscale(Image.open(sample_path(MODEL.run_dir, chosen)), 2)  # saved at 1x to keep runs small
-    return OUTPUTS.write(png_bytes(grid), ".png"), f"Fixed-noise samples after epoch {chosen}."
+    return OUTPUTS.write(
+        png_bytes(grid), f"mnist-gan_epoch{chosen}.png"
+    ), f"Fixed-noise samples after epoch {chosen}."
 
 
 def epoch_chooser(epochs: list[int]):

@@ -155,6 +155,11 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     run_start = time.perf_counter()
     writer = EpochWriter(run.out)
     epoch = first_epoch - 1
+    # One bar for the whole run (epochs done, time left) stays at the bottom of a terminal; the
+    # per-epoch lines are written above it, so logs keep them too.
+    overall = tqdm(total=config.epochs, initial=first_epoch - 1, desc="run", unit="epoch", disable=hide_bar)
+    if log is print and not overall.disable:
+        log = tqdm.write
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
@@ -167,6 +172,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
                 leave=False,
                 disable=hide_bar,
                 unit="step",
+                position=1,
             ) as bar:
                 totals = runner.run(on_step=_progress_updater(bar, run.device))
                 means = dict(zip(STAT_NAMES, (totals / runner.steps).tolist(), strict=True))  # one host read
@@ -183,6 +189,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
                 )
             )
             log(epoch_line(config, record))
+            overall.update(1)
     except KeyboardInterrupt:
         writer.close()  # the finished epochs reach the disk before we say they did
         write_summary(run.out, history)
@@ -193,6 +200,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
         raise
     finally:
         writer.close()
+        overall.close()
     write_summary(run.out, history)
     log(
         f"trained epochs {first_epoch}-{config.epochs} in {time.perf_counter() - run_start:.1f}s on "

@@ -21,10 +21,11 @@ class OutputFiles:
         self.last_sweep = time.time()
         atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
 
-    def write(self, data: bytes, suffix: str) -> str:
-        """A path to a file holding `data`. Two identical answers share one file, written atomically,
-        so a visitor never downloads a file that another request is still writing."""
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+    def write(self, data: bytes, name: str) -> str:
+        """A path to a file holding `data`, called `name` (what a download is saved as). Two identical
+        answers share one file, written atomically, so a visitor never downloads a file that another
+        request is still writing."""
+        path = self.folder / hashlib.sha256(data).hexdigest()[:32] / name
         try:
             os.utime(path)  # reused: keep it from the next sweep
         except FileNotFoundError:
@@ -38,9 +39,10 @@ class OutputFiles:
         if now - self.last_sweep < self.sweep_every_s:
             return
         self.last_sweep = now
-        for old in self.folder.iterdir():
+        for old in self.folder.glob("*/*"):
             try:
                 if old.stat().st_mtime < now - self.max_age_s:
                     old.unlink()
-            except FileNotFoundError:  # another request swept it first
+                    old.parent.rmdir()
+            except (FileNotFoundError, OSError):  # another request swept it first, or reused the folder
                 pass

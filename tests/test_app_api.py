@@ -229,3 +229,16 @@ def test_the_strip_frames_are_the_digits_interpolate_gives(client, method):
     for index, t in enumerate((0, 0.25, 0.5, 0.75, 1)):
         single = client.predict(seed_a=3, seed_b=8, t=t, method=method, api_name="/interpolate")
         assert np.array_equal(frames[index], grid_cells(single, 12, 1, 1, padding=0)[0])
+
+
+def test_downloads_are_named_for_what_they_hold(client):
+    grid = client.predict(seed=42, count=16, api_name="/generate")
+    digit = client.predict(seed_a=1, seed_b=2, t=0.25, method="lerp", api_name="/interpolate")
+    strip, gif = client.predict(seed_a=1, seed_b=2, frames=5, method="slerp", api_name="/interpolation_strip")
+    names = [path.rsplit("/", 1)[-1] for path in (grid, digit, strip, gif)]
+    assert names == [
+        "mnist-gan_seed42_16.png",
+        "mnist-gan_1-to-2_lerp_t0.25.png",
+        "mnist-gan_1-to-2_slerp_5.png",
+        "mnist-gan_1-to-2_slerp.gif",
+    ]
