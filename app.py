@@ -29,8 +29,8 @@ from starlette.middleware import Middleware
 from gan_core.history import History, epoch_count
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
-from gan_core.layout import nearest_sample_epoch, sample_epochs, sample_path
-from gan_core.loading import check_repo_id, load_generator, resolve_run_dir
+from gan_core.layout import nearest_sample_epoch
+from gan_core.loading import SampleGrids, check_repo_id, load_generator, resolve_run_dir, sample_grids
 from gan_core.messages import first_line
 from gan_core.models import Generator
 from gan_core.outputs import OutputFiles
@@ -48,7 +48,8 @@ class LoadedModel:
     generator: Generator
     history: History
     source: str  # what the header says: "bundled weights" or "user/name @ revision"
-    run_dir: Path  # where its files (sample grids, score plot) are
+    run_dir: Path  # where its files (score plot, sample grids) are
+    grids: SampleGrids  # its fixed-noise grids, fetched when first shown
     notice: str | None = None  # why the requested model was not used, when it was not
 
 
@@ -65,11 +66,14 @@ def load_app_model(environ=os.environ) -> LoadedModel:
             if not Path(folder).is_dir():
                 raise ValueError(f"{folder} is not a folder")
             generator, history = load_generator(folder)
-            return LoadedModel(generator, history, f"the run in {folder}", Path(folder))
+            return LoadedModel(
+                generator, history, f"the run in {folder}", Path(folder), sample_grids(Path(folder))
+            )
         if repo_id:
             run_dir = resolve_run_dir(check_repo_id(repo_id), revision)
             generator, history = load_generator(run_dir)
-            return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir)
+            grids = sample_grids(run_dir, repo_id)
+            return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir, grids)
     except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts
         asked = f"MODEL_DIR={folder!r}" if folder else f"MODEL_REPO={repo_id!r}"
         notice = (
@@ -77,7 +81,9 @@ def load_app_model(environ=os.environ) -> LoadedModel:
             f"({type(error).__name__}: {first_line(error)}); serving the bundled weights"
         )
     generator, history = load_generator(BUNDLED_WEIGHTS)
-    return LoadedModel(generator, history, "bundled weights", BUNDLED_WEIGHTS, notice)
+    return LoadedModel(
+        generator, history, "bundled weights", BUNDLED_WEIGHTS, sample_grids(BUNDLED_WEIGHTS), notice
+    )
 
 
 def model_environment() -> dict:
@@ -98,7 +104,7 @@ MODEL = load_app_model(model_environment())
 if MODEL.notice:
     log.warning(MODEL.notice)
 SAMPLER = Sampler(MODEL.generator)
-SAMPLE_EPOCHS = sample_epochs(MODEL.run_dir)
+SAMPLE_EPOCHS = MODEL.grids.epochs
 OUTPUTS = OutputFiles()
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -196,7 +202,14 @@ def sample_at(epoch):
     chosen = nearest_sample_epoch(SAMPLE_EPOCHS, int(epoch))
     if chosen is None:
         return None, "This run saved no sample grids."
-    grid = upscale(Image.open(sample_path(MODEL.run_dir, chosen)), 2)  # saved at 1x to keep runs small
+    try:
+        grid = upscale(Image.open(MODEL.grids.path(chosen)), 2)  # saved at 1x to keep runs small
+    except Exception as error:  # a grid fetched from the Hub on demand can fail like any download
+        log.warning("could not fetch the grid of epoch %d: %s", chosen, first_line(error))
+        return (
+            None,
+            f"The grid of epoch {chosen} could not be fetched ({first_line(error)}); try again later.",
+        )
     return OUTPUTS.write(
         png_bytes(grid), f"mnist-gan_epoch{chosen}.png"
     ), f"Fixed-noise samples after epoch {chosen}."

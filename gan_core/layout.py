@@ -6,6 +6,7 @@ This module imports nothing from the package, so every other module may import i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 MODEL_FILE = "model.safetensors"  # the published generator: the EMA weights when EMA is on
@@ -32,6 +33,9 @@ PUSH_PATTERNS = [
     f"{SAMPLES_DIR}/*.png",
     CARD_FILE,
 ]
+
+
+SAMPLE_NAME = re.compile(rf"{SAMPLES_DIR}/epoch_(\d{{4,}})\.png")  # a grid's path in the run, and its epoch
 
 
 def sample_path(run_dir: str | Path, epoch: int) -> Path:

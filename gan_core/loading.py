@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from huggingface_hub import (
-    get_session,
-    snapshot_download,
-)
+from huggingface_hub import HfApi, get_session, hf_hub_download, snapshot_download
 from safetensors import safe_open
 
 from .config import MAX_WIDTH, ModelConfig
 from .history import History, read_history
 from .latent import seeded_noise
-from .layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, PUSH_PATTERNS
+from .layout import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    MODEL_FILE,
+    REAL_IMAGES_FILE,
+    SAMPLE_NAME,
+    SCORES_FILE,
+    sample_epochs,
+    sample_path,
+)
 from .messages import first_line, shown
 from .models import Generator
 from .run_files import read_weights
@@ -136,14 +143,49 @@ def bound_hub_calls() -> None:
     session.bounded_by_mnist_gan = True
 
 
+# What serving a model needs at once; the sample grids (hundreds in a long run) come one at a time.
+SERVING_FILES = [MODEL_FILE, CONFIG_FILE, HISTORY_FILE, SCORES_FILE, REAL_IMAGES_FILE]
+
+
 def download_run(repo_id: str, revision: str | None = None) -> Path:
-    """Fetch a model repo's files (from the local cache when HF_HUB_OFFLINE=1)."""
+    """Fetch what a model repo needs for serving (from the local cache when HF_HUB_OFFLINE=1); the
+    folder is named by the commit it resolved to."""
     bound_hub_calls()
     return Path(
         snapshot_download(
-            check_repo_id(repo_id), revision=revision, repo_type="model", allow_patterns=PUSH_PATTERNS
+            check_repo_id(repo_id), revision=revision, repo_type="model", allow_patterns=SERVING_FILES
         )
     )
+
+
+@dataclass
+class SampleGrids:
+    """A run's fixed-noise grids: in its folder, or fetched from its Hub repo when first shown."""
+
+    folder: Path
+    epochs: list[int]
+    repo_id: str | None = None
+    commit: str | None = None
+
+    def path(self, epoch: int) -> Path:
+        local = sample_path(self.folder, epoch)
+        if local.is_file() or self.repo_id is None:
+            return local
+        name = local.relative_to(self.folder).as_posix()
+        return Path(hf_hub_download(self.repo_id, name, revision=self.commit, repo_type="model"))
+
+
+def sample_grids(folder: Path, repo_id: str | None = None) -> SampleGrids:
+    """The grids of a local run, or of the repo a snapshot folder came from (listed in one request;
+    offline, the ones in the cache)."""
+    if repo_id is None:
+        return SampleGrids(folder, sample_epochs(folder))
+    try:
+        names = [sibling.rfilename for sibling in HfApi().model_info(repo_id, revision=folder.name).siblings]
+    except Exception:  # offline or unreachable: what the cache holds
+        return SampleGrids(folder, sample_epochs(folder))
+    epochs = sorted(int(match.group(1)) for name in names if (match := SAMPLE_NAME.fullmatch(name)))
+    return SampleGrids(folder, epochs, repo_id, folder.name)
 
 
 def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:

@@ -351,3 +351,20 @@ def test_the_cards_snippet_loads_the_generator_without_this_project(first_push, 
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_app_fetches_only_what_it_serves_and_the_grids_when_shown(tiny_data, hub_env, outputs, tmp_path):
+    run_dir = tmp_path / "three"
+    assert (
+        train(tiny_data, run_dir, hub_env, outputs, "--push", "--repo-id", "tester/lazy", epochs=3).returncode
+        == 0
+    )
+    env = {**hub_env, "HF_HOME": str(tmp_path / "fresh-home"), "MODEL_REPO": "tester/lazy"}
+    image, config = app_image(env, 5, outputs, tmp_path)
+    assert np.array_equal(image, expected_image(run_dir, 5)) and "tester/lazy @ main" in config
+    cached = {
+        path.name for path in (tmp_path / "fresh-home").rglob("*") if path.is_file() or path.is_symlink()
+    }
+    assert {"model.safetensors", "config.json", "history.json"} <= cached
+    # The page shows the last grid; the other grids stay on the Hub until someone asks for them.
+    assert "epoch_0003.png" in cached and not {"epoch_0001.png", "epoch_0002.png"} & cached
