@@ -18,7 +18,6 @@ import logging
 import os
 import random
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,14 @@ from gan_core.history import History, epoch_count
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
 from gan_core.layout import nearest_sample_epoch
-from gan_core.loading import SampleGrids, check_repo_id, load_generator, resolve_run_dir, sample_grids
+from gan_core.loading import (
+    SampleGrids,
+    check_repo_id,
+    load_generator,
+    load_run,
+    resolve_run_dir,
+    sample_grids,
+)
 from gan_core.messages import first_line
 from gan_core.models import Generator
 from gan_core.outputs import OutputFiles
@@ -71,7 +77,7 @@ def load_app_model(environ=os.environ) -> LoadedModel:
             )
         if repo_id:
             run_dir = resolve_run_dir(check_repo_id(repo_id), revision)
-            generator, history = load_generator(run_dir)
+            generator, history = load_run(run_dir)
             grids = sample_grids(run_dir, repo_id)
             return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir, grids)
     except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts
@@ -344,7 +350,8 @@ demo.queue(max_size=queue_max_size(), default_concurrency_limit=2)
 LIMITS = Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a Space or Docker stop runs the clean-up too
+    # A Space or `docker stop` sends SIGTERM: stop as Ctrl-C stops Gradio, so the clean-up runs too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         max_file_size=0,  # no component takes files

@@ -196,5 +196,9 @@ def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:
 
 def load_generator(source: str | Path, revision: str | None = None) -> tuple[Generator, History]:
     """A local run directory, or a Hub repo id (at `revision`) -> (generator, history)."""
-    run_dir = resolve_run_dir(source, revision)
-    return read_generator(run_dir), read_history(run_dir / HISTORY_FILE)
+    return load_run(resolve_run_dir(source, revision))
+
+
+def load_run(run_dir: Path) -> tuple[Generator, History]:
+    """The generator and history of a run directory already on disk."""
+    return read_generator(run_dir), read_history(Path(run_dir) / HISTORY_FILE)
