@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -49,6 +50,20 @@ def run_script(*args: str, env: dict | None = None, timeout: float = 300) -> sub
 def train_args(data_dir, out, *extra) -> list[str]:
     """train.py and its arguments for a CPU run on `data_dir` into `out`, as the tests run it."""
     return ["train.py", "--data-dir", str(data_dir), "--out", str(out), "--device", "cpu", *map(str, extra)]
+
+
+def start_training(args: list[str]) -> subprocess.Popen:
+    """train.py in the background, its output piped, with SIGINT's default action restored: a shell's
+    background job (CI started with `&`) ignores SIGINT, and the child would inherit that."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def free_port() -> int:

@@ -4,7 +4,6 @@ real signals, real files."""
 import json
 import os
 import random
-import signal
 import stat
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import time
 import pytest
 import torch
 
-from tests.helpers import ROOT, run_script, train_args
+from tests.helpers import ROOT, run_script, start_training, train_args
 
 
 def snapshot(folder):
@@ -27,20 +26,6 @@ def snapshot(folder):
 
 def error_lines(result):
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
-
-
-def start(args, **options):
-    """train.py in the background, with the default SIGINT and SIGTERM dispositions a terminal gives."""
-    return subprocess.Popen(
-        [sys.executable, *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        **options,
-    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +51,7 @@ def test_out_dot_in_the_project_changes_nothing(tiny_data):
 
 def test_a_second_process_on_the_same_run_fails_at_once_and_a_killed_one_blocks_nothing(tiny_data, tmp_path):
     out = tmp_path / "busy"
-    first = start(train_args(tiny_data, out, "--epochs", "100000"))
+    first = start_training(train_args(tiny_data, out, "--epochs", "100000"))
     for line in first.stdout:
         if line.startswith("epoch    2/"):
             break
@@ -88,7 +73,7 @@ def test_a_run_killed_at_any_moment_of_its_start_goes_on_with_resume(tiny_data, 
     rng = random.Random(3)
     for attempt in range(4):
         out = tmp_path / f"early-{attempt}"
-        process = start(train_args(tiny_data, out, "--epochs", "2"))
+        process = start_training(train_args(tiny_data, out, "--epochs", "2"))
         deadline = time.monotonic() + 60
         while not out.exists() and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.005)
@@ -99,25 +84,6 @@ def test_a_run_killed_at_any_moment_of_its_start_goes_on_with_resume(tiny_data, 
         assert resumed.returncode == 0, (attempt, resumed.stderr)
         history = json.loads((out / "history.json").read_text())
         assert [row["epoch"] for row in history["epochs"]] == [1, 2]
-
-
-def test_sigterm_stops_like_ctrl_c_and_leaves_no_temporary_file(tiny_data, tmp_path):
-    out = tmp_path / "terminated"
-    process = start(train_args(tiny_data, out, "--epochs", "100000", "--sample-every", "50"))
-    for line in process.stdout:
-        if line.startswith("epoch    3/"):
-            break
-    time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
-    stdout, _ = process.communicate(timeout=60)
-    assert process.returncode == 143
-    assert f"continue with --resume --out {out}" in stdout
-    assert not [path for path in out.rglob("*.tmp")]
-    saved = torch.load(out / "training_state.pt", weights_only=True)["epoch"]
-    resumed = run_script(
-        *train_args(tiny_data, out, "--resume", "--epochs", str(saved + 1), "--sample-every", "50")
-    )
-    assert resumed.returncode == 0, resumed.stderr
 
 
 def test_temporary_files_of_a_crashed_writer_go_at_the_next_start(tiny_data, tmp_path):

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from gan_core.loading import read_generator
 from gan_core.models import Generator
 from gan_core.run_files import read_training_state
-from tests.helpers import ROOT, run_script, train_args
+from tests.helpers import ROOT, run_script, start_training, train_args
 
 RUN_FILES = {
     "model.safetensors",
@@ -139,31 +139,22 @@ def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path)
     assert last["d_x"] > last["d_g_z"]
 
 
-def test_ctrl_c_leaves_a_consistent_run_that_resumes(tiny_data, tmp_path):
-
+# SIGTERM is what kill, Docker, systemd and job schedulers send: handled like Ctrl-C, exit 128 + 15.
+@pytest.mark.parametrize("signal_number, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_leaves_a_consistent_run_that_resumes(
+    tiny_data, tmp_path, signal_number, exit_code
+):
     out = tmp_path / "interrupted"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            *train_args(tiny_data, out, "--epochs", "500", "--sample-every", "50"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**__import__("os").environ, "PYTHONUNBUFFERED": "1"},
-        # As at a terminal: a shell's background job (CI started with `&`)
-        # ignores SIGINT, and the child would inherit that and never see it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    process = start_training(train_args(tiny_data, out, "--epochs", "500", "--sample-every", "50"))
     for line in process.stdout:  # wait until training is under way
         if line.startswith("epoch    3/"):
             break
     time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal_number)
     stdout, _ = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert "continue with --resume" in stdout
+    assert process.returncode == exit_code
+    assert f"continue with --resume --out {out}" in stdout
+    assert not list(out.rglob("*.tmp"))  # no temporary file left behind
     saved = read_training_state(out)["epoch"]
     history = json.loads((out / "history.json").read_text())
     assert 3 <= saved < 500 and [row["epoch"] for row in history["epochs"]] == list(range(1, saved + 1))
