@@ -47,3 +47,14 @@ def test_a_crowd_larger_than_the_queue_is_answered_or_told_busy_and_nothing_is_l
     assert report["failed"] == report["lost"] == report["mismatched"] == 0, report["failures"]
     assert report["busy"] > 0 and report["busy_messages"] == ["Queue is full! Please try again."]
     assert report["still_serving"] and report["rss_mib"]["peak"] >= report["rss_mib"]["start"] > 0
+
+
+def test_the_abuse_benchmark_runs_and_the_app_keeps_serving(tmp_path):
+    result = run_script(
+        "benchmarks/app_abuse.py", "--seconds", "3", "--distinct", "20", "--settle", "1",
+        "--results-dir", str(tmp_path), timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "app_abuse.json").read_text())
+    assert report["still_serving"] and report["outcomes"].get("upload: 403", 0) > 0
+    assert not any(key.endswith(": 200") for key in report["outcomes"])  # nothing abusive was accepted
