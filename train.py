@@ -1,6 +1,7 @@
 """Train the tutorial's MNIST GAN and (optionally) push the generator to the Hugging Face Hub.
 
-    python train.py --data-dir ./data                 # the tutorial's full run: 300 epochs, batch 100
+    python train.py --data-dir ./data                 # 300 epochs of the best recipe (--recipe improved)
+    python train.py --recipe tutorial                 # the tutorial's training exactly
     python train.py --epochs 2 --subset 2000          # a quick look
     python train.py --resume --out runs/mnist-gan     # continue an interrupted run
     python train.py --push --repo-id you/mnist-gan    # train, then upload the run directory
