@@ -52,7 +52,7 @@ def check_fresh_folder(out: Path) -> None:
 
 
 def lock_run_directory(out: Path) -> None:
-    """Hold an exclusive lock on the folder for the rest of this process (or until release())."""
+    """Hold an exclusive lock on the folder for the rest of this process (the OS drops it at exit)."""
     key = str(out.resolve())
     if key in _held:
         return
@@ -68,12 +68,6 @@ def lock_run_directory(out: Path) -> None:
             ) from None
         raise
     _held[key] = descriptor
-
-
-def release(out: Path) -> None:
-    descriptor = _held.pop(str(out.resolve()), None)
-    if descriptor is not None:
-        os.close(descriptor)  # closing the last descriptor releases the lock
 
 
 def remove_temporary_files(out: Path) -> None:

@@ -44,13 +44,12 @@ def record_epoch(
     state: TrainState,
     history: History,
     record: EpochRecord,
-    seconds: float,
     sample_noise: torch.Tensor | None,
     device: torch.device,
 ) -> dict:
     """Add the epoch to the history and copy everything its files need to the CPU, so that the
     files can be written on another thread while the device trains the next epoch."""
-    add_epoch(history, record, seconds)
+    add_epoch(history, record)
     samples = None
     if sample_noise is not None:
         with torch.no_grad():  # no dropout or batch norm: no eval() needed

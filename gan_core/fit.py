@@ -100,7 +100,7 @@ def prepare(config: TrainConfig, resume: bool) -> Run | None:
     torch.manual_seed(config.seed)  # weights, shuffles and noise all follow from the seed
     if device.type == "cuda":
         configure_cuda_math()
-    state = build_state(config, device, capturable=config.cuda_graphs and device.type == "cuda")
+    state = build_state(config, device, capturable=_use_graphs(config, device))
     history = (
         prior["history"] if prior is not None else new_history({}, {"training_seconds": 0.0, "data": data})
     )
@@ -146,7 +146,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     config, history = run.config, run.history
     setup_start = time.perf_counter()
     runner = make_epoch_runner(
-        run.state, run.images, config.batch_size, config.cuda_graphs and run.device.type == "cuda", log=log
+        run.state, run.images, config.batch_size, _use_graphs(config, run.device), log=log
     )
     history["meta"]["path"] = runner.name
     history["meta"]["setup_seconds"] = round(time.perf_counter() - setup_start, 3)
@@ -155,6 +155,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     run_start = time.perf_counter()
     writer = EpochWriter(run.out)
     epoch = first_epoch - 1
+    decaying = config.resolved().lr_decay != "none"
     # One bar for the whole run (epochs done, time left) stays at the bottom of a terminal; the
     # per-epoch lines are written above it, so logs keep them too.
     overall = tqdm(total=config.epochs, initial=first_epoch - 1, desc="run", unit="epoch", disable=hide_bar)
@@ -163,8 +164,8 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
-            lr = config.lr_at(epoch)
-            if config.resolved().lr_decay != "none":
+            lr = config.lr_at(epoch) if decaying else None  # recorded only where it changes
+            if decaying:
                 set_learning_rate(run.state, lr)
             with tqdm(
                 total=runner.steps,
@@ -183,7 +184,6 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
                     run.state,
                     history,
                     record,
-                    record["seconds"],
                     run.fixed_noise if _sampled(config, epoch) else None,
                     run.device,
                 )
@@ -218,10 +218,10 @@ def check_finite(run: Run, epoch: int, means: dict) -> None:
         )
 
 
-def finish_epoch(run: Run, epoch: int, means: dict, seconds: float, lr: float) -> EpochRecord:
+def finish_epoch(run: Run, epoch: int, means: dict, seconds: float, lr: float | None) -> EpochRecord:
     """The epoch's history row: its means, plus the rate when it decays and quality when due."""
     record = epoch_record(epoch, means, seconds)
-    if run.config.resolved().lr_decay != "none":
+    if lr is not None:
         record["lr"] = lr
     every = run.config.eval_every
     if every and (epoch % every == 0 or epoch == run.config.epochs):
@@ -253,6 +253,10 @@ def epoch_line(config: TrainConfig, record: EpochRecord) -> str:
             f"  MNIST-FD {record['quality']['mnist_fd']:.2f}  IS {record['quality']['inception_score']:.2f}"
         )
     return line
+
+
+def _use_graphs(config: TrainConfig, device: torch.device) -> bool:
+    return config.cuda_graphs and device.type == "cuda"  # CPU and MPS always run eagerly
 
 
 def _sampled(config: TrainConfig, epoch: int) -> bool:

@@ -58,13 +58,11 @@ def epoch_record(epoch: int, means: dict[str, float], seconds: float) -> EpochRe
     return record
 
 
-def add_epoch(history: History, record: EpochRecord, seconds: float) -> None:
+def add_epoch(history: History, record: EpochRecord) -> None:
     history["epochs"].append(record)
-    history["meta"]["training_seconds"] = round(history["meta"].get("training_seconds", 0.0) + seconds, 3)
-
-
-def history_to_json(history: History) -> str:
-    return json.dumps(history, indent=2, allow_nan=False) + "\n"
+    history["meta"]["training_seconds"] = round(
+        history["meta"].get("training_seconds", 0.0) + record["seconds"], 3
+    )
 
 
 def read_history(path: str | Path) -> History:

@@ -35,7 +35,7 @@ PUSH_PATTERNS = [
 ]
 
 
-SAMPLE_NAME = re.compile(rf"{SAMPLES_DIR}/epoch_(\d{{4,}})\.png")  # a grid's path in the run, and its epoch
+SAMPLE_NAME = re.compile(rf"{SAMPLES_DIR}/epoch_(\d+)\.png")  # a grid's path in the run, and its epoch
 
 
 def sample_path(run_dir: str | Path, epoch: int) -> Path:
@@ -44,13 +44,14 @@ def sample_path(run_dir: str | Path, epoch: int) -> Path:
 
 def sample_epochs(run_dir: str | Path) -> list[int]:
     """Epochs whose fixed-noise sample grid is in the run directory, ascending."""
-    epochs = []
-    for path in (Path(run_dir) / SAMPLES_DIR).glob("epoch_*.png"):
-        try:
-            epochs.append(int(path.stem.removeprefix("epoch_")))
-        except ValueError:
-            continue
-    return sorted(epochs)
+    return grid_epochs(
+        f"{SAMPLES_DIR}/{path.name}" for path in (Path(run_dir) / SAMPLES_DIR).glob("epoch_*.png")
+    )
+
+
+def grid_epochs(names) -> list[int]:
+    """The epochs of the sample grids among a run's or a repo's file names, ascending."""
+    return sorted(int(match.group(1)) for name in names if (match := SAMPLE_NAME.fullmatch(name)))
 
 
 def nearest_sample_epoch(available: list[int], wanted: int) -> int | None:

@@ -23,8 +23,8 @@ from .layout import (
     HISTORY_FILE,
     MODEL_FILE,
     REAL_IMAGES_FILE,
-    SAMPLE_NAME,
     SCORES_FILE,
+    grid_epochs,
     sample_epochs,
     sample_path,
 )
@@ -184,8 +184,7 @@ def sample_grids(folder: Path, repo_id: str | None = None) -> SampleGrids:
         names = [sibling.rfilename for sibling in HfApi().model_info(repo_id, revision=folder.name).siblings]
     except Exception:  # offline or unreachable: what the cache holds
         return SampleGrids(folder, sample_epochs(folder))
-    epochs = sorted(int(match.group(1)) for name in names if (match := SAMPLE_NAME.fullmatch(name)))
-    return SampleGrids(folder, epochs, repo_id, folder.name)
+    return SampleGrids(folder, grid_epochs(names), repo_id, folder.name)
 
 
 def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:

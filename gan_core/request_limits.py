@@ -33,7 +33,7 @@ class RequestLimits:
             return await _answer(send, 403, "This demo takes no file uploads.")
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            return await _answer(send, 413, f"Request bodies are limited to {self.max_body_bytes} bytes.")
+            return await self._too_long(send)
 
         call = CALL.search(path) if scope.get("method") == "POST" else None
         if call and call.group(1) in self.arity:
@@ -61,7 +61,10 @@ class RequestLimits:
 
         await self.app(scope, bounded_receive, tracked_send)
         if too_long and not started:
-            await _answer(send, 413, f"Request bodies are limited to {self.max_body_bytes} bytes.")
+            await self._too_long(send)
+
+    async def _too_long(self, send):
+        await _answer(send, 413, f"Request bodies are limited to {self.max_body_bytes} bytes.")
 
     async def _checked_call(self, scope, receive, send, name: str):
         """Read the whole (bounded) body, check the number of values, then hand it on unchanged."""
@@ -73,7 +76,7 @@ class RequestLimits:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_body_bytes:
-                return await _answer(send, 413, f"Request bodies are limited to {self.max_body_bytes} bytes.")
+                return await self._too_long(send)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
