@@ -39,7 +39,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float, eps: float = 1e-7) -> torc
     cos_omega = (a_unit * b_unit).sum(-1, keepdim=True).clamp(-1.0, 1.0)
     omega = torch.arccos(cos_omega)
     sin_omega = torch.sin(omega)
-    nearly_parallel = sin_omega.abs() < 1e-4
+    # arccos cannot resolve an angle closer to 0 or pi than about sqrt(2 * eps) (3.5e-4 in float32),
+    # and near pi the formula divides by that rounding error; such pairs take the lerp instead.
+    nearly_parallel = sin_omega.abs() < max(1e-4, 10 * torch.finfo(omega.dtype).eps ** 0.5)
     safe_sin = torch.where(nearly_parallel, torch.ones_like(sin_omega), sin_omega)
     spherical = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / safe_sin
     return torch.where(nearly_parallel, lerp(a, b, t), spherical)
