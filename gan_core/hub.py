@@ -92,14 +92,16 @@ def check_push_access(repo_id: str, private: bool = False) -> str:
 def run_files_to_push(run_dir: Path, warn) -> list[str]:
     """The run's files that a model repo holds (PUSH_PATTERNS, nothing else), as repo paths.
     Links are never followed: a link in a run directory could point at any file on the machine."""
+    ours = lambda name: any(fnmatch(name, pattern) for pattern in PUSH_PATTERNS)
+    folders = {pattern.rpartition("/")[0] for pattern in PUSH_PATTERNS if "/" in pattern}
     chosen = []
     for path in sorted(run_dir.rglob("*")):
         relative = path.relative_to(run_dir)
-        if not any(fnmatch(relative.as_posix(), pattern) for pattern in PUSH_PATTERNS):
+        if not (ours(relative.as_posix()) or relative.as_posix() in folders):
             continue
         if any((run_dir / part).is_symlink() for part in [relative, *relative.parents][:-1]):
             warn(f"warning: {run_dir / relative} is a link; it is not pushed")
-        elif path.is_file():
+        elif path.is_file() and ours(relative.as_posix()):
             chosen.append(relative.as_posix())
     return chosen
 
