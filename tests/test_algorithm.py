@@ -138,3 +138,23 @@ def test_history_holds_the_mean_of_every_step_of_the_epoch(tiny_data, tmp_path):
         names = ("d_loss", "g_loss", "d_x", "d_g_z")
         assert [row[name] for name in names] == pytest.approx(means, rel=1e-5, abs=1e-6)
         assert [row[name] for name in names] != pytest.approx(last, rel=1e-3)  # the mean, not the last batch
+
+
+def test_the_state_has_the_configured_networks_and_optimisers():
+    config = TrainConfig(latent_size=8, hidden_size=24, batch_size=5, lr=3e-4, ema_decay=0.99,
+                         recipe="tutorial", real_label=0.9, adam_betas=(0.5, 0.9))  # fmt: skip
+    state = build_state(config, torch.device("cpu"))
+    shapes = lambda net: [tuple(m.weight.shape) for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert shapes(state.generator) == [(24, 8), (24, 24), (784, 24)]
+    assert shapes(state.discriminator) == [(24, 784), (24, 24), (1, 24)]
+    pairs = ((state.g_optimizer, state.generator), (state.d_optimizer, state.discriminator))
+    for optimiser, network in pairs:
+        (group,) = optimiser.param_groups
+        assert [id(p) for p in group["params"]] == [id(p) for p in network.parameters()]
+        assert (group["lr"], group["betas"]) == (3e-4, (0.5, 0.9))
+    assert torch.equal(state.d_targets, torch.tensor([[0.9]] * 5 + [[0.0]] * 5))
+    assert torch.equal(state.g_targets, torch.ones(5, 1))
+    # The moving average starts as the generator, and is never trained by backprop.
+    ema, generator = state.ema.state_dict(), state.generator.state_dict()
+    assert all(torch.equal(ema[name], generator[name]) for name in generator)
+    assert state.ema_decay == 0.99 and not any(p.requires_grad for p in state.ema.parameters())

@@ -32,3 +32,62 @@ def test_a_successful_write_replaces_the_file_whole(tmp_path):
     run_files.write_json(target, {"latent_size": 64})
     assert target.read_text() == '{\n  "latent_size": 64\n}\n'
     assert [path.name for path in tmp_path.iterdir()] == ["config.json"]
+
+
+def run_files_of(run_dir):
+    """Every file of a run, by name: tensors for weights, parsed JSON (minus timings), raw bytes else."""
+    import json
+    import re
+
+    from safetensors.torch import load_file
+
+    files = {}
+    for path in sorted(run_dir.rglob("*")):
+        name = path.relative_to(run_dir).as_posix()
+        if path.suffix == ".safetensors":
+            files[name] = load_file(path)
+        elif name == "history.json":
+            history = json.loads(path.read_text())
+            for row in history["epochs"]:
+                row.pop("seconds")
+            history["meta"].pop("training_seconds"), history["meta"].pop("setup_seconds")
+            files[name] = history
+        elif name == "README.md":  # the card, which says how long training took
+            files[name] = re.sub(rb" in \d+ s of training", b"", path.read_bytes())
+        elif path.is_file() and name != "training_state.pt":
+            files[name] = path.read_bytes()
+    return files
+
+
+@pytest.mark.parametrize(
+    "recipe, extra", [("tutorial", {}), ("improved", {"ema_decay": 0.9, "sample_every": 2})]
+)
+def test_a_run_stopped_and_resumed_in_process_is_the_uninterrupted_run(tiny_data, tmp_path, recipe, extra):
+    # Training in process (as gan_core.fit is used from Python): the same files, byte for byte.
+    # (--lr-decay is left out: its schedule follows --epochs, which this resume changes on purpose.)
+    from dataclasses import replace
+
+    import torch
+
+    from gan_core.config import TrainConfig
+    from gan_core.fit import fit
+    from gan_core.run_files import read_training_state
+
+    quiet = lambda *_: None
+    base = TrainConfig(epochs=3, batch_size=40, data_dir=str(tiny_data), recipe=recipe, **extra)
+    straight = fit(replace(base, out=str(tmp_path / "straight")), log=quiet, progress=False)
+    halves = replace(base, epochs=2, out=str(tmp_path / "halves"))
+    fit(halves, log=quiet, progress=False)
+    assert read_training_state(halves.out)["epoch"] == 2
+    resumed = fit(replace(halves, epochs=3), resume=True, log=quiet, progress=False)
+
+    expected, got = run_files_of(straight), run_files_of(resumed)
+    assert sorted(got) == sorted(expected)
+    for name, value in expected.items():
+        if isinstance(value, dict) and name.endswith(".safetensors"):
+            assert all(torch.equal(value[key], got[name][key]) for key in value), name
+        else:
+            assert got[name] == value, name
+    assert len(expected["history.json"]["epochs"]) == 3
+    state = read_training_state(resumed)
+    assert state["epoch"] == 3
