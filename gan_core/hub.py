@@ -73,6 +73,11 @@ def check_push_access(repo_id: str, private: bool = False) -> str:
     """Before training: the token works and the repo exists (created if needed), and a --private
     push will not land in a public repo. Returns the user."""
     check_repo_id(repo_id)
+    if constants.HF_HUB_OFFLINE:
+        raise PushError(
+            "offline mode is on (HF_HUB_OFFLINE is set), so nothing can be pushed: "
+            "unset HF_HUB_OFFLINE to push, or leave out --push"
+        )
     bound_hub_calls()
     api = HfApi()
     try:
@@ -147,6 +152,7 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
     card = model_card(history, run_dir, repo_id)
     api = HfApi()
     try:
+        head = api.model_info(repo_id).sha
         operations = push_operations(run_dir, card, api.list_repo_files(repo_id), warn)
         # Deletions and the small files first, the weights last: a push cut short leaves no new
         # weights beside old samples.
@@ -156,12 +162,30 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
         ]
         for number, batch in enumerate(batches, start=1):
             part = f", part {number} of {len(batches)}" if len(batches) > 1 else ""
-            commit = api.create_commit(
-                repo_id=repo_id,
-                repo_type="model",
-                operations=batch,
-                commit_message=f"Upload MNIST GAN run ({epoch_count(history)} epochs{part})",
-            )
+            message = f"Upload MNIST GAN run ({epoch_count(history)} epochs{part})"
+            try:
+                head = api.create_commit(
+                    repo_id=repo_id, repo_type="model", operations=batch, commit_message=message
+                ).oid
+            except Exception as error:
+                head = _landed_anyway(api, repo_id, head, message, error)
     except Exception as error:
         raise _explain(error, repo_id, f"upload {run_dir} to {repo_id}") from None
-    return commit.commit_url
+    return f"{constants.ENDPOINT}/{repo_id}/commit/{head}"
+
+
+def _landed_anyway(api: HfApi, repo_id: str, parent: str, message: str, error: Exception) -> str:
+    """A commit whose answer was lost (a dropped connection, a gateway's 5xx) may still have been
+    made: if the repo's newest commit is new and carries this message, it is ours, and the push
+    goes on; otherwise the original error stands."""
+    answer_lost = isinstance(error, _transport_errors()) or (
+        isinstance(error, HfHubHTTPError) and error.response is not None and error.response.status_code >= 500
+    )
+    if answer_lost:
+        try:
+            newest = api.list_repo_commits(repo_id)[0]
+        except Exception:
+            raise error from None
+        if newest.commit_id != parent and newest.title == message:
+            return newest.commit_id
+    raise error

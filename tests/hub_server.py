@@ -4,11 +4,11 @@ to push and pull a model repo, for tests over real HTTP on 127.0.0.1 (HF_ENDPOIN
     python tests/hub_server.py --port 8765 --storage /tmp/hub --user tester:hf_test_token
 
 Implemented: whoami-v2, repo creation, YAML validation, preupload (every file "regular"), the NDJSON
-commit, repo info at a revision, tree listing, HEAD/GET resolve with X-Repo-Commit, ETag and
+commit, repo info at a revision, tree listing, the commit log, HEAD/GET resolve with X-Repo-Commit, ETag and
 Content-Length. Bearer tokens are checked: writes need the namespace owner's token, private repos
 need it to read. Each commit is a full snapshot, so old revisions stay servable. Fault injection for
 tests: --fail-status answers every request with that status; --drop-on-commit closes the connection
-when a commit arrives, without answering.
+when a commit arrives, without answering; --lose-commit-answer makes the commit, then hangs up.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ ROUTES = [
     ("POST", re.compile(rf"^/api/models/{REPO}/commit/{REVISION}$"), "commit"),
     ("GET", re.compile(rf"^/api/models/{REPO}(?:/revision/{REVISION})?$"), "repo_info"),
     ("GET", re.compile(rf"^/api/models/{REPO}/tree/{REVISION}(?:/(?P<path>.*))?$"), "tree"),
+    ("GET", re.compile(rf"^/api/models/{REPO}/commits/{REVISION}$"), "commits"),
     ("GET", re.compile(rf"^/{REPO}/resolve/{REVISION}/(?P<path>.+)$"), "resolve"),
     ("HEAD", re.compile(rf"^/{REPO}/resolve/{REVISION}/(?P<path>.+)$"), "resolve"),
 ]
@@ -300,6 +301,10 @@ class HubHandler(BaseHTTPRequestHandler):
         if len(files) + len(deleted) > self.server.max_files_per_commit:
             raise HubError(400, f"a commit may change at most {self.server.max_files_per_commit} files")
         sha = self.server.storage.commit(repo, unquote(revision), header.get("summary", ""), files, deleted)
+        if self.server.lose_commit_answer:
+            self.close_connection = True
+            self.connection.shutdown(2)  # the commit landed, but its answer never arrives
+            raise ConnectionError
         self.send_json(
             {
                 "success": True,
@@ -329,6 +334,17 @@ class HubHandler(BaseHTTPRequestHandler):
                 "siblings": [{"rfilename": path} for path in sorted(commit["files"])],
             }
         )
+
+    def commits(self, repo, revision):
+        repo_state = self.readable_repo(repo)
+        sha, history = self.server.storage.resolve(repo_state, revision), []
+        while sha is not None:
+            commit = repo_state["commits"][sha]
+            date = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(commit["time"]))
+            history.append({"id": sha, "title": commit["message"], "message": "", "date": date,
+                            "authors": [{"user": repo_state["owner"]}]})  # fmt: skip
+            sha = commit["parent"]
+        self.send_json(history)
 
     def tree(self, repo, revision, path=""):
         repo_state = self.readable_repo(repo)
@@ -388,6 +404,7 @@ class HubServer(ThreadingHTTPServer):
         verbose: bool = False,
         hang: bool = False,
         max_files_per_commit: int = 100,
+        lose_commit_answer: bool = False,
     ):
         super().__init__(("127.0.0.1", port), HubHandler)
         self.storage = Storage(storage)
@@ -397,6 +414,7 @@ class HubServer(ThreadingHTTPServer):
         self.verbose = verbose
         self.hang = hang
         self.max_files_per_commit = max_files_per_commit
+        self.lose_commit_answer = lose_commit_answer
         self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
@@ -417,6 +435,9 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--drop-on-commit", action="store_true", help="hang up on commit requests without answering"
     )
+    parser.add_argument(
+        "--lose-commit-answer", action="store_true", help="make each commit, then hang up without answering"
+    )
     parser.add_argument("--hang", action="store_true", help="accept every connection and never answer")
     parser.add_argument("--max-files-per-commit", type=int, default=100, help="refuse bigger commits")
     parser.add_argument("--verbose", action="store_true", help="log each request")
@@ -431,6 +452,7 @@ def main(argv=None) -> None:
         args.verbose,
         args.hang,
         args.max_files_per_commit,
+        args.lose_commit_answer,
     )
     print(f"test Hub listening on {server.base_url}", flush=True)
     try:

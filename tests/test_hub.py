@@ -227,7 +227,7 @@ def test_a_repo_without_the_model_files_is_a_clear_error_and_the_app_falls_back(
 
 
 @pytest.mark.parametrize(
-    "case", ["bad token", "no token", "server error", "server down", "dropped connection"]
+    "case", ["bad token", "no token", "server error", "server down", "dropped connection", "offline mode"]
 )
 def test_push_failures_are_one_clear_message_and_lose_nothing(
     case, first_push, hub_env, outputs, tmp_path_factory, tiny_data
@@ -245,12 +245,15 @@ def test_push_failures_are_one_clear_message_and_lose_nothing(
         env["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
     elif case == "dropped connection":
         server, env["HF_ENDPOINT"] = start_hub(tmp_path_factory.mktemp("dropping"), "--drop-on-commit")
+    elif case == "offline mode":
+        env["HF_HUB_OFFLINE"] = "1"
     expected = {
         "bad token": "rejected the token",
         "no token": "no Hugging Face token found",
         "server error": "(500 Internal Server Error)",
         "server down": "could not reach the Hub",
         "dropped connection": "could not reach the Hub",
+        "offline mode": "offline mode is on (HF_HUB_OFFLINE is set), so nothing can be pushed",
     }[case]
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
     try:
@@ -269,6 +272,30 @@ def test_push_failures_are_one_clear_message_and_lose_nothing(
     if case != "dropped connection":  # that server answers everything but commits: training would run
         assert trained.returncode == 3 and expected in trained.stderr and "epoch" not in trained.stdout
         assert not fresh.exists()
+
+
+def test_a_commit_whose_answer_was_lost_is_found_on_the_hub_and_reported_as_pushed(
+    first_push, hub_env, outputs, tmp_path_factory
+):
+    run_dir, _ = first_push
+    server, endpoint = start_hub(tmp_path_factory.mktemp("losing"), "--lose-commit-answer")
+    try:
+        pushed = run_script(
+            "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/mnist-gan",
+            env={**hub_env, "HF_ENDPOINT": endpoint},
+        )  # fmt: skip
+        remote = HfApi(endpoint=endpoint, token=TOKEN)
+        files, commits = (
+            remote.list_repo_files("tester/mnist-gan"),
+            remote.list_repo_commits("tester/mnist-gan"),
+        )
+    finally:
+        stop(server)
+    outputs.append(pushed.stdout + pushed.stderr)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"tester/mnist-gan/commit/{commits[0].commit_id}" in pushed.stdout
+    assert [commit.title for commit in commits] == ["Upload MNIST GAN run (1 epochs)", "initial commit"]
+    assert set(files) - {".gitattributes"} == PUSHED
 
 
 def test_the_token_is_in_no_output_and_no_file(first_push, hub_env, outputs):
