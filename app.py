@@ -33,8 +33,7 @@ from gan_core.loading import (
     SampleGrids,
     check_repo_id,
     load_generator,
-    load_run,
-    resolve_run_dir,
+    load_hub_run,
     sample_grids,
 )
 from gan_core.messages import first_line
@@ -76,8 +75,7 @@ def load_app_model(environ=os.environ) -> LoadedModel:
                 generator, history, f"the run in {folder}", Path(folder), sample_grids(Path(folder))
             )
         if repo_id:
-            run_dir = resolve_run_dir(check_repo_id(repo_id), revision)
-            generator, history = load_run(run_dir)
+            run_dir, generator, history = load_hub_run(check_repo_id(repo_id), revision)
             grids = sample_grids(run_dir, repo_id)
             return LoadedModel(generator, history, f"{repo_id} @ {revision or 'main'}", run_dir, grids)
     except Exception as error:  # unreachable Hub, missing repo, bad files: the demo still starts

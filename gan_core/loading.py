@@ -6,13 +6,20 @@ A run directory *is* a model repo, so loading reads the same files from either p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from huggingface_hub import HfApi, get_session, hf_hub_download, snapshot_download
+from huggingface_hub import (
+    HfApi,
+    constants,
+    get_session,
+    hf_hub_download,
+    snapshot_download,
+)
 from safetensors import safe_open
 
 from .config import MAX_WIDTH, ModelConfig
@@ -147,15 +154,52 @@ def bound_hub_calls() -> None:
 SERVING_FILES = [MODEL_FILE, CONFIG_FILE, HISTORY_FILE, SCORES_FILE, REAL_IMAGES_FILE]
 
 
-def download_run(repo_id: str, revision: str | None = None) -> Path:
+def download_run(repo_id: str, revision: str | None = None, force_download: bool = False) -> Path:
     """Fetch what a model repo needs for serving (from the local cache when HF_HUB_OFFLINE=1); the
     folder is named by the commit it resolved to."""
     bound_hub_calls()
     return Path(
         snapshot_download(
-            check_repo_id(repo_id), revision=revision, repo_type="model", allow_patterns=SERVING_FILES
+            check_repo_id(repo_id),
+            revision=revision,
+            repo_type="model",
+            allow_patterns=SERVING_FILES,
+            force_download=force_download,
         )
     )
+
+
+def check_cached_weights(run_dir: Path) -> None:
+    """The cached weights are the bytes the Hub sent: huggingface_hub checks only their size, and
+    names the cached copy by the Hub's hash of it (SHA-256 for a Git LFS file, as weights are,
+    else the Git blob id), so the check needs no request and works offline too."""
+    stored = (run_dir / MODEL_FILE).resolve()
+    expected = stored.name.lower()
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", expected):
+        return  # not a cache blob (a copy where links are unavailable): nothing to compare with
+    content = stored.read_bytes()
+    if len(expected) == 64:
+        actual = hashlib.sha256(content).hexdigest()
+    else:
+        actual = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+    if actual != expected:
+        raise ValueError(f"the cached {MODEL_FILE} does not match the Hub's hash of it: it was damaged")
+
+
+def load_hub_run(repo_id: str, revision: str | None = None) -> tuple[Path, Generator, History]:
+    """A Hub repo's run, downloaded or from the cache, checked and loaded. A cached file that is
+    empty, cut short or changed (a crash while writing, a full disk, a hand edit) is fetched again
+    once; if the fresh copy is still bad, that error stands."""
+    run_dir = download_run(repo_id, revision)
+    try:
+        check_cached_weights(run_dir)
+        return run_dir, *load_run(run_dir)
+    except (ValueError, OSError):
+        if constants.HF_HUB_OFFLINE:
+            raise
+    run_dir = download_run(repo_id, revision, force_download=True)
+    check_cached_weights(run_dir)
+    return run_dir, *load_run(run_dir)
 
 
 @dataclass
@@ -187,15 +231,12 @@ def sample_grids(folder: Path, repo_id: str | None = None) -> SampleGrids:
     return SampleGrids(folder, grid_epochs(names), repo_id, folder.name)
 
 
-def resolve_run_dir(source: str | Path, revision: str | None = None) -> Path:
-    """A local run directory as it is, or a Hub repo id downloaded (at `revision`)."""
-    path = Path(source)
-    return path if path.is_dir() else download_run(str(source), revision)
-
-
 def load_generator(source: str | Path, revision: str | None = None) -> tuple[Generator, History]:
     """A local run directory, or a Hub repo id (at `revision`) -> (generator, history)."""
-    return load_run(resolve_run_dir(source, revision))
+    if Path(source).is_dir():
+        return load_run(Path(source))
+    _, generator, history = load_hub_run(str(source), revision)
+    return generator, history
 
 
 def load_run(run_dir: Path) -> tuple[Generator, History]:

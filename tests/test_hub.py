@@ -395,3 +395,32 @@ def test_the_app_fetches_only_what_it_serves_and_the_grids_when_shown(tiny_data,
     assert {"model.safetensors", "config.json", "history.json"} <= cached
     # The page shows the last grid; the other grids stay on the Hub until someone asks for them.
     assert "epoch_0003.png" in cached and not {"epoch_0001.png", "epoch_0002.png"} & cached
+
+
+DRAW = """import sys, numpy as np
+from gan_core.loading import load_generator
+from gan_core.sampling import Sampler
+generator, _ = load_generator("tester/mnist-gan")
+np.save(sys.argv[1], np.asarray(Sampler(generator).generate(3, 16)))
+"""
+
+
+@pytest.mark.parametrize("damage", ["a changed byte in the weights", "an empty config.json"])
+def test_a_damaged_file_in_the_cache_is_downloaded_again(first_push, hub_env, tmp_path, damage):
+    env = {**hub_env, "HF_HOME": str(tmp_path / "hf-home")}
+    assert run_script("-c", DRAW, str(tmp_path / "first.npy"), env=env).returncode == 0
+    name = "model.safetensors" if "weights" in damage else "config.json"
+    (cached,) = (tmp_path / "hf-home" / "hub").glob(f"models--tester--mnist-gan/snapshots/*/{name}")
+    original = cached.read_bytes()
+    content = bytearray(original)
+    content[-64] ^= 0x01  # one bit of one weight: the file still loads, with a different digit
+    cached.resolve().write_bytes(bytes(content) if "weights" in damage else b"")
+
+    offline = run_script("-c", DRAW, str(tmp_path / "offline.npy"), env={**env, "HF_HUB_OFFLINE": "1"})
+    assert offline.returncode == 1 and not (tmp_path / "offline.npy").exists()  # refused, not served
+    assert ("does not match the Hub's hash" if "weights" in damage else "config.json") in offline.stderr
+
+    again = run_script("-c", DRAW, str(tmp_path / "again.npy"), env=env)
+    assert again.returncode == 0, again.stderr
+    assert cached.read_bytes() == original
+    assert np.array_equal(np.load(tmp_path / "again.npy"), np.load(tmp_path / "first.npy"))
