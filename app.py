@@ -43,6 +43,7 @@ from gan_core.plots import quality_figure, scores_figure
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
 from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
+from gan_core.session_limits import limit_calls_per_visitor
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 log = logging.getLogger("mnist_gan_app")
@@ -115,13 +116,13 @@ MAX_REQUEST_BYTES = 64 * 1024
 ENDPOINT_PARAMETERS = {"generate": 2, "interpolate": 4, "interpolation_strip": 4, "training_scores": 0}
 
 
-def queue_max_size(environ=os.environ, default: int = 64) -> int:
-    """QUEUE_MAX_SIZE from the environment (a Space setting); anything but a positive whole
-    number is logged and replaced by the default rather than stopping the Space."""
-    text = environ.get("QUEUE_MAX_SIZE", str(default)).strip()
-    if text.isdecimal() and 0 < int(text) <= 10_000:  # past that a queue only hides an overload
+def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int:
+    """A count from the environment (a Space setting); anything but a whole number from 1 to
+    `high` is logged and replaced by the default rather than stopping the Space."""
+    text = environ.get(name, str(default)).strip()
+    if text.isdecimal() and 0 < int(text) <= high:
         return int(text)
-    log.warning("QUEUE_MAX_SIZE=%r is not a whole number from 1 to 10000; using %d", text[:40], default)
+    log.warning("%s=%r is not a whole number from 1 to %d; using %d", name, text[:40], high, default)
     return default
 
 
@@ -343,7 +344,10 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
 
 # Bounded: a busy public Space answers "queue full" (HTTP 503) instead of piling up work; two
 # concurrent generator calls per event keep a 2-vCPU Space responsive.
-demo.queue(max_size=queue_max_size(), default_concurrency_limit=2)
+# (past 10,000 a queue only hides an overload). One visitor may have at most MAX_CALLS_PER_VISITOR
+# calls waiting or running, so one client cannot fill the queue for everyone else.
+demo.queue(max_size=whole_setting("QUEUE_MAX_SIZE", 64, high=10_000), default_concurrency_limit=2)
+limit_calls_per_visitor(demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, high=1_000))
 
 LIMITS = Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
 

@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 import torch
+from gradio_client import Client
 from safetensors.torch import load_file, save_file
 
 from tests.helpers import ROOT, free_port, run_script, start_app, stop, wait_for_port
@@ -49,6 +51,23 @@ def test_a_multi_megabyte_body_is_refused_and_the_app_keeps_serving(app_url, dec
 def test_a_malformed_call_gets_a_message_naming_the_problem(app_url, body, status, message):
     response = call(app_url, "generate", body)
     assert response.status_code == status and message in response.text, response.text
+
+
+@pytest.mark.parametrize("named_session", [True, False])
+def test_one_visitor_cannot_take_the_queue_from_the_others(app_url, named_session):
+    # A greedy client sends 30 slow calls at once: from one session, or (curl-style) from one
+    # address with no session. At most 8 are queued; the rest are refused at once, saying why.
+    session = {"session_hash": "greedy-visitor"} if named_session else {}
+    body = json.dumps({"data": [1, 2, 32, "slerp"], **session}).encode()
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(lambda _: call(app_url, "interpolation_strip", body), range(30)))
+    refused = [a for a in answers if a.status_code == 503]
+    assert all(a.status_code in (200, 503) for a in answers)
+    assert 30 - 8 - 4 <= len(refused) <= 30 - 8, [a.status_code for a in answers]  # some may finish first
+    assert all("You already have 8 requests waiting or running" in a.text for a in refused)
+    # Meanwhile another visitor (a gradio_client session) is served every time.
+    client = Client(app_url, verbose=False)
+    assert all(client.predict(seed, 4, api_name="/generate") for seed in range(32))
 
 
 def test_the_app_removes_its_outputs_when_it_stops(tmp_path):
