@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from .layout import (
     CONFIG_FILE,
     DISCRIMINATOR_FILE,
     HISTORY_FILE,
+    HISTORY_JOURNAL_FILE,
     MODEL_FILE,
     RAW_MODEL_FILE,
     REAL_IMAGES_FILE,
@@ -27,7 +30,7 @@ from .layout import (
 )
 from .model_card import model_card
 from .plots import scores_png
-from .run_files import atomic_write_bytes, atomic_write_text, write_json, write_training_state
+from .run_files import FILE_MODE, atomic_write_bytes, atomic_write_text, write_json, write_training_state
 from .step import TrainState, published_generator
 
 
@@ -48,7 +51,8 @@ def record_epoch(
     device: torch.device,
 ) -> dict:
     """Add the epoch to the history and copy everything its files need to the CPU, so that the
-    files can be written on another thread while the device trains the next epoch."""
+    files can be written on another thread while the device trains the next epoch. Only the new
+    row is copied, with the config and meta: a copy of every row would grow with the run."""
     add_epoch(history, record)
     samples = None
     if sample_noise is not None:
@@ -57,7 +61,9 @@ def record_epoch(
     return {
         "epoch": record["epoch"],
         "samples": samples,
-        "history": copy.deepcopy(history),
+        "row": copy.deepcopy(record),
+        "config": copy.deepcopy(history["config"]),
+        "meta": copy.deepcopy(history["meta"]),
         "resume": resume_state(state, record["epoch"], device),
     }
 
@@ -80,7 +86,12 @@ def resume_state(state: TrainState, epoch: int, device: torch.device) -> dict:
 
 def write_first_checkpoint(run_dir: Path, state: TrainState, history: History, device: torch.device) -> None:
     """The state before epoch 1: from the first file a run writes on, --resume can always go on."""
-    write_training_state(run_dir, {**resume_state(state, 0, device), "history": copy.deepcopy(history)})
+    write_training_state(run_dir, {**resume_state(state, 0, device), "history": _config_and_meta(history)})
+
+
+def _config_and_meta(history: History) -> dict:
+    """What training_state.pt keeps of the history: its rows are in history.json and the journal."""
+    return {"config": copy.deepcopy(history["config"]), "meta": copy.deepcopy(history["meta"])}
 
 
 def _cpu_copy(value):
@@ -94,7 +105,58 @@ def _cpu_copy(value):
     return value
 
 
-def write_epoch(run_dir: Path, record: dict) -> None:
+# While history.json holds at most this many rows it is rewritten every epoch (a few ms); past it,
+# only now and then, so an epoch's files cost the same however long the run has been
+# (benchmarks/checkpoint_cost.py).
+REWRITE_ROWS = 1000
+JOURNAL_SHARE = 10  # ... and past it, rewritten when the journal holds 1/JOURNAL_SHARE of the rows
+
+
+class HistoryFiles:
+    """history.json and its journal. Each epoch's row goes to history.json, rewritten whole and
+    atomically, or, once the run is long, as one appended line of history_journal.jsonl; a rewrite
+    empties the journal, and training always ends with one. --resume reads both
+    (run_files.resumed_history), so no row is lost whichever file a crash interrupts."""
+
+    def __init__(self, run_dir: Path, history: History):
+        self.run_dir = run_dir
+        self.history = copy.deepcopy(history)  # once per run: the writer's own copy, grown row by row
+        self.journal_rows = 0
+        if (run_dir / HISTORY_JOURNAL_FILE).exists():  # resumed: start from one whole history.json
+            self.rewrite()
+
+    def add(self, row: EpochRecord, config: dict, meta: dict) -> None:
+        self.history["config"], self.history["meta"] = config, meta
+        self.history["epochs"].append(row)
+        rows = len(self.history["epochs"])
+        if rows <= REWRITE_ROWS or JOURNAL_SHARE * (self.journal_rows + 1) >= rows:
+            self.rewrite()
+        else:
+            self._append_to_journal(row)
+
+    def rewrite(self) -> None:
+        write_json(self.run_dir / HISTORY_FILE, self.history)
+        (self.run_dir / HISTORY_JOURNAL_FILE).unlink(missing_ok=True)  # its rows are all in history.json
+        self.journal_rows = 0
+
+    def finish(self) -> None:
+        if self.journal_rows:
+            self.rewrite()
+
+    def _append_to_journal(self, row: EpochRecord) -> None:
+        # On disk before training_state.pt names this epoch; a line torn by a crash belongs to an
+        # epoch that training_state.pt does not hold yet, and resume ignores it.
+        handle = os.open(
+            self.run_dir / HISTORY_JOURNAL_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE
+        )
+        with os.fdopen(handle, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps(row, allow_nan=False) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
+        self.journal_rows += 1
+
+
+def write_epoch(run_dir: Path, record: dict, history_files: HistoryFiles) -> None:
     """The epoch's files. training_state.pt goes last: until it is renamed into place,
     --resume continues from the previous epoch."""
     epoch, resume = record["epoch"], record["resume"]
@@ -107,8 +169,8 @@ def write_epoch(run_dir: Path, record: dict) -> None:
     else:
         atomic_write_bytes(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
     atomic_write_bytes(run_dir / DISCRIMINATOR_FILE, save(resume["discriminator"], metadata=stamp))
-    write_json(run_dir / HISTORY_FILE, record["history"])
-    write_training_state(run_dir, {**resume, "history": record["history"]})
+    history_files.add(record["row"], record["config"], record["meta"])
+    write_training_state(run_dir, {**resume, "history": {"config": record["config"], "meta": record["meta"]}})
 
 
 class EpochWriter:
@@ -118,14 +180,15 @@ class EpochWriter:
     close() also waits for the last write, so Ctrl-C still leaves the finished epoch on disk.
     """
 
-    def __init__(self, run_dir: str | Path):
+    def __init__(self, run_dir: str | Path, history: History):
         self.run_dir = Path(run_dir)
+        self.history_files = HistoryFiles(self.run_dir, history)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoch-writer")
         self.pending = None
 
     def submit(self, record: dict) -> None:
         self.wait()
-        self.pending = self.pool.submit(write_epoch, self.run_dir, record)
+        self.pending = self.pool.submit(write_epoch, self.run_dir, record, self.history_files)
 
     def wait(self) -> None:
         if self.pending is not None:
@@ -135,6 +198,7 @@ class EpochWriter:
     def close(self) -> None:
         try:
             self.wait()
+            self.history_files.finish()
         finally:
             self.pool.shutdown(wait=True)
 

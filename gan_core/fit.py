@@ -153,7 +153,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     hide_bar = None if progress is None else not progress  # None: tqdm shows bars on terminals only
     first_epoch = epoch_count(history) + 1
     run_start = time.perf_counter()
-    writer = EpochWriter(run.out)
+    writer = EpochWriter(run.out, history)
     epoch = first_epoch - 1
     decaying = config.resolved().lr_decay != "none"
     # One bar for the whole run (epochs done, time left) stays at the bottom of a terminal; the

@@ -18,9 +18,10 @@ SCORES_FILE = "scores.png"
 CARD_FILE = "README.md"
 STATE_FILE = "training_state.pt"
 REAL_IMAGES_FILE = "real_images.png"
+HISTORY_JOURNAL_FILE = "history_journal.jsonl"  # rows not yet in history.json, one JSON line each
 SAMPLES_DIR = "samples"
 RUN_FILES = (MODEL_FILE, RAW_MODEL_FILE, DISCRIMINATOR_FILE, CONFIG_FILE, HISTORY_FILE, SCORES_FILE,
-             CARD_FILE, STATE_FILE, REAL_IMAGES_FILE)  # fmt: skip
+             CARD_FILE, STATE_FILE, REAL_IMAGES_FILE, HISTORY_JOURNAL_FILE)  # fmt: skip
 
 # What a model repo holds; everything else in a run directory (discriminator, training state,
 # stray files) stays local.

@@ -3,7 +3,9 @@
 Every file is written to a temporary name in the same folder, flushed to disk, then renamed
 over the old one, so a crash or Ctrl-C leaves either the old file or the new one, never half.
 training_state.pt is written last and alone decides where `--resume` continues: it holds both
-networks, both optimizers, the RNG state and the history of the last finished epoch.
+networks, both optimizers, the RNG state, and the history's config and meta of the last finished
+epoch. The history's rows are in history.json and its journal (see epoch_files.HistoryFiles), so
+the file keeps one size however long the run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from .config import TrainConfig
-from .layout import STATE_FILE
+from .layout import HISTORY_FILE, HISTORY_JOURNAL_FILE, STATE_FILE
 from .messages import first_line
 
 
@@ -117,7 +119,10 @@ def _state_problem(state) -> str | None:
     history = state["history"]
     if not isinstance(history.get("config"), dict) or not isinstance(history.get("meta"), dict):
         return "its history has no config or meta"
-    if not isinstance(history.get("epochs"), list) or len(history["epochs"]) != state["epoch"]:
+    # Written before the rows moved out: the whole history, which must reach the saved epoch.
+    if "epochs" in history and (
+        not isinstance(history["epochs"], list) or len(history["epochs"]) != state["epoch"]
+    ):
         return f"its history does not hold epochs 1 to {state['epoch']}"
     return None
 
@@ -131,12 +136,62 @@ def saved_epoch(run_dir: str | Path) -> int:
 
 
 def read_resume_state(run_dir: str | Path, config: TrainConfig) -> dict:
-    """Load training_state.pt and check the flags agree with the run being resumed."""
+    """Load training_state.pt and check the flags agree with the run being resumed; its
+    "history" is then the whole history up to the saved epoch."""
     state = read_training_state(run_dir)
     differences = config.resume_differences(state.get("history", {}).get("config", {}))
     if differences:
         raise ValueError(f"cannot resume {Path(run_dir)}: " + "; ".join(differences))
+    state["history"] = resumed_history(Path(run_dir), state)
     return state
+
+
+def resumed_history(run_dir: Path, state: dict) -> dict:
+    """The history up to the saved epoch: the config and meta from training_state.pt, the rows
+    from history.json and the journal (a row in both is the same row; rows past the saved epoch
+    were written by an epoch that did not finish its checkpoint)."""
+    saved, epoch = state["history"], state["epoch"]
+    if "epochs" in saved:  # a state written before the rows moved out holds them all
+        return saved
+    rows = {}
+    for row in _history_rows(run_dir / HISTORY_FILE) + _journal_rows(run_dir / HISTORY_JOURNAL_FILE):
+        if isinstance(row, dict) and isinstance(row.get("epoch"), int):
+            rows[row["epoch"]] = row
+    if any(number not in rows for number in range(1, epoch + 1)):
+        raise ValueError(
+            f"{run_dir / HISTORY_FILE} (with {HISTORY_JOURNAL_FILE}) does not hold epochs 1 to {epoch} "
+            f"that {run_dir / STATE_FILE} has finished, so the run cannot be resumed"
+        )
+    return {
+        "config": saved["config"],
+        "meta": saved["meta"],
+        "epochs": [rows[n] for n in range(1, epoch + 1)],
+    }
+
+
+def _history_rows(path: Path) -> list:
+    if not path.exists():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8")).get("epochs", [])
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{path} is damaged, so the run cannot be resumed ({first_line(error)})") from None
+    return rows if isinstance(rows, list) else []
+
+
+def _journal_rows(path: Path) -> list:
+    """The journal's complete lines; a last line torn by a crash is skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    rows = []
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
 
 
 def load_resume_state(state, prior: dict, device: torch.device, path: Path) -> None:

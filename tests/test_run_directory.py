@@ -129,8 +129,13 @@ def damage(state_file, how):
         state["generator"]["net.0.weight"] = torch.zeros(3, 3)
     elif how == "optimizer of another model":
         state["d_optimizer"] = {"state": {}, "param_groups": []}
-    elif how == "history cut short":
-        state["history"]["epochs"] = state["history"]["epochs"][:1]
+    elif how == "history cut short":  # the rows live in history.json (and its journal)
+        history_file = state_file.parent / "history.json"
+        history = json.loads(history_file.read_text())
+        history_file.write_text(json.dumps({**history, "epochs": history["epochs"][:1]}))
+        return
+    elif how == "whole history cut short":  # as a state written before the rows moved out
+        state["history"]["epochs"] = [{"epoch": 1}]
     elif how == "older version":
         del state["history"]["meta"]
     torch.save(state, state_file)
@@ -139,7 +144,7 @@ def damage(state_file, how):
 @pytest.mark.parametrize(
     "how",
     ["truncated", "not a dict", "missing key", "wrong type", "wrong shape", "optimizer of another model",
-     "history cut short", "older version"],
+     "history cut short", "whole history cut short", "older version"],
 )  # fmt: skip
 def test_a_damaged_training_state_is_one_error_line_and_changes_nothing(tiny_data, tmp_path, how):
     out = tmp_path / "damaged"

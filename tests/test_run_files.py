@@ -1,6 +1,7 @@
 """Atomic writes, without root: a rename that fails leaves the old file and no temporary file."""
 
 import errno
+import json
 import os
 
 import pytest
@@ -91,3 +92,54 @@ def test_a_run_stopped_and_resumed_in_process_is_the_uninterrupted_run(tiny_data
     assert len(expected["history.json"]["epochs"]) == 3
     state = read_training_state(resumed)
     assert state["epoch"] == 3
+
+
+def test_history_rows_survive_a_crash_between_history_json_and_its_journal(tmp_path, monkeypatch):
+    # A long run keeps its newest rows in the journal; resume joins both files at the saved epoch.
+    from gan_core import epoch_files
+    from gan_core.history import new_history
+    from gan_core.run_files import resumed_history
+
+    monkeypatch.setattr(epoch_files, "REWRITE_ROWS", 2)
+    monkeypatch.setattr(epoch_files, "JOURNAL_SHARE", 1)  # rows 3 to 6 all go to the journal
+    history = new_history({"seed": 0}, {"training_seconds": 0.0})
+    files = epoch_files.HistoryFiles(tmp_path, history)
+    rows = [
+        {"epoch": n, "d_loss": n / 10, "g_loss": 1.0, "d_x": 0.5, "d_g_z": 0.5, "seconds": 0.1}
+        for n in (1, 2, 3, 4, 5, 6)
+    ]
+    for row in rows:
+        files.add(row, history["config"], {"training_seconds": row["epoch"] / 10})
+    on_disk = json.loads((tmp_path / "history.json").read_text())
+    assert [row["epoch"] for row in on_disk["epochs"]] == [1, 2]
+    journal = tmp_path / "history_journal.jsonl"
+    assert [json.loads(line)["epoch"] for line in journal.read_text().splitlines()] == [3, 4, 5, 6]
+    with journal.open("a") as torn:  # the line a crash cut short: an epoch with no checkpoint yet
+        torn.write('{"epoch": 7, "d_lo')
+
+    state = {"epoch": 5, "history": {"config": {"seed": 0}, "meta": {"training_seconds": 0.5}}}
+    resumed = resumed_history(tmp_path, state)
+    assert resumed["epochs"] == rows[:5] and resumed["meta"] == {"training_seconds": 0.5}
+
+    # Resuming starts from one whole history.json and an empty journal.
+    epoch_files.HistoryFiles(tmp_path, resumed)
+    assert json.loads((tmp_path / "history.json").read_text())["epochs"] == rows[:5]
+    assert not journal.exists()
+
+    # A row that is in neither file stops the resume with a message naming both.
+    (tmp_path / "history.json").write_text(json.dumps({"epochs": rows[:3]}))
+    with pytest.raises(ValueError, match="history_journal.jsonl.* does not hold epochs 1 to 5"):
+        resumed_history(tmp_path, state)
+
+
+def test_training_ends_with_the_whole_history_in_history_json(tiny_data, tmp_path, monkeypatch):
+    from gan_core import epoch_files
+    from gan_core.config import TrainConfig
+    from gan_core.fit import fit
+
+    monkeypatch.setattr(epoch_files, "REWRITE_ROWS", 1)
+    monkeypatch.setattr(epoch_files, "JOURNAL_SHARE", 1)
+    out = fit(TrainConfig(epochs=4, batch_size=100, data_dir=str(tiny_data), out=str(tmp_path / "run")),
+              log=lambda *_: None, progress=False)  # fmt: skip
+    assert [row["epoch"] for row in json.loads((out / "history.json").read_text())["epochs"]] == [1, 2, 3, 4]
+    assert not (out / "history_journal.jsonl").exists()
