@@ -259,6 +259,7 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         grid = gr.Image(
             value=SAMPLER.generate(42, 16),
             label="digits",
+            show_label=False,  # a label chip would cover the first digits (the API keeps the name)
             type="pil",
             format="png",
             buttons=["download"],
@@ -300,15 +301,29 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, precision=0, label="frames")
             strip_button = gr.Button("Make strip and GIF")
         first_strip, first_gif = interpolation_strip(1, 2, 10, "slerp")
-        strip = gr.Image(value=first_strip, label="A → B", type="pil", format="png", buttons=["download"])
-        gif = gr.File(value=first_gif, label="animated GIF")
-        strip_button.click(
-            interpolation_strip,
-            [seed_a, seed_b, frames, method],
-            [strip, gif],
-            api_name="interpolation_strip",
-            preprocess=False,
+        strip = gr.Image(
+            value=first_strip,
+            label="A → B",
+            show_label=False,
+            type="pil",
+            format="png",
+            buttons=["download"],
+            elem_id="strip-output",
         )
+        # An image, so the GIF plays in the page; the download keeps its descriptive name.
+        gif = gr.Image(
+            value=first_gif, label="animated GIF", type="filepath", buttons=["download"], elem_id="strip-gif"
+        )
+        strip_inputs = [seed_a, seed_b, frames, method]
+        strip_button.click(
+            interpolation_strip, strip_inputs, [strip, gif], api_name="interpolation_strip", preprocess=False
+        )
+        # The strip follows the seeds, the method and the frame count, as the single digit does.
+        for control in (seed_a, seed_b, method, frames):
+            control.change(
+                interpolation_strip, strip_inputs, [strip, gif], api_visibility="private",
+                trigger_mode="always_last", show_progress="hidden", preprocess=False,
+            )  # fmt: skip
 
     with gr.Tab("Training scores"):
         gr.Markdown(
@@ -325,7 +340,12 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             chooser = epoch_chooser(SAMPLE_EPOCHS)
             sample_caption = gr.Markdown(first_caption)
             sample_image = gr.Image(
-                value=first_image, label="fixed-noise samples", type="pil", format="png", height=520
+                value=first_image,
+                label="fixed-noise samples",
+                show_label=False,
+                type="pil",
+                format="png",
+                elem_id="samples-image",
             )
             if chooser is not None:
                 chooser.input(
@@ -349,6 +369,17 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
 demo.queue(max_size=whole_setting("QUEUE_MAX_SIZE", 64, high=10_000), default_concurrency_limit=2)
 limit_calls_per_visitor(demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, high=1_000))
 
+# On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
+PHONE_CSS = """
+@media (max-width: 640px) {
+  #scores-plot, #quality-plot { overflow-x: auto !important; }
+  #scores-plot .matplotlib, #quality-plot .matplotlib {
+    justify-content: flex-start; align-items: flex-start;
+  }
+  #scores-plot img, #quality-plot img { min-width: 720px; }
+}
+"""
+
 LIMITS = Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
 
 if __name__ == "__main__":
@@ -358,6 +389,7 @@ if __name__ == "__main__":
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         max_file_size=0,  # no component takes files
         mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
+        css=PHONE_CSS,
         app_kwargs={
             "middleware": [
                 Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)

@@ -109,3 +109,50 @@ def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
     assert plot.evaluate("img => img.naturalWidth") > 500
     expect(page.get_by_text("Trained 300 epochs")).to_be_visible()
     shot(page, "scores", tmp_path)
+
+
+def test_the_gif_plays_in_the_page_and_the_strip_follows_the_seeds(page):
+    page.get_by_role("tab", name="Interpolate").click()
+    gif_source = image_source(page, "strip-gif")
+    assert gif_source.endswith("_slerp.gif")  # an <img> that plays, named for the download
+    animation = Image.open(io.BytesIO(page.request.get(gif_source).body()))
+    assert animation.format == "GIF" and animation.n_frames == 2 * 10 - 2  # forward, then back
+    strip_source = image_source(page, "strip-output")
+    seed_a = page.get_by_label("seed A")
+    seed_a.fill("5")
+    seed_a.press("Enter")
+    new_strip = wait_for_new_source(page, "strip-output", strip_source)
+    new_gif = wait_for_new_source(page, "strip-gif", gif_source)
+    assert "5-to-2" in new_gif
+    old, new = pixels(page, strip_source), pixels(page, new_strip)
+    assert old.shape == new.shape and np.abs(old.astype(int) - new.astype(int)).mean() > 5
+    seed_a.fill("1")  # as the other tests expect the page
+    seed_a.press("Enter")
+    wait_for_new_source(page, "strip-output", new_strip)
+
+
+def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, tmp_path):
+    context = page.context.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    phone.goto(app_url)
+    expect(phone.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+    width = lambda selector: phone.locator(selector).first.bounding_box()["width"]
+    for tab, readable, name in [
+        ("Generate", "#generate-output img", "generate"),
+        ("Interpolate", "#interpolate-output img", "interpolate"),
+        ("Training scores", "#scores-plot img", "scores"),
+    ]:
+        phone.get_by_role("tab", name=tab).click()
+        expect(phone.locator(readable).first).to_be_visible(timeout=15_000)
+        # Nothing pushes the page sideways; each picture spans the screen or more.
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, tab
+        assert width(readable) >= 300, tab
+        phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
+    # The plots keep a readable width and scroll sideways inside their box, from their left edge.
+    plot_box = phone.locator("#scores-plot").bounding_box()
+    plot = phone.locator("#scores-plot img").first.bounding_box()
+    assert plot["width"] >= 700 and plot["x"] >= plot_box["x"] - 1
+    assert phone.locator("#scores-plot").evaluate("box => box.scrollWidth > box.clientWidth")
+    context.close()
