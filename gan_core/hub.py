@@ -35,7 +35,7 @@ def _transport_errors() -> tuple[type, ...]:
     return tuple(classes)
 
 
-def _explain(error: Exception, repo_id: str, action: str) -> PushError:
+def explain_hub_error(error: Exception, repo_id: str, action: str) -> PushError:
     """One actionable sentence for each way the Hub can fail (never echoing the token)."""
     if isinstance(error, LocalTokenNotFoundError):
         return PushError(
@@ -85,7 +85,7 @@ def check_push_access(repo_id: str, private: bool = False) -> str:
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
         public = private and not api.model_info(repo_id).private
     except Exception as error:
-        raise _explain(error, repo_id, f"check access to {repo_id}") from None
+        raise explain_hub_error(error, repo_id, f"check access to {repo_id}") from None
     if public:
         raise PushError(
             f"{repo_id} already exists and is public, so --private would publish the run; make the repo "
@@ -170,7 +170,7 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
             except Exception as error:
                 head = _landed_anyway(api, repo_id, head, message, error)
     except Exception as error:
-        raise _explain(error, repo_id, f"upload {run_dir} to {repo_id}") from None
+        raise explain_hub_error(error, repo_id, f"upload {run_dir} to {repo_id}") from None
     return f"{constants.ENDPOINT}/{repo_id}/commit/{head}"
 
 

@@ -113,3 +113,29 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+TOKEN = "hf_test_secret_5d41402abc4b2a76"  # the test Hub's token for the user "tester"
+
+
+def start_hub(storage, *extra):
+    """tests/hub_server.py on a free port, with its repos in `storage`; returns (process, url)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "tests/hub_server.py",
+            "--port",
+            str(port),
+            "--storage",
+            str(storage),
+            "--user",
+            f"tester:{TOKEN}",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    return process, f"http://127.0.0.1:{port}"

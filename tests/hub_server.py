@@ -1,14 +1,16 @@
 """A small server that speaks the part of the Hugging Face Hub API the real `huggingface_hub` client uses
-to push and pull a model repo, for tests over real HTTP on 127.0.0.1 (HF_ENDPOINT points at it).
+to push and pull a model repo and to deploy a Space, for tests over real HTTP on 127.0.0.1
+(HF_ENDPOINT points at it).
 
     python tests/hub_server.py --port 8765 --storage /tmp/hub --user tester:hf_test_token
 
-Implemented: whoami-v2, repo creation, YAML validation, preupload (every file "regular"), the NDJSON
-commit, repo info at a revision, tree listing, the commit log, HEAD/GET resolve with X-Repo-Commit, ETag and
-Content-Length. Bearer tokens are checked: writes need the namespace owner's token, private repos
-need it to read. Each commit is a full snapshot, so old revisions stay servable. Fault injection for
-tests: --fail-status answers every request with that status; --drop-on-commit closes the connection
-when a commit arrives, without answering; --lose-commit-answer makes the commit, then hangs up.
+Implemented, for model repos and Spaces: whoami-v2, repo creation, YAML validation, preupload (every
+file "regular"), the NDJSON commit, repo info at a revision, tree listing, the commit log, HEAD/GET
+resolve with X-Repo-Commit, ETag and Content-Length. Bearer tokens are checked: writes need the
+namespace owner's token, private repos need it to read. Each commit is a full snapshot, so old
+revisions stay servable. Fault injection for tests: --fail-status answers every request with that
+status; --drop-on-commit closes the connection when a commit arrives, without answering;
+--lose-commit-answer makes the commit, then hangs up.
 """
 
 from __future__ import annotations
@@ -30,17 +32,18 @@ import yaml
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
 REVISION = r"(?P<revision>[^/]+)"
+KIND = r"(?P<kind>models|spaces)"  # a Space is kept under "spaces/<id>", a model repo under "<id>"
 ROUTES = [
     ("GET", re.compile(r"^/api/whoami-v2$"), "whoami"),
     ("POST", re.compile(r"^/api/repos/create$"), "create_repo"),
     ("POST", re.compile(r"^/api/validate-yaml$"), "validate_yaml"),
-    ("POST", re.compile(rf"^/api/models/{REPO}/preupload/{REVISION}$"), "preupload"),
-    ("POST", re.compile(rf"^/api/models/{REPO}/commit/{REVISION}$"), "commit"),
-    ("GET", re.compile(rf"^/api/models/{REPO}(?:/revision/{REVISION})?$"), "repo_info"),
-    ("GET", re.compile(rf"^/api/models/{REPO}/tree/{REVISION}(?:/(?P<path>.*))?$"), "tree"),
-    ("GET", re.compile(rf"^/api/models/{REPO}/commits/{REVISION}$"), "commits"),
-    ("GET", re.compile(rf"^/{REPO}/resolve/{REVISION}/(?P<path>.+)$"), "resolve"),
-    ("HEAD", re.compile(rf"^/{REPO}/resolve/{REVISION}/(?P<path>.+)$"), "resolve"),
+    ("POST", re.compile(rf"^/api/{KIND}/{REPO}/preupload/{REVISION}$"), "preupload"),
+    ("POST", re.compile(rf"^/api/{KIND}/{REPO}/commit/{REVISION}$"), "commit"),
+    ("GET", re.compile(rf"^/api/{KIND}/{REPO}(?:/revision/{REVISION})?$"), "repo_info"),
+    ("GET", re.compile(rf"^/api/{KIND}/{REPO}/tree/{REVISION}(?:/(?P<path>.*))?$"), "tree"),
+    ("GET", re.compile(rf"^/api/{KIND}/{REPO}/commits/{REVISION}$"), "commits"),
+    ("GET", re.compile(rf"^/(?P<kind>spaces/)?{REPO}/resolve/{REVISION}/(?P<path>.+)$"), "resolve"),
+    ("HEAD", re.compile(rf"^/(?P<kind>spaces/)?{REPO}/resolve/{REVISION}/(?P<path>.+)$"), "resolve"),
 ]
 
 
@@ -170,8 +173,11 @@ class HubHandler(BaseHTTPRequestHandler):
             for route_method, pattern, name in ROUTES:
                 match = pattern.match(url.path)
                 if match and route_method == method:
+                    arguments = {k: v for k, v in match.groupdict().items() if v is not None}
+                    if arguments.pop("kind", "models").startswith("spaces"):
+                        arguments["repo"] = f"spaces/{arguments['repo']}"
                     with self.server.storage.lock:
-                        getattr(self, name)(**{k: v for k, v in match.groupdict().items() if v is not None})
+                        getattr(self, name)(**arguments)
                     return
             raise HubError(404, f"no route for {method} {url.path}")
         except HubError as error:
@@ -234,14 +240,18 @@ class HubHandler(BaseHTTPRequestHandler):
         user = self.user()
         payload = self.json_body()
         namespace = payload.get("organization") or user
-        if payload.get("type", "model") != "model":
-            raise HubError(400, "this test Hub only holds model repos")
+        kind = payload.get("type", "model")
+        if kind not in ("model", "space"):
+            raise HubError(400, "this test Hub holds model repos and Spaces only")
+        if kind == "space" and payload.get("sdk") not in ("gradio", "docker", "static"):
+            raise HubError(400, "a Space needs an sdk: gradio, docker or static")
         if namespace != user:
             raise HubError(403, f"You don't have the rights to create a repo under {namespace}")
         repo_id = f"{namespace}/{payload.get('name', '')}"
         if not re.match(r"^[\w.-]+/[\w.-]+$", repo_id):
             raise HubError(400, f"invalid repo name {repo_id!r}")
-        url = f"{self.server.base_url}/{repo_id}"
+        url = f"{self.server.base_url}/{'spaces/' if kind == 'space' else ''}{repo_id}"
+        repo_id = f"spaces/{repo_id}" if kind == "space" else repo_id
         storage = self.server.storage
         if repo_id in storage.repos:
             raise_conflict = {"error": "You already created this model repo", "url": url}
@@ -320,8 +330,8 @@ class HubHandler(BaseHTTPRequestHandler):
         commit = repo_state["commits"][sha]
         self.send_json(
             {
-                "id": repo,
-                "modelId": repo,
+                "id": repo.removeprefix("spaces/"),
+                "modelId": repo.removeprefix("spaces/"),
                 "author": repo_state["owner"],
                 "sha": sha,
                 "private": repo_state["private"],

@@ -20,9 +20,8 @@ from PIL import Image
 from gan_core.layout import PUSH_PATTERNS
 from gan_core.loading import read_generator
 from gan_core.sampling import Sampler
-from tests.helpers import ROOT, free_port, run_script, start_app, stop, train_args, wait_for_port
+from tests.helpers import ROOT, TOKEN, free_port, run_script, start_app, start_hub, stop, train_args
 
-TOKEN = "hf_test_secret_5d41402abc4b2a76"
 PUSHED = {
     "README.md",
     "config.json",
@@ -32,28 +31,6 @@ PUSHED = {
     "scores.png",
     "samples/epoch_0001.png",
 }
-
-
-def start_hub(storage, *extra):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "tests/hub_server.py",
-            "--port",
-            str(port),
-            "--storage",
-            str(storage),
-            "--user",
-            f"tester:{TOKEN}",
-            *extra,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, process)
-    return process, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

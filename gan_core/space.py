@@ -1,0 +1,159 @@
+"""Deploy this repository as a Hugging Face Space, in one command:
+
+    python -m gan_core.space deploy you/mnist-gan-space [--private]
+
+The Space receives exactly what it runs: app.py, the gan_core package, the bundled weights and the
+license, plus two files written here: its card (README.md, whose front matter holds the Space's
+settings) and its requirements.txt, which installs torch's CPU build (about 200 MB, where the
+default wheels bring about 5 GB of CUDA libraries a CPU Space never uses). Local installs and CI
+keep the project's requirements.txt and the default index. Each deploy makes the Space mirror
+that list: files of these names that an earlier deploy left and this one lacks are deleted, and
+files the owner added by hand stay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from fnmatch import fnmatch
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
+
+from .hub import PushError, explain_hub_error
+from .loading import bound_hub_calls, check_repo_id
+
+ROOT = Path(__file__).resolve().parents[1]
+# What the Space runs, as patterns relative to the repository root (fnmatch: * spans folders).
+SPACE_PATTERNS = ["app.py", "LICENSE", "gan_core/*.py", "gan_core/assets/*.safetensors", "weights/*"]
+GENERATED = ("README.md", "requirements.txt")  # written for the Space, never copied
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def space_files(root: Path = ROOT) -> list[str]:
+    """The repository's files a Space needs, as repo paths (no caches, no links)."""
+    chosen = []
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if "__pycache__" in name or path.is_symlink() or not path.is_file():
+            continue
+        if any(fnmatch(name, pattern) for pattern in SPACE_PATTERNS):
+            chosen.append(name)
+    return chosen
+
+
+def space_requirements(requirements: str) -> str:
+    """The project's pins, with torch and torchvision taken from PyTorch's CPU wheel index."""
+    lines = [
+        "# Written by `python -m gan_core.space deploy` from the project's requirements.txt:",
+        "# torch's CPU build, as a CPU Space needs none of the CUDA libraries of the default wheels.",
+        f"--extra-index-url {TORCH_CPU_INDEX}",
+    ]
+    for line in requirements.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, pinned, version = line.partition("==")
+        if name in ("torch", "torchvision") and pinned and "+" not in version:
+            line = f"{name}=={version}+cpu"  # the local version the CPU index publishes
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def gradio_version(requirements: str) -> str:
+    match = re.search(r"^gradio(?:\[[^\]]*\])?==([\w.]+)", requirements, re.M)
+    if not match:
+        raise PushError("requirements.txt pins no gradio version, which the Space's sdk_version needs")
+    return match.group(1)
+
+
+def space_card(requirements: str) -> str:
+    """The Space's README.md: its settings as front matter, and what it is."""
+    return f"""---
+title: MNIST GAN
+emoji: ✍️
+colorFrom: gray
+colorTo: yellow
+sdk: gradio
+sdk_version: {gradio_version(requirements)}
+python_version: "3.11"
+app_file: app.py
+pinned: false
+license: mit
+short_description: The PyTorch tutorial's vanilla GAN, trained on MNIST
+tags:
+  - gan
+  - mnist
+---
+
+# MNIST GAN
+
+The vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained adversarially on MNIST.
+Generate digits from a seed, drag between two seeds in latent space, and see the training scores.
+It serves the bundled generator, or the model repo named by the Space variable `MODEL_REPO`.
+Use it from code with `gradio_client`, or as an MCP tool.
+"""
+
+
+def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
+    """Create or update the Space `repo_id` from this repository; return its URL."""
+    check_repo_id(repo_id)
+    if constants.HF_HUB_OFFLINE:
+        raise PushError("offline mode is on (HF_HUB_OFFLINE is set), so nothing can be deployed")
+    requirements = (root / "requirements.txt").read_text(encoding="utf-8")
+    generated = {"README.md": space_card(requirements), "requirements.txt": space_requirements(requirements)}
+    files = space_files(root)
+    bound_hub_calls()
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+        operations: list = [
+            CommitOperationAdd(path_in_repo=name, path_or_fileobj=text.encode("utf-8"))
+            for name, text in generated.items()
+        ]
+        operations += [
+            CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(root / name)) for name in files
+        ]
+        ours = lambda name: name in GENERATED or any(fnmatch(name, pattern) for pattern in SPACE_PATTERNS)
+        kept = set(files) | set(generated)
+        stale = [
+            name
+            for name in api.list_repo_files(repo_id, repo_type="space")
+            if ours(name) and name not in kept
+        ]
+        operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
+        api.create_commit(
+            repo_id=repo_id,
+            repo_type="space",
+            operations=operations,
+            commit_message="Deploy the MNIST GAN demo",
+        )
+    except Exception as error:
+        raise explain_hub_error(error, repo_id, f"deploy the Space {repo_id}") from None
+    return f"{constants.ENDPOINT}/spaces/{repo_id}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_core.space", description="Deploy the demo as a Space."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    deploy_command = commands.add_parser("deploy", help="create or update a Space from this repository")
+    deploy_command.add_argument("repo_id", help="the Space, as you/name")
+    deploy_command.add_argument("--private", action="store_true", help="create the Space private")
+    args = parser.parse_args(argv)
+    try:
+        url = deploy(args.repo_id, args.private)
+    except PushError as error:  # the Hub, the token or the network: try again later
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except ValueError as error:  # the command itself: a repo id the Hub would refuse
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"deployed to {url} (it builds and starts there in a few minutes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
