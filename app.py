@@ -25,10 +25,19 @@ import gradio as gr
 from PIL import Image
 from starlette.middleware import Middleware
 
-from gan_core.history import History, epoch_count
+from gan_core.explain import (
+    LOADING,
+    WHY_DETACH,
+    WHY_REAL_LABELS,
+    equilibrium_text,
+    generator_loss_source,
+    how_it_works_intro,
+    step_excerpts,
+)
+from gan_core.history import History, epoch_count, read_history
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
-from gan_core.layout import nearest_sample_epoch
+from gan_core.layout import HISTORY_FILE, REAL_IMAGES_FILE, nearest_sample_epoch, sample_path
 from gan_core.loading import (
     SampleGrids,
     check_repo_id,
@@ -39,13 +48,14 @@ from gan_core.loading import (
 from gan_core.messages import first_line
 from gan_core.models import Generator
 from gan_core.outputs import OutputFiles
-from gan_core.plots import quality_figure, scores_figure
+from gan_core.plots import quality_figure, recipes_figure, scores_figure
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
 from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
 from gan_core.session_limits import limit_calls_per_visitor
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
+TUTORIAL_RUN = BUNDLED_WEIGHTS / "tutorial"  # the tutorial's recipe, 300 epochs: the comparison
 log = logging.getLogger("mnist_gan_app")
 
 
@@ -244,6 +254,42 @@ def header() -> str:
     return text
 
 
+def how_it_works_tab() -> None:
+    """Answers to the questions the tutorial's readers ask: the code of one step (read from
+    gan_core), the two losses, and what the two bundled runs measured."""
+    improved, tutorial = (
+        read_history(BUNDLED_WEIGHTS / HISTORY_FILE),
+        read_history(TUTORIAL_RUN / HISTORY_FILE),
+    )
+    gr.Markdown(how_it_works_intro())
+    for title, code in step_excerpts():
+        gr.Markdown(f"**{title}**")
+        gr.Code(code, language="python", interactive=False, show_label=False, elem_classes="step-code")
+    gr.Markdown(WHY_REAL_LABELS)
+    gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False)
+    gr.Markdown(WHY_DETACH)
+    gr.Markdown(equilibrium_text(improved, tutorial))
+    figure = recipes_figure({"improved (R1)": improved, "tutorial": tutorial})
+    gr.Plot(figure, show_label=False, elem_id="recipes-plot")
+    gr.Markdown(
+        "**What do good samples look like?** Each recipe's fixed-noise grid (the same 64 noise "
+        "vectors at every epoch) as it trains, beside 64 real MNIST digits:"
+    )
+    grids = [(BUNDLED_WEIGHTS / REAL_IMAGES_FILE, "real MNIST digits")]
+    for label, run, epochs in (
+        ("improved", BUNDLED_WEIGHTS, (25, 100, 300)),
+        ("tutorial", TUTORIAL_RUN, (1, 10, 100, 300)),
+    ):
+        grids += [
+            (sample_path(run, epoch), f"{label}, epoch {epoch}")
+            for epoch in epochs
+            if sample_path(run, epoch).is_file()
+        ]
+    gr.Gallery([(str(path), caption) for path, caption in grids], columns=4,
+               show_label=False, elem_id="samples-gallery", interactive=False)  # fmt: skip
+    gr.Markdown("**Loading the generator:**\n\n" + LOADING)
+
+
 # delete_cache: Gradio's own copies of the answers go after an hour too, and all of them at exit.
 with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
     gr.Markdown(header())
@@ -359,6 +405,9 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
         demo.load(training_scores, None, table, api_name="training_scores")
 
+    with gr.Tab("How it works"):
+        how_it_works_tab()
+
 # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
 # NaN or an out-of-range number gets the same clear message from the UI and from any client.
 
@@ -372,11 +421,12 @@ limit_calls_per_visitor(demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, h
 # On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
 PHONE_CSS = """
 @media (max-width: 640px) {
-  #scores-plot, #quality-plot { overflow-x: auto !important; }
-  #scores-plot .matplotlib, #quality-plot .matplotlib {
+  #scores-plot, #quality-plot, #recipes-plot { overflow-x: auto !important; }
+  #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib {
     justify-content: flex-start; align-items: flex-start;
   }
-  #scores-plot img, #quality-plot img { min-width: 720px; }
+  #scores-plot img, #quality-plot img, #recipes-plot img { min-width: 720px; }
+  #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
 """
 

@@ -68,3 +68,19 @@ def quality_figure(history: History) -> Figure | None:
         axis.legend(loc="best")
         axis.grid(alpha=0.3)
     return figure
+
+
+def recipes_figure(histories: dict[str, History]) -> Figure:
+    """D(x) and D(G(z)) of several runs on one axis, with the 0.5 of the tutorial's claim."""
+    figure, axis = plt.subplots(figsize=(12, 4.5), layout="constrained")
+    for (label, history), style in zip(histories.items(), ("-", "--", ":", "-."), strict=False):
+        epochs = column(history, "epoch")
+        axis.plot(epochs, column(history, "d_x"), style, color="tab:green", label=f"D(x), {label}")
+        axis.plot(epochs, column(history, "d_g_z"), style, color="tab:blue", label=f"D(G(z)), {label}")
+    axis.axhline(0.5, color="gray", linewidth=1, label="0.5 (the tutorial's claim)")
+    axis.set(
+        xlabel="epoch", ylabel="mean score", ylim=(0, 1), title="Discriminator scores of the two recipes"
+    )
+    axis.legend(loc="best", ncols=2)
+    axis.grid(alpha=0.3)
+    return figure

@@ -19,7 +19,7 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, constants
 
 from .hub import PushError, explain_hub_error
 from .loading import bound_hub_calls, check_repo_id
@@ -68,29 +68,25 @@ def gradio_version(requirements: str) -> str:
     return match.group(1)
 
 
-def space_card(requirements: str) -> str:
-    """The Space's README.md: its settings as front matter, and what it is."""
+def space_card(requirements: str, project_readme: str) -> str:
+    """The Space's README.md: the Space settings of the project's README (its front matter, with
+    the Gradio version pinned in requirements.txt), and a short account of the demo; the project
+    README itself links to files the Space does not hold."""
+    card = SpaceCard(project_readme)
+    card.data.sdk, card.data.sdk_version, card.data.app_file = (
+        "gradio",
+        gradio_version(requirements),
+        "app.py",
+    )
     return f"""---
-title: MNIST GAN
-emoji: ✍️
-colorFrom: gray
-colorTo: yellow
-sdk: gradio
-sdk_version: {gradio_version(requirements)}
-python_version: "3.11"
-app_file: app.py
-pinned: false
-license: mit
-short_description: The PyTorch tutorial's vanilla GAN, trained on MNIST
-tags:
-  - gan
-  - mnist
+{card.data.to_yaml()}
 ---
 
 # MNIST GAN
 
 The vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained adversarially on MNIST.
-Generate digits from a seed, drag between two seeds in latent space, and see the training scores.
+Generate digits from a seed, drag between two seeds in latent space, see the training scores, and
+read how the algorithm works, with the code that trained the model and what two recipes measured.
 It serves the bundled generator, or the model repo named by the Space variable `MODEL_REPO`.
 Use it from code with `gradio_client`, or as an MCP tool.
 """
@@ -102,7 +98,11 @@ def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
     if constants.HF_HUB_OFFLINE:
         raise PushError("offline mode is on (HF_HUB_OFFLINE is set), so nothing can be deployed")
     requirements = (root / "requirements.txt").read_text(encoding="utf-8")
-    generated = {"README.md": space_card(requirements), "requirements.txt": space_requirements(requirements)}
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    generated = {
+        "README.md": space_card(requirements, readme),
+        "requirements.txt": space_requirements(requirements),
+    }
     files = space_files(root)
     bound_hub_calls()
     api = HfApi()

@@ -47,6 +47,15 @@ def shot(page, name, tmp_path):
     page.screenshot(path=str(folder / f"screenshot-{name}.png"), full_page=True)
 
 
+def open_tab(page, name):
+    """Click a tab; on a narrow screen Gradio puts the ones that do not fit behind "More tabs"."""
+    tab = page.get_by_role("tab", name=name)
+    if not tab.is_visible():
+        page.get_by_role("button", name="More tabs").click()
+        tab = page.get_by_role("tab", name=name).or_(page.get_by_role("button", name=name)).first
+    tab.click()
+
+
 def image_source(page, element_id):
     return page.locator(f"#{element_id} img").first.get_attribute("src")
 
@@ -143,16 +152,44 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
         ("Generate", "#generate-output img", "generate"),
         ("Interpolate", "#interpolate-output img", "interpolate"),
         ("Training scores", "#scores-plot img", "scores"),
+        ("How it works", "#recipes-plot img", "how-it-works"),
     ]:
-        phone.get_by_role("tab", name=tab).click()
+        open_tab(phone, tab)
         expect(phone.locator(readable).first).to_be_visible(timeout=15_000)
         # Nothing pushes the page sideways; each picture spans the screen or more.
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, tab
         assert width(readable) >= 300, tab
         phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
     # The plots keep a readable width and scroll sideways inside their box, from their left edge.
-    plot_box = phone.locator("#scores-plot").bounding_box()
-    plot = phone.locator("#scores-plot img").first.bounding_box()
+    plot_box = phone.locator("#recipes-plot").bounding_box()
+    plot = phone.locator("#recipes-plot img").first.bounding_box()
     assert plot["width"] >= 700 and plot["x"] >= plot_box["x"] - 1
-    assert phone.locator("#scores-plot").evaluate("box => box.scrollWidth > box.clientWidth")
+    assert phone.locator("#recipes-plot").evaluate("box => box.scrollWidth > box.clientWidth")
+    # The sample grids are two to a row, each wide enough to tell the digits apart.
+    assert phone.locator("#samples-gallery img").first.bounding_box()["width"] >= 140
     context.close()
+
+
+def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_path):
+    from gan_core.explain import step_excerpts
+    from gan_core.history import read_history
+
+    page.get_by_role("tab", name="How it works").click()
+    blocks = page.locator(".step-code .cm-content")
+    expect(blocks.first).to_be_visible(timeout=15_000)
+    # The two updates on the page are the lines of gan_core.step.train_step, as the app read them.
+    shown = [blocks.nth(i).inner_text() for i in range(blocks.count())]
+    normalise = lambda code: [line.strip() for line in code.splitlines() if line.strip()]
+    assert [normalise(code) for code in shown] == [normalise(code) for _, code in step_excerpts()]
+    assert any("fakes[:batch_size].detach()" in code for code in shown)
+    # The 0.5 answer quotes the bundled runs' last epochs, and its plot is drawn from them.
+    tutorial = read_history(ROOT / "weights" / "tutorial" / "history.json")["epochs"][-1]
+    expect(
+        page.get_by_text(f"its D(x) is {tutorial['d_x']:.2f} and its D(G(z)) {tutorial['d_g_z']:.2f}")
+    ).to_be_visible()
+    plot = page.locator("#recipes-plot img").first
+    expect(plot).to_be_visible()
+    assert plot.evaluate("img => img.naturalWidth") > 500
+    expect(page.locator("#samples-gallery img")).to_have_count(8)
+    expect(page.get_by_text("Generator.from_pretrained")).to_be_visible()
+    shot(page, "how-it-works", tmp_path)

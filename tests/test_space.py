@@ -71,6 +71,13 @@ def test_the_space_card_holds_the_spaces_settings(deployed, hub_env):
     card = SpaceCard(open(path, encoding="utf-8").read())
     assert card.data.sdk == "gradio" and card.data.sdk_version == gradio.__version__
     assert card.data.app_file == "app.py" and card.data.license == "mit"
+    # The settings are the project README's front matter: one place to change them.
+    project = SpaceCard((ROOT / "README.md").read_text(encoding="utf-8")).data
+    assert (card.data.title, card.data.emoji, card.data.short_description) == (
+        project.title,
+        project.emoji,
+        project.short_description,
+    )
 
 
 def test_a_second_deploy_mirrors_the_repository_and_keeps_the_owners_files(deployed, hub_env):

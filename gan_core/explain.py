@@ -1,0 +1,112 @@
+"""The "How it works" tab: answers to the questions readers of the tutorial ask, drawn from this
+package's own code and from the two bundled runs, so that neither the code nor the numbers can
+drift from what the text says."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+
+from .history import History
+from .step import generator_loss, train_step
+
+# The banners that open the two updates in train_step: "# (1) update D: ..." and "# (2) update G: ...".
+BANNER = re.compile(r"^# \((?P<number>\d)\) (?P<title>update [DG]:.*?)\s*#$")
+RULE = re.compile(r"^# =+ #$")
+
+
+def step_excerpts() -> list[tuple[str, str]]:
+    """The two updates of one training step, as (title, code): the lines under each banner of
+    gan_core.step.train_step, read from its source when the app starts."""
+    lines = textwrap.dedent(inspect.getsource(train_step)).splitlines()
+    excerpts, title, block = [], None, []
+    for line in lines:
+        banner = BANNER.match(line.strip())
+        if banner:
+            if title:
+                excerpts.append((title, _trimmed(block)))
+            title, block = f"({banner['number']}) {banner['title']}", []
+        elif title and not RULE.match(line.strip()):
+            if line.strip().startswith("return "):
+                break
+            block.append(line)
+    if title:
+        excerpts.append((title, _trimmed(block)))
+    return excerpts
+
+
+def _trimmed(block: list[str]) -> str:
+    while block and not block[-1].strip():
+        block.pop()
+    while block and not block[0].strip():
+        block.pop(0)
+    return textwrap.dedent("\n".join(block))
+
+
+def generator_loss_source() -> str:
+    return textwrap.dedent(inspect.getsource(generator_loss)).strip()
+
+
+def _final(history: History, name: str) -> float:
+    return float(history["epochs"][-1][name])
+
+
+def _ones_share(history: History) -> float | None:
+    for row in reversed(history["epochs"]):
+        if "quality" in row:
+            return float(row["quality"]["digit_histogram"][1])
+    return None
+
+
+def equilibrium_text(improved: History, tutorial: History) -> str:
+    """Why the 0.5 of the tutorial's claim is not reached by its recipe, with both runs' numbers."""
+    t_x, t_gz = _final(tutorial, "d_x"), _final(tutorial, "d_g_z")
+    i_x, i_gz = _final(improved, "d_x"), _final(improved, "d_g_z")
+    ones = _ones_share(tutorial)
+    ones_text = f" and {100 * ones:.0f}% of its digits are ones" if ones is not None else ""
+    return (
+        "**Does D(x) = D(G(z)) = 0.5 happen?** At the equilibrium of the GAN game, G draws exactly "
+        "the data's distribution, so D cannot tell real from fake and says 0.5 to both. The tutorial's "
+        f"recipe never gets there: after {len(tutorial['epochs'])} epochs its D(x) is {t_x:.2f} and its "
+        f"D(G(z)) {t_gz:.2f}{ones_text}. D stays ahead, and G chases the few digits D currently "
+        "rates highest, then the next ones, round and round. One change, an R1 penalty on D (the "
+        "squared gradient of D's logit at real images, weight γ/2), keeps D smooth on the data, so "
+        f"that its verdicts stop jerking G around: the improved recipe ends at D(x) = {i_x:.2f} and "
+        f"D(G(z)) = {i_gz:.2f}, and draws every digit about equally often."
+    )
+
+
+WHY_REAL_LABELS = (
+    '**Why does G\'s loss use the *real* labels?** G is trained to make D say "real" to its fakes: '
+    "BCE against target 1 is −log D(G(z)). The textbook alternative, minimising log(1 − D(G(z))), "
+    "saturates: early on D rejects every fake with D(G(z)) ≈ 0, where that curve is flat, so G gets "
+    "almost no gradient. −log D(G(z)) is steepest exactly there. Both have the same fixed point; "
+    "this one (the *non-saturating* loss of Goodfellow et al., 2014) learns from the start."
+)
+
+WHY_DETACH = (
+    "**Why detach the fakes in D's update?** D's loss depends on G's weights through the fakes, so "
+    "without `detach()` backward would also compute gradients for G, which D's step never uses. "
+    "Detaching skips that work; it does not change D's update, because D's optimiser only reads "
+    "D's gradients (and here they are taken for D's parameters alone). G's update then runs its "
+    "own forward pass through the *updated* D."
+)
+
+LOADING = """```python
+import torch
+from gan_core.models import Generator                      # from this project
+generator = Generator.from_pretrained("you/mnist-gan")     # a Hub repo, or a run folder
+digits = generator(torch.randn(16, generator.latent_size)) # 16 images, pixels in [-1, 1]
+```
+Without this project, the model card of every pushed run has a snippet that needs only torch,
+safetensors and huggingface_hub."""
+
+
+def how_it_works_intro() -> str:
+    return (
+        "One training step is two updates, D first, then G, on one batch of real images and a "
+        "batch of noise. These are the lines that run them in this app's training code "
+        "(`gan_core/step.py`, read when the app starts, so they are always the code that trained "
+        "the model):"
+    )
