@@ -29,9 +29,11 @@ from gan_core.explain import (
     LOADING,
     WHY_DETACH,
     WHY_REAL_LABELS,
+    compare_intro,
     equilibrium_text,
     generator_loss_source,
     how_it_works_intro,
+    model_facts,
     step_excerpts,
 )
 from gan_core.history import History, epoch_count, read_history
@@ -43,12 +45,13 @@ from gan_core.loading import (
     check_repo_id,
     load_generator,
     load_hub_run,
+    load_run,
     sample_grids,
 )
-from gan_core.messages import first_line
+from gan_core.messages import first_line, shown
 from gan_core.models import Generator
 from gan_core.outputs import OutputFiles
-from gan_core.plots import quality_figure, recipes_figure, scores_figure
+from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figure, scores_figure
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
 from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
@@ -119,11 +122,14 @@ MODEL = load_app_model(model_environment())
 if MODEL.notice:
     log.warning(MODEL.notice)
 SAMPLER = Sampler(MODEL.generator)
+TUTORIAL_GENERATOR, TUTORIAL_HISTORY = load_run(TUTORIAL_RUN)
+# "improved" is the served model (the bundled R1 run, or MODEL_REPO / MODEL_DIR when set); "tutorial"
+# is the bundled run of the tutorial's own recipe, for comparison.
+SAMPLERS = {"improved": SAMPLER, "tutorial": Sampler(TUTORIAL_GENERATOR)}
 SAMPLE_EPOCHS = MODEL.grids.epochs
 OUTPUTS = OutputFiles()
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
-ENDPOINT_PARAMETERS = {"generate": 2, "interpolate": 4, "interpolation_strip": 4, "training_scores": 0}
 
 
 def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int:
@@ -138,14 +144,15 @@ def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int
 
 def shown_to_user(function):
     """Bad input becomes a gr.Error with our message, in the UI and through the API alike."""
-    names = list(inspect.signature(function).parameters)
+    parameters = inspect.signature(function).parameters
+    names = list(parameters)
+    required = sum(parameter.default is inspect.Parameter.empty for parameter in parameters.values())
 
     @functools.wraps(function)
     def wrapper(*args):
-        if len(args) != len(names):  # a hand-made API call with values missing
-            raise gr.Error(
-                f"{function.__name__} takes {len(names)} values ({', '.join(names)}), got {len(args)}"
-            )
+        if not required <= len(args) <= len(names):  # a hand-made API call with values missing
+            takes = f"{required} to {len(names)}" if required < len(names) else f"{len(names)}"
+            raise gr.Error(f"{function.__name__} takes {takes} values ({', '.join(names)}), got {len(args)}")
         try:
             return function(*args)
         except ValueError as error:
@@ -154,22 +161,49 @@ def shown_to_user(function):
     return wrapper
 
 
+def sampler_for(model) -> Sampler:
+    if not isinstance(model, str) or model not in SAMPLERS:
+        raise ValueError(f"model must be one of {', '.join(SAMPLERS)}, got {shown(model)}")
+    return SAMPLERS[model]
+
+
+def file_name(model: str, rest: str) -> str:
+    """Download names: the served model's as before, the tutorial's marked as such."""
+    return f"mnist-gan{'-tutorial' if model == 'tutorial' else ''}_{rest}"
+
+
 @shown_to_user
-def generate(seed, count):
+def generate(seed, count, model="improved"):
     """Draw digits from the GAN: the same seed gives the same digits on every machine.
+
+    Args:
+        seed: whole number from 0 to 2147483647 that picks the noise vectors
+        count: how many digits, 1 to 64, in rows of 8
+        model: "improved" (the served generator, the default) or "tutorial" (the tutorial's recipe)
+
+    Returns:
+        PNG grid of the digits, 4x enlarged with sharp pixels
+    """
+    image = sampler_for(model).generate(seed, count)
+    return OUTPUTS.write(png_bytes(image), file_name(model, f"seed{seed}_{count}.png"))
+
+
+@shown_to_user
+def compare(seed, count):
+    """The same seed through both generators: the improved recipe's and the tutorial's.
 
     Args:
         seed: whole number from 0 to 2147483647 that picks the noise vectors
         count: how many digits, 1 to 64, in rows of 8
 
     Returns:
-        PNG grid of the digits, 4x enlarged with sharp pixels
+        the improved generator's PNG grid, and the tutorial's, from the same noise
     """
-    return OUTPUTS.write(png_bytes(SAMPLER.generate(seed, count)), f"mnist-gan_seed{seed}_{count}.png")
+    return tuple(generate(seed, count, model) for model in SAMPLERS)
 
 
 @shown_to_user
-def interpolate(seed_a, seed_b, t, method):
+def interpolate(seed_a, seed_b, t, method, model="improved"):
     """The digit at a point between two seeds' noise vectors (the first digit each seed draws).
 
     Args:
@@ -177,16 +211,17 @@ def interpolate(seed_a, seed_b, t, method):
         seed_b: the seed at t = 1
         t: fraction of the way from A to B, 0 to 1
         method: "slerp" (along the sphere the noise lies on) or "lerp" (a straight line)
+        model: "improved" (the served generator, the default) or "tutorial"
 
     Returns:
         PNG of one digit, 12x enlarged
     """
-    image = SAMPLER.interpolate(seed_a, seed_b, t, method)
-    return OUTPUTS.write(png_bytes(image), f"mnist-gan_{seed_a}-to-{seed_b}_{method}_t{t:.2f}.png")
+    image = sampler_for(model).interpolate(seed_a, seed_b, t, method)
+    return OUTPUTS.write(png_bytes(image), file_name(model, f"{seed_a}-to-{seed_b}_{method}_t{t:.2f}.png"))
 
 
 @shown_to_user
-def interpolation_strip(seed_a, seed_b, frames, method):
+def interpolation_strip(seed_a, seed_b, frames, method, model="improved"):
     """Evenly spaced digits from seed A to seed B, as one row and as a looping GIF.
 
     Args:
@@ -194,12 +229,13 @@ def interpolation_strip(seed_a, seed_b, frames, method):
         seed_b: the seed of the last frame
         frames: how many digits, 2 to 32
         method: "slerp" or "lerp"
+        model: "improved" (the served generator, the default) or "tutorial"
 
     Returns:
         PNG strip of the frames, and an animated GIF of them
     """
-    strip, gif = SAMPLER.strip(seed_a, seed_b, frames, method)
-    name = f"mnist-gan_{seed_a}-to-{seed_b}_{method}"
+    strip, gif = sampler_for(model).strip(seed_a, seed_b, frames, method)
+    name = file_name(model, f"{seed_a}-to-{seed_b}_{method}")
     return OUTPUTS.write(png_bytes(strip), f"{name}_{frames}.png"), OUTPUTS.write(gif, f"{name}.gif")
 
 
@@ -254,6 +290,46 @@ def header() -> str:
     return text
 
 
+def model_choice():
+    return gr.Radio(list(SAMPLERS), value="improved", label="model", info="the tutorial's recipe, or with R1")
+
+
+def compare_tab() -> None:
+    """The project's main finding, side by side: the same seeds through the tutorial's recipe and
+    through the improved one, with what each run measured."""
+    gr.Markdown(compare_intro(MODEL.history, TUTORIAL_HISTORY))
+    with gr.Row():
+        seed = gr.Number(
+            value=7, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, elem_id="compare-seed"
+        )
+        count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count")
+    button = gr.Button("Compare", variant="primary", elem_id="compare-button")
+    first = compare(7, 16)
+    with gr.Row():
+        grids = []
+        for name, history, path in (
+            ("improved", MODEL.history, first[0]),
+            ("tutorial", TUTORIAL_HISTORY, first[1]),
+        ):
+            with gr.Column():
+                gr.Markdown(model_facts(name, history))
+                grids.append(
+                    gr.Image(
+                        value=path,
+                        label=name,
+                        type="filepath",
+                        buttons=["download"],
+                        elem_id=f"compare-{name}",
+                    )
+                )
+    button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
+    figure = recipes_figure({"improved (R1)": MODEL.history, "tutorial": TUTORIAL_HISTORY})
+    gr.Plot(figure, show_label=False, elem_id="compare-scores-plot")
+    histograms = digit_histograms_figure({"improved (R1)": MODEL.history, "tutorial": TUTORIAL_HISTORY})
+    if histograms is not None:
+        gr.Plot(histograms, show_label=False, elem_id="compare-digits-plot")
+
+
 def how_it_works_tab() -> None:
     """Answers to the questions the tutorial's readers ask: the code of one step (read from
     gan_core), the two losses, and what the two bundled runs measured."""
@@ -301,6 +377,7 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             )
             dice = gr.Button("🎲 random seed", scale=1)
             count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count", scale=3)
+        generate_model = model_choice()
         generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         grid = gr.Image(
             value=SAMPLER.generate(42, 16),
@@ -311,10 +388,15 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             buttons=["download"],
             elem_id="generate-output",
         )
-        generate_button.click(generate, [seed, count], grid, api_name="generate", preprocess=False)
+        generate_button.click(
+            generate, [seed, count, generate_model], grid, api_name="generate", preprocess=False
+        )
         gr.Examples([[7, 16], [2024, 64], [31337, 8]], [seed, count], label="try these seeds")
         dice.click(random_seed, None, seed, api_visibility="private").then(
-            generate, [seed, count], grid, api_visibility="private", preprocess=False
+            generate, [seed, count, generate_model], grid, api_visibility="private", preprocess=False
+        )
+        generate_model.change(
+            generate, [seed, count, generate_model], grid, api_visibility="private", preprocess=False
         )
 
     with gr.Tab("Interpolate"):
@@ -322,6 +404,7 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             seed_a = gr.Number(value=1, label="seed A", minimum=0, maximum=MAX_SEED, step=1, precision=0)
             seed_b = gr.Number(value=2, label="seed B", minimum=0, maximum=MAX_SEED, step=1, precision=0)
             method = gr.Radio(list(METHODS), value="slerp", label="method")
+            interpolate_model = model_choice()
         t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
         digit = gr.Image(
             value=SAMPLER.interpolate(1, 2, 0.5, "slerp"),
@@ -335,9 +418,10 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         # .input fires while the slider is dragged, not only on release; always_last drops the
         # stale positions a slow request would otherwise queue up.
         live = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
-        t.input(interpolate, [seed_a, seed_b, t, method], digit, api_name="interpolate", **live)
-        for control in (seed_a, seed_b, method):
-            control.change(interpolate, [seed_a, seed_b, t, method], digit, api_visibility="private", **live)
+        digit_inputs = [seed_a, seed_b, t, method, interpolate_model]
+        t.input(interpolate, digit_inputs, digit, api_name="interpolate", **live)
+        for control in (seed_a, seed_b, method, interpolate_model):
+            control.change(interpolate, digit_inputs, digit, api_visibility="private", **live)
         gr.Examples(
             [[1, 2, "slerp"], [3, 8, "lerp"], [10, 77, "slerp"]],
             [seed_a, seed_b, method],
@@ -360,12 +444,12 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         gif = gr.Image(
             value=first_gif, label="animated GIF", type="filepath", buttons=["download"], elem_id="strip-gif"
         )
-        strip_inputs = [seed_a, seed_b, frames, method]
+        strip_inputs = [seed_a, seed_b, frames, method, interpolate_model]
         strip_button.click(
             interpolation_strip, strip_inputs, [strip, gif], api_name="interpolation_strip", preprocess=False
         )
         # The strip follows the seeds, the method and the frame count, as the single digit does.
-        for control in (seed_a, seed_b, method, frames):
+        for control in (seed_a, seed_b, method, frames, interpolate_model):
             control.change(
                 interpolation_strip, strip_inputs, [strip, gif], api_visibility="private",
                 trigger_mode="always_last", show_progress="hidden", preprocess=False,
@@ -405,6 +489,9 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
         demo.load(training_scores, None, table, api_name="training_scores")
 
+    with gr.Tab("Compare"):
+        compare_tab()
+
     with gr.Tab("How it works"):
         how_it_works_tab()
 
@@ -421,20 +508,43 @@ limit_calls_per_visitor(demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, h
 # On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
 PHONE_CSS = """
 @media (max-width: 640px) {
-  #scores-plot, #quality-plot, #recipes-plot { overflow-x: auto !important; }
-  #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib {
+  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot {
+    overflow-x: auto !important;
+  }
+  #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib,
+  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib {
     justify-content: flex-start; align-items: flex-start;
   }
-  #scores-plot img, #quality-plot img, #recipes-plot img { min-width: 720px; }
+  #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
+  #compare-digits-plot img { min-width: 720px; }
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
 """
 
+
+def call_signature(function) -> tuple[int, tuple]:
+    """(values a call must carry, defaults of the trailing ones it may leave out), from the function."""
+    parameters = inspect.signature(function).parameters.values()
+    defaults = tuple(p.default for p in parameters if p.default is not inspect.Parameter.empty)
+    return len(parameters) - len(defaults), defaults
+
+
+# What a raw /call/<name> must carry; the model may be left out (client code from before it existed).
+ENDPOINT_PARAMETERS = {
+    function.__name__: call_signature(function)
+    for function in (generate, interpolate, interpolation_strip, compare, training_scores)
+}
+
 LIMITS = Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
 
 if __name__ == "__main__":
-    # A Space or `docker stop` sends SIGTERM: stop as Ctrl-C stops Gradio, so the clean-up runs too.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A Space or `docker stop` sends SIGTERM: stop as Ctrl-C stops Gradio. The outputs go first, in
+    # the handler: a stop that lands while Gradio is still starting may not reach the exit hooks.
+    def stop_on_sigterm(signum, frame):
+        OUTPUTS.remove()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         max_file_size=0,  # no component takes files

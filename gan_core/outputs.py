@@ -19,7 +19,11 @@ class OutputFiles:
         self.folder = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
         self.max_age_s, self.sweep_every_s = max_age_s, sweep_every_s
         self.last_sweep = time.time()
-        atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+        atexit.register(self.remove)
+
+    def remove(self) -> None:
+        """Delete every file handed out, and the folder (at exit, or when the app is stopped)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def write(self, data: bytes, name: str) -> str:
         """A path to a file holding `data`, called `name` (what a download is saved as). Two identical

@@ -84,3 +84,25 @@ def recipes_figure(histories: dict[str, History]) -> Figure:
     axis.legend(loc="best", ncols=2)
     axis.grid(alpha=0.3)
     return figure
+
+
+def digit_histograms_figure(histories: dict[str, History]) -> Figure | None:
+    """Each run's share of each digit at its last evaluation, bars side by side, with 10%."""
+    shares = {}
+    for label, history in histories.items():
+        rows = quality_rows(history)
+        if rows:
+            shares[f"{label}, epoch {rows[-1]['epoch']}"] = rows[-1]["quality"]["digit_histogram"]
+    if not shares:
+        return None
+    figure, axis = plt.subplots(figsize=(12, 3.8), layout="constrained")
+    width = 0.8 / len(shares)
+    for index, (label, histogram) in enumerate(shares.items()):
+        offsets = [digit - 0.4 + width * (index + 0.5) for digit in range(10)]
+        axis.bar(offsets, [100 * share for share in histogram], width=width, label=label)
+    axis.axhline(10, color="gray", linestyle="--", linewidth=1, label="uniform (10%)")
+    axis.set(xlabel="digit, as an MNIST classifier reads it", ylabel="% of samples", xticks=range(10),
+             title="Which digits each generator draws")  # fmt: skip
+    axis.legend(loc="best")
+    axis.grid(alpha=0.3, axis="y")
+    return figure

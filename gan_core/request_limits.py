@@ -3,9 +3,10 @@
 - The demo has no upload component, so any upload is refused.
 - Every request body is cut off past a limit, whether or not it declares its length, so a visitor
   cannot make the server hold megabytes per request.
-- A call to /call/<endpoint> must carry exactly that endpoint's number of values; a missing or an
-  extra value is answered with a message naming both, where the framework would run the function
-  with what it got.
+- A call to /call/<endpoint> must carry that endpoint's number of values; a missing or an extra
+  value is answered with a message naming both, where the framework would fail without saying why.
+  Trailing parameters with defaults may be left out, and their defaults are filled in, so that a
+  client written before a parameter was added keeps working.
 It knows nothing of Gradio beyond these paths: app.py puts it in front.
 """
 
@@ -18,11 +19,12 @@ CALL = re.compile(r"/call/([A-Za-z0-9_]+)$")
 
 
 class RequestLimits:
-    def __init__(self, app, max_body_bytes: int = 64 * 1024, arity: dict[str, int] | None = None,
+    def __init__(self, app, max_body_bytes: int = 64 * 1024, arity: dict[str, tuple] | None = None,
                  refused_paths: tuple[str, ...] = ("/upload",)):  # fmt: skip
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.arity = arity or {}  # endpoint name -> how many values a call carries
+        # endpoint name -> (values every call carries, defaults of the trailing ones it may leave out)
+        self.arity = arity or {}
         self.refused_paths = refused_paths
 
     async def __call__(self, scope, receive, send):
@@ -67,7 +69,8 @@ class RequestLimits:
         await _answer(send, 413, f"Request bodies are limited to {self.max_body_bytes} bytes.")
 
     async def _checked_call(self, scope, receive, send, name: str):
-        """Read the whole (bounded) body, check the number of values, then hand it on unchanged."""
+        """Read the whole (bounded) body, check the number of values, fill in left-out defaults,
+        then hand it on."""
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -79,8 +82,7 @@ class RequestLimits:
                 return await self._too_long(send)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        problem = _call_problem(body, name, self.arity[name])
+        problem, body = _checked_values(b"".join(chunks), name, *self.arity[name])
         if problem:
             return await _answer(send, *problem)
         sent = False
@@ -95,18 +97,27 @@ class RequestLimits:
         await self.app(scope, replay, send)
 
 
-def _call_problem(body: bytes, name: str, expected: int) -> tuple[int, str] | None:
+def _checked_values(body: bytes, name: str, required: int, defaults: tuple) -> tuple[tuple | None, bytes]:
+    """(a problem to answer, or None; the body to hand on, with left-out defaults filled in)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        return 400, f"the request body is not UTF-8 text (byte {error.start} is not valid)"
+        return (400, f"the request body is not UTF-8 text (byte {error.start} is not valid)"), body
     try:
-        data = json.loads(text).get("data")
+        call = json.loads(text)
+        data = call.get("data")
     except (ValueError, AttributeError):
-        return None  # not JSON, or not an object: the framework's own message names that
-    if isinstance(data, list) and len(data) != expected:
-        return 422, f'/{name} takes {expected} values in "data", got {len(data)}'
-    return None
+        return None, body  # not JSON, or not an object: the framework's own message names that
+    if not isinstance(data, list):
+        return None, body
+    most = required + len(defaults)
+    if not required <= len(data) <= most:
+        takes = f"{required} to {most}" if defaults else f"{required}"
+        return (422, f'/{name} takes {takes} values in "data", got {len(data)}'), body
+    if len(data) < most:
+        call["data"] = data + list(defaults[len(data) - required :])
+        body = json.dumps(call).encode("utf-8")
+    return None, body
 
 
 async def _answer(send, status: int, message: str) -> None:

@@ -17,9 +17,10 @@ from gan_core.loading import load_generator
 from tests.helpers import ROOT
 
 ENDPOINTS = {
-    "/generate": ["seed", "count"],
-    "/interpolate": ["seed_a", "seed_b", "t", "method"],
-    "/interpolation_strip": ["seed_a", "seed_b", "frames", "method"],
+    "/generate": ["seed", "count", "model"],
+    "/interpolate": ["seed_a", "seed_b", "t", "method", "model"],
+    "/interpolation_strip": ["seed_a", "seed_b", "frames", "method", "model"],
+    "/compare": ["seed", "count"],
     "/training_scores": [],
 }
 
@@ -34,18 +35,23 @@ def read(path):
         return handle.read()
 
 
-def test_view_api_lists_exactly_the_four_endpoints_with_their_parameter_names(client):
+def test_view_api_lists_exactly_the_endpoints_with_their_parameter_names(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {
         name: [p["parameter_name"] for p in info["parameters"]] for name, info in endpoints.items()
     } == ENDPOINTS
     assert client.view_api(return_format="dict", print_info=False)["unnamed_endpoints"] == {}
+    # The model is optional, so calls written before it existed keep working.
+    for name in ("/generate", "/interpolate", "/interpolation_strip"):
+        (model,) = [p for p in endpoints[name]["parameters"] if p["parameter_name"] == "model"]
+        assert model["parameter_has_default"] and model["parameter_default"] == "improved"
 
 
 def test_the_api_is_typed_and_described_and_served_over_mcp(client, app_url):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     types = {name: [p["python_type"]["type"] for p in info["parameters"]] for name, info in endpoints.items()}
-    assert types["/generate"] == ["int", "int"] and types["/interpolation_strip"][:3] == ["int", "int", "int"]
+    assert types["/generate"] == ["int", "int", "Literal['improved', 'tutorial']"]
+    assert types["/interpolation_strip"][:3] == ["int", "int", "int"] and types["/compare"] == ["int", "int"]
     assert types["/interpolate"][:3] == ["int", "int", "float"]
     assert all(info.get("description") for info in endpoints.values())
     tools = {tool["name"]: tool for tool in httpx.get(f"{app_url}gradio_api/mcp/schema").json()}
@@ -113,6 +119,17 @@ BAD_CALLS = [
     ("/interpolate", dict(seed_a=1, seed_b=-3, t=0.5, method="slerp"), "seed_b must be between"),
     ("/interpolate", dict(seed_a=1, seed_b=2, t=1.5, method="slerp"), "t must be between 0 and 1"),
     ("/interpolate", dict(seed_a=1, seed_b=2, t=0.5, method="cubic"), "method must be one of slerp, lerp"),
+    (
+        "/generate",
+        dict(seed=1, count=4, model="dcgan"),
+        "model must be one of improved, tutorial, got 'dcgan'",
+    ),
+    (
+        "/interpolate",
+        dict(seed_a=1, seed_b=2, t=0.5, method="lerp", model=3),
+        "model must be one of improved",
+    ),
+    ("/compare", dict(seed=-1, count=4), "seed must be between 0 and 2147483647, got -1"),
     (
         "/interpolation_strip",
         dict(seed_a=1, seed_b=2, frames=1, method="lerp"),
@@ -242,3 +259,32 @@ def test_downloads_are_named_for_what_they_hold(client):
         "mnist-gan_1-to-2_slerp_5.png",
         "mnist-gan_1-to-2_slerp.gif",
     ]
+
+
+TUTORIAL = load_generator(ROOT / "weights" / "tutorial")[0]
+
+
+def test_compare_draws_the_same_seed_through_both_generators(client):
+    improved, tutorial = client.predict(seed=7, count=16, api_name="/compare")
+    for path, generator in ((improved, GENERATOR), (tutorial, TUTORIAL)):
+        shown = grid_cells(path, scale=4, count=16, columns=8)
+        with torch.inference_mode():
+            assert_same_digits(shown, to_uint8_digits(generator(seeded_noise(7, 16, 64))))
+    assert not np.array_equal(np.asarray(Image.open(improved)), np.asarray(Image.open(tutorial)))
+
+
+def test_the_model_parameter_picks_the_generator_and_defaults_to_the_served_one(client):
+    default = read(client.predict(seed=3, count=8, api_name="/generate"))
+    assert read(client.predict(seed=3, count=8, model="improved", api_name="/generate")) == default
+    tutorial_grid = client.predict(seed=3, count=8, model="tutorial", api_name="/generate")
+    assert read(tutorial_grid) != default and "tutorial" in tutorial_grid.rsplit("/", 1)[-1]
+    improved, tutorial = client.predict(seed=3, count=8, api_name="/compare")
+    assert read(tutorial) == read(tutorial_grid) and read(improved) == default
+    for method in ("slerp", "lerp"):
+        arguments = dict(seed_a=3, seed_b=8, t=0.4, method=method)
+        improved_digit = read(client.predict(**arguments, api_name="/interpolate"))
+        tutorial_digit = read(client.predict(**arguments, model="tutorial", api_name="/interpolate"))
+        assert improved_digit != tutorial_digit
+    strip, gif = client.predict(seed_a=3, seed_b=8, frames=5, method="lerp", model="tutorial",
+                                api_name="/interpolation_strip")  # fmt: skip
+    assert gif.endswith("mnist-gan-tutorial_3-to-8_lerp.gif")

@@ -193,3 +193,24 @@ def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_pa
     expect(page.locator("#samples-gallery img")).to_have_count(8)
     expect(page.get_by_text("Generator.from_pretrained")).to_be_visible()
     shot(page, "how-it-works", tmp_path)
+
+
+def test_compare_shows_both_recipes_and_the_model_choice_switches_generators(page, tmp_path):
+    open_tab(page, "Compare")
+    before = {name: image_source(page, f"compare-{name}") for name in ("improved", "tutorial")}
+    page.locator("#compare-seed input").fill("99")
+    page.locator("#compare-button").click()
+    after = {name: wait_for_new_source(page, f"compare-{name}", before[name]) for name in before}
+    improved, tutorial = pixels(page, after["improved"]), pixels(page, after["tutorial"])
+    assert improved.shape == tutorial.shape and np.abs(improved.astype(int) - tutorial.astype(int)).mean() > 5
+    expect(page.locator("#compare-scores-plot img").first).to_be_visible()
+    expect(page.locator("#compare-digits-plot img").first).to_be_visible()
+    shot(page, "compare", tmp_path)
+
+    open_tab(page, "Generate")
+    grid = image_source(page, "generate-output")
+    page.get_by_label("tutorial").first.check()
+    switched = wait_for_new_source(page, "generate-output", grid)
+    assert "tutorial" in switched
+    page.get_by_label("improved").first.check()
+    wait_for_new_source(page, "generate-output", switched)
