@@ -25,6 +25,7 @@ import gradio as gr
 from PIL import Image
 from starlette.middleware import Middleware
 
+from gan_core.digits import DigitFinder
 from gan_core.explain import (
     LOADING,
     WHY_DETACH,
@@ -52,9 +53,10 @@ from gan_core.messages import first_line, shown
 from gan_core.models import Generator
 from gan_core.outputs import OutputFiles
 from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figure, scores_figure
+from gan_core.quality import load_classifier
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
 from gan_core.request_limits import RequestLimits
-from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MIN_FRAMES, Sampler
+from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler
 from gan_core.session_limits import limit_calls_per_visitor
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -126,6 +128,8 @@ TUTORIAL_GENERATOR, TUTORIAL_HISTORY = load_run(TUTORIAL_RUN)
 # "improved" is the served model (the bundled R1 run, or MODEL_REPO / MODEL_DIR when set); "tutorial"
 # is the bundled run of the tutorial's own recipe, for comparison.
 SAMPLERS = {"improved": SAMPLER, "tutorial": Sampler(TUTORIAL_GENERATOR)}
+CLASSIFIER = load_classifier()
+FINDERS = {name: DigitFinder(sampler, CLASSIFIER) for name, sampler in SAMPLERS.items()}
 SAMPLE_EPOCHS = MODEL.grids.epochs
 OUTPUTS = OutputFiles()
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
@@ -186,6 +190,48 @@ def generate(seed, count, model="improved"):
     """
     image = sampler_for(model).generate(seed, count)
     return OUTPUTS.write(png_bytes(image), file_name(model, f"seed{seed}_{count}.png"))
+
+
+@shown_to_user
+def find_digit(digit, count, seed, model="improved"):
+    """Digits of one kind on demand: draw 1,024 digits from the seed, let an MNIST classifier read
+    them, and show the ones it is surest are that digit.
+
+    Args:
+        digit: which digit, 0 to 9
+        count: how many to show at most, 1 to 64, in rows of 8
+        seed: whole number from 0 to 2147483647 that picks the 1,024 noise vectors
+        model: "improved" (the served generator, the default) or "tutorial"
+
+    Returns:
+        PNG grid of the digits found (most confident first), and a sentence with how often the
+        generator draws that digit and the classifier's confidence for each one shown
+    """
+    sampler_for(model)  # the message for a bad model, before anything is drawn
+    found = FINDERS[model].find(digit, count, seed)
+    path = OUTPUTS.write(png_bytes(found.grid), file_name(model, f"digit{digit}_seed{seed}_{count}.png"))
+    return path, found.summary()
+
+
+@shown_to_user
+def latent_grid(seed_a, seed_b, seed_c, seed_d, size, model="improved"):
+    """A map of the latent space between four seeds at its corners: slerp down the edges, then
+    across each row, so the regions where one digit turns into another can be seen.
+
+    Args:
+        seed_a: the seed at the top left
+        seed_b: the seed at the top right
+        seed_c: the seed at the bottom left
+        seed_d: the seed at the bottom right
+        size: cells per side, 3 to 12
+        model: "improved" (the served generator, the default) or "tutorial"
+
+    Returns:
+        PNG grid of size x size digits, 3x enlarged
+    """
+    image = sampler_for(model).latent_map(seed_a, seed_b, seed_c, seed_d, size)
+    name = file_name(model, f"map_{seed_a}-{seed_b}-{seed_c}-{seed_d}_{size}.png")
+    return OUTPUTS.write(png_bytes(image), name)
 
 
 @shown_to_user
@@ -398,6 +444,25 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         generate_model.change(
             generate, [seed, count, generate_model], grid, api_visibility="private", preprocess=False
         )
+        with gr.Accordion("A digit on demand", open=False):
+            gr.Markdown(
+                "The generator has no digit input: this draws 1,024 digits from the seed above, lets an "
+                "MNIST classifier read them, and shows the ones it is surest are the digit you pick."
+            )
+            with gr.Row():
+                wanted = gr.Radio(list(range(10)), value=7, label="digit", scale=3)
+                find_button = gr.Button("Find", scale=1, elem_id="find-button")
+            found_grid = gr.Image(
+                label="found", show_label=False, type="filepath", buttons=["download"], elem_id="find-output"
+            )
+            found_text = gr.Markdown(elem_id="find-text")
+            find_button.click(
+                find_digit,
+                [wanted, count, seed, generate_model],
+                [found_grid, found_text],
+                api_name="find_digit",
+                preprocess=False,
+            )
 
     with gr.Tab("Interpolate"):
         with gr.Row():
@@ -489,6 +554,38 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
         demo.load(training_scores, None, table, api_name="training_scores")
 
+    with gr.Tab("Latent map"):
+        gr.Markdown(
+            "Four seeds at the corners, and the digits between them: the generator lays the ten digits "
+            "out in regions of its latent space, and the borders show one turning into another."
+        )
+        with gr.Row():
+            corners = [
+                gr.Number(
+                    value=value, label=f"seed {corner}", minimum=0, maximum=MAX_SEED, step=1, precision=0
+                )
+                for value, corner in zip(
+                    (1, 2, 3, 4),
+                    ("A (top left)", "B (top right)", "C (bottom left)", "D (bottom right)"),
+                    strict=True,
+                )
+            ]
+        with gr.Row():
+            size = gr.Slider(MIN_MAP, MAX_MAP, value=8, step=1, precision=0, label="size", scale=3)
+            map_model = model_choice()
+        map_button = gr.Button("Draw the map", variant="primary", elem_id="map-button")
+        latent_map = gr.Image(
+            value=latent_grid(1, 2, 3, 4, 8),
+            label="latent map",
+            show_label=False,
+            type="filepath",
+            buttons=["download"],
+            elem_id="map-output",
+        )
+        map_button.click(
+            latent_grid, [*corners, size, map_model], latent_map, api_name="latent_grid", preprocess=False
+        )
+
     with gr.Tab("Compare"):
         compare_tab()
 
@@ -532,7 +629,15 @@ def call_signature(function) -> tuple[int, tuple]:
 # What a raw /call/<name> must carry; the model may be left out (client code from before it existed).
 ENDPOINT_PARAMETERS = {
     function.__name__: call_signature(function)
-    for function in (generate, interpolate, interpolation_strip, compare, training_scores)
+    for function in (
+        generate,
+        interpolate,
+        interpolation_strip,
+        find_digit,
+        latent_grid,
+        compare,
+        training_scores,
+    )
 }
 
 LIMITS = Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)

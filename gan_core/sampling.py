@@ -14,12 +14,14 @@ import torch
 from PIL import Image
 
 from .images import digit_grid, gif_bytes
-from .latent import MAX_SEED, METHODS, interpolate, interpolation_path, seeded_noise
+from .latent import MAX_SEED, METHODS, interpolate, interpolation_path, seeded_noise, slerp
 from .messages import shown
 from .models import Generator
 
 MAX_COUNT = 64
 MIN_FRAMES, MAX_FRAMES = 2, 32
+MIN_MAP, MAX_MAP = 3, 12  # cells per side of a latent map
+MAP_SCALE = 3
 GRID_SCALE = 4  # 28 px digits -> 112 px cells: crisp on any screen
 SINGLE_SCALE = 12
 STRIP_SCALE = 3
@@ -93,3 +95,16 @@ class Sampler:
         digits = self.images(interpolation_path(start, end, frames, check_method(method)))
         gif_frames = [digit_grid(digit[None], columns=1, scale=8, padding=0) for digit in digits]
         return digit_grid(digits, columns=frames, scale=STRIP_SCALE), gif_bytes(gif_frames)
+
+    def latent_map(self, seed_a, seed_b, seed_c, seed_d, size) -> Image.Image:
+        """A size x size grid of digits between four seeds' latents at its corners (A top left, B
+        top right, C bottom left, D bottom right), slerp down the left and right edges, then
+        slerp across each row."""
+        latent = self.generator.latent_size
+        names = ("seed_a", "seed_b", "seed_c", "seed_d")
+        a, b, c, d = (seeded_noise(check_seed(seed, name), 1, latent) for seed, name in zip(
+            (seed_a, seed_b, seed_c, seed_d), names, strict=True))  # fmt: skip
+        size = whole_number(size, "size", MIN_MAP, MAX_MAP)
+        steps = [i / (size - 1) for i in range(size)]
+        rows = [interpolation_path(slerp(a, c, v), slerp(b, d, v), size, "slerp") for v in steps]
+        return digit_grid(self.images(torch.cat(rows)), columns=size, scale=MAP_SCALE)

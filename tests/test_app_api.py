@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -12,7 +13,7 @@ from gradio_client import Client
 from PIL import Image
 
 from gan_core.images import to_uint8_digits
-from gan_core.latent import seeded_noise
+from gan_core.latent import seeded_noise, slerp
 from gan_core.loading import load_generator
 from tests.helpers import ROOT
 
@@ -20,6 +21,8 @@ ENDPOINTS = {
     "/generate": ["seed", "count", "model"],
     "/interpolate": ["seed_a", "seed_b", "t", "method", "model"],
     "/interpolation_strip": ["seed_a", "seed_b", "frames", "method", "model"],
+    "/find_digit": ["digit", "count", "seed", "model"],
+    "/latent_grid": ["seed_a", "seed_b", "seed_c", "seed_d", "size", "model"],
     "/compare": ["seed", "count"],
     "/training_scores": [],
 }
@@ -288,3 +291,42 @@ def test_the_model_parameter_picks_the_generator_and_defaults_to_the_served_one(
     strip, gif = client.predict(seed_a=3, seed_b=8, frames=5, method="lerp", model="tutorial",
                                 api_name="/interpolation_strip")  # fmt: skip
     assert gif.endswith("mnist-gan-tutorial_3-to-8_lerp.gif")
+
+
+def test_find_digit_shows_only_that_digit_most_confident_first(client):
+    from gan_core.digits import DRAWS
+    from gan_core.quality import load_classifier
+
+    classifier = load_classifier()
+    path, summary = client.predict(digit=2, count=12, seed=5, api_name="/find_digit")
+    cells = grid_cells(path, scale=4, count=12, columns=8)
+    with torch.inference_mode():
+        probabilities = classifier(torch.from_numpy(cells).float().div(255).mul(2).sub(1)).softmax(dim=1)
+    confidence, label = probabilities.max(dim=1)
+    assert label.tolist() == [2] * 12  # the classifier reads every digit shown as a 2
+    stated = [float(x) for x in re.findall(r"(\d+\.\d)%", summary.split("confidence")[1])]
+    assert len(stated) == 12 and stated == sorted(stated, reverse=True)  # most confident first
+    assert all(abs(s - 100 * c) < 1.0 for s, c in zip(stated, confidence.tolist(), strict=True))
+    # Brute force: the share in the sentence is the share of all the seed's draws read as a 2.
+    with torch.inference_mode():
+        drawn = GENERATOR(seeded_noise(5, DRAWS, 64))
+        matches = int((classifier(drawn).argmax(dim=1) == 2).sum())
+    assert f"reads {matches} ({100 * matches / DRAWS:.1f}%) as a 2" in summary
+    tutorial_path, tutorial_summary = client.predict(
+        digit=1, count=4, seed=5, model="tutorial", api_name="/find_digit"
+    )
+    assert "tutorial" in tutorial_path and "as a 1" in tutorial_summary
+
+
+def test_the_latent_map_has_the_four_seeds_at_its_corners(client):
+    size = 5
+    path = client.predict(seed_a=11, seed_b=12, seed_c=13, seed_d=14, size=size, api_name="/latent_grid")
+    cells = grid_cells(path, scale=3, count=size * size, columns=size)
+    corners = [cells[0], cells[size - 1], cells[size * (size - 1)], cells[-1]]
+    for cell, seed in zip(corners, (11, 12, 13, 14), strict=True):
+        assert_same_digits(cell[None], expected_digits(seeded_noise(seed, 1, 64)))
+    a, b, c, d = (seeded_noise(seed, 1, 64) for seed in (11, 12, 13, 14))
+    middle = slerp(slerp(a, c, 0.5), slerp(b, d, 0.5), 0.5)
+    assert_same_digits(cells[size * (size // 2) + size // 2][None], expected_digits(middle))
+    with pytest.raises(Exception, match="size must be between 3 and 12, got 13"):
+        client.predict(seed_a=1, seed_b=2, seed_c=3, seed_d=4, size=13, api_name="/latent_grid")

@@ -214,3 +214,20 @@ def test_compare_shows_both_recipes_and_the_model_choice_switches_generators(pag
     assert "tutorial" in switched
     page.get_by_label("improved").first.check()
     wait_for_new_source(page, "generate-output", switched)
+
+
+def test_a_digit_on_demand_and_the_latent_map(page, tmp_path):
+    open_tab(page, "Generate")
+    page.get_by_text("A digit on demand").click()
+    page.locator("#find-button").click()
+    expect(page.locator("#find-output img").first).to_be_visible(timeout=15_000)
+    expect(page.locator("#find-text")).to_contain_text("as a 7")
+
+    open_tab(page, "Latent map")
+    before = image_source(page, "map-output")
+    page.get_by_label("size").last.fill("4")
+    page.get_by_label("size").last.press("Enter")
+    page.locator("#map-button").click()
+    after = wait_for_new_source(page, "map-output", before)
+    assert pixels(page, after).shape[0] == (4 * 30 + 2) * 3  # four rows of digits now
+    shot(page, "latent-map", tmp_path)
