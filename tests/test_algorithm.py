@@ -8,6 +8,7 @@ gamma/2 times the mean squared norm of the gradient of D's logit with respect to
 
 import copy
 import json
+import math
 
 import pytest
 import torch
@@ -23,6 +24,7 @@ RECIPES = {
     "tutorial": {"recipe": "tutorial"},
     "improved": {"recipe": "improved"},
     "label smoothing and betas": {"recipe": "tutorial", "real_label": 0.9, "adam_betas": (0.5, 0.999)},
+    "a small R1 weight": {"recipe": "tutorial", "r1_gamma": 0.5},
 }
 
 
@@ -158,3 +160,32 @@ def test_the_state_has_the_configured_networks_and_optimisers():
     ema, generator = state.ema.state_dict(), state.generator.state_dict()
     assert all(torch.equal(ema[name], generator[name]) for name in generator)
     assert state.ema_decay == 0.99 and not any(p.requires_grad for p in state.ema.parameters())
+
+
+def test_a_step_whose_scores_are_nan_records_the_bce_of_one_half_instead_of_crashing():
+    # Weights that overflowed give NaN scores; BCE raises on NaN, so they count as 0.5 (log 2 each)
+    # and the epoch ends, for fit() to stop it with a message.
+    state = build_state(TrainConfig(batch_size=4, recipe="tutorial"), torch.device("cpu"))
+    with torch.no_grad():
+        state.discriminator.net[0].weight.fill_(float("nan"))
+    d_loss, g_loss, _, _ = train_step(state, torch.zeros(4, 784)).tolist()
+    assert d_loss == pytest.approx(2 * math.log(2)) and g_loss == pytest.approx(math.log(2))
+
+
+def test_devices_resolve_as_asked_and_a_missing_one_is_named():
+    from gan_core.step import device_metadata, resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == torch.device("cpu")
+        with pytest.raises(ValueError, match="--device cuda was asked for, but PyTorch sees no CUDA GPU"):
+            resolve_device("cuda")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match="--device mps was asked for, but MPS is not available"):
+            resolve_device("mps")
+    meta = device_metadata(torch.device("cpu"))
+    assert meta["device"] == "cpu" and meta["torch"] == str(torch.__version__)
+    assert (
+        meta["device_name"].startswith("cpu (")
+        and f"{torch.get_num_threads()} threads" in meta["device_name"]
+    )

@@ -1,12 +1,17 @@
-"""Atomic writes, without root: a rename that fails leaves the old file and no temporary file."""
+"""The run directory's files, in process: atomic writes (without root: a rename that fails leaves the
+old file and no temporary file), resume, the history journal, EMA and the decaying rate."""
 
 import errno
 import json
 import os
+import re
+from pathlib import Path
 
 import pytest
+import torch
 
 from gan_core import run_files
+from gan_core.run_files import read_training_state
 
 
 @pytest.mark.parametrize("failure", ["rename", "write"])
@@ -143,3 +148,44 @@ def test_training_ends_with_the_whole_history_in_history_json(tiny_data, tmp_pat
               log=lambda *_: None, progress=False)  # fmt: skip
     assert [row["epoch"] for row in json.loads((out / "history.json").read_text())["epochs"]] == [1, 2, 3, 4]
     assert not (out / "history_journal.jsonl").exists()
+
+
+def test_with_ema_the_published_weights_are_the_average_and_the_decayed_rate_is_used(tiny_data, tmp_path):
+    from safetensors.torch import load_file
+
+    from gan_core.config import TrainConfig
+    from gan_core.fit import fit
+
+    config = TrainConfig(epochs=4, batch_size=100, data_dir=str(tiny_data), out=str(tmp_path / "run"),
+                         recipe="tutorial", ema_decay=0.9, lr_decay="linear")  # fmt: skip
+    out = fit(config, log=lambda *_: None, progress=False)
+    state = read_training_state(out)
+    published, raw = load_file(out / "model.safetensors"), load_file(out / "generator_raw.safetensors")
+    assert all(torch.equal(published[name], state["ema"][name]) for name in published)
+    assert all(torch.equal(raw[name], state["generator"][name]) for name in raw)
+    assert not all(torch.equal(published[name], raw[name]) for name in raw)
+    # The rate of each epoch is recorded, and the optimisers trained the last epoch with it.
+    rates = [row["lr"] for row in json.loads((out / "history.json").read_text())["epochs"]]
+    assert rates == pytest.approx([config.lr_at(epoch) for epoch in (1, 2, 3, 4)]) and rates[-1] < rates[0]
+    for optimiser in ("g_optimizer", "d_optimizer"):
+        assert float(state[optimiser]["param_groups"][0]["lr"]) == pytest.approx(rates[-1])
+
+
+def test_an_atomic_write_renames_a_hidden_temporary_file_in_the_same_folder(tmp_path, monkeypatch):
+    # The same folder, so the rename is atomic (one file system); a name the clean-up recognises.
+    renames = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renames.append((src, dst)), real_replace(src, dst)))
+    target = tmp_path / "new" / "deeper" / "file.json"  # folders are created as needed
+    run_files.atomic_write_bytes(target, b"data")
+    ((source, destination),) = renames
+    assert Path(source).parent == target.parent and Path(destination) == target
+    assert re.fullmatch(r"\.file\.json\.[^/]+\.tmp", Path(source).name)
+    assert target.read_bytes() == b"data" and os.listdir(target.parent) == ["file.json"]
+
+
+def test_json_files_refuse_nan_instead_of_writing_what_json_readers_reject(tmp_path):
+    with pytest.raises(ValueError):
+        run_files.write_json(tmp_path / "x.json", {"d_loss": float("nan")})
+    assert not (tmp_path / "x.json").exists()
+    assert run_files.json_text({"a": 1}) == '{\n  "a": 1\n}\n'
