@@ -76,7 +76,7 @@ def test_interpolation_path_runs_from_a_to_b():
 
 def test_unknown_method_and_short_paths_are_refused():
     a = seeded_noise(1, 1, 8)
-    with pytest.raises(ValueError, match="unknown interpolation method 'cubic'"):
+    with pytest.raises(ValueError, match="unknown interpolation method 'cubic'; choose one of slerp, lerp$"):
         interpolate(a, a, 0.5, "cubic")
     with pytest.raises(ValueError, match="at least 2 frames"):
         interpolation_path(a, a, 1)

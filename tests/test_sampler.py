@@ -11,7 +11,7 @@ from PIL import Image
 from gan_core.images import to_uint8_digits
 from gan_core.latent import lerp, seeded_noise, slerp
 from gan_core.loading import load_run
-from gan_core.sampling import GRID_SCALE, MAX_COUNT, MAX_FRAMES, STRIP_SCALE, Sampler
+from gan_core.sampling import GRID_SCALE, MAP_SCALE, MAX_COUNT, MAX_FRAMES, STRIP_SCALE, Sampler
 from tests.helpers import ROOT
 
 
@@ -91,23 +91,27 @@ def test_the_strip_and_the_gif_are_the_interpolation_at_even_steps(sampler, fram
     [
         (lambda s: s.generate(-1, 4), "seed must be between 0 and 2147483647, got -1"),
         (lambda s: s.generate(2**31, 4), "seed must be between 0 and 2147483647"),
-        (lambda s: s.generate(1.5, 4), "seed must be a whole number"),
+        (lambda s: s.generate(1.5, 4), "seed must be a whole number between 0 and 2147483647, got 1.5"),
         (lambda s: s.generate(True, 4), "seed must be a whole number"),
         (lambda s: s.generate(1, 0), "count must be between 1 and 64, got 0"),
         (lambda s: s.generate(1, MAX_COUNT + 1), "count must be between 1 and 64"),
-        (lambda s: s.generate(1, float("nan")), "count must be a whole number"),
+        (lambda s: s.generate(1, float("nan")), "count must be a whole number between 1 and 64, got nan"),
         (lambda s: s.generate("1", 4), "seed must be a whole number"),
         (lambda s: s.interpolate(1, 2, 1.01), "t must be between 0 and 1, got 1.01"),
         (lambda s: s.interpolate(1, 2, -0.01), "t must be between 0 and 1"),
         (lambda s: s.interpolate(1, 2, float("inf")), "t must be a number between 0 and 1"),
         (lambda s: s.interpolate(1, 2, True), "t must be a number between 0 and 1"),
-        (lambda s: s.interpolate(1, 2, "0.5"), "t must be a number between 0 and 1"),
+        (lambda s: s.interpolate(1, 2, "0.5"), "t must be a number between 0 and 1, got '0.5'"),
         (lambda s: s.interpolate(1, 2, 0.5, "cubic"), "method must be one of slerp, lerp, got 'cubic'"),
         (lambda s: s.interpolate(-1, 2, 0.5), "seed_a must be between"),
         (lambda s: s.interpolate(1, -2, 0.5), "seed_b must be between"),
         (lambda s: s.strip(1, 2, 1), "frames must be between 2 and 32, got 1"),
         (lambda s: s.strip(1, 2, MAX_FRAMES + 1), "frames must be between 2 and 32"),
         (lambda s: s.strip(1, 2, 4, "SLERP"), "method must be one of slerp, lerp"),
+        (lambda s: s.latent_map(1, 2, 3, -4, 5), "seed_d must be between 0 and 2147483647, got -4"),
+        (lambda s: s.latent_map(-1, 2, 3, 4, 5), "seed_a must be between"),
+        (lambda s: s.latent_map(1, 2, 3, 4, 2), "size must be between 3 and 12, got 2"),
+        (lambda s: s.latent_map(1, 2, 3, 4, 13), "size must be between 3 and 12, got 13"),
     ],
 )
 def test_bad_values_are_refused_with_the_parameter_and_its_bounds(sampler, call, message):
@@ -121,3 +125,30 @@ def test_whole_floats_and_the_bounds_themselves_are_accepted(sampler):
     sampler.generate(0, 1), sampler.generate(2**31 - 1, MAX_COUNT)
     sampler.interpolate(0, 2**31 - 1, 0), sampler.interpolate(0, 1, 1)
     sampler.strip(0, 1, 2), sampler.strip(0, 1, MAX_FRAMES)
+
+
+def test_the_sampler_leaves_the_generator_it_was_given_as_it_was(sampler):
+    generator, _ = load_run(ROOT / "weights")
+    before = {name: tensor.clone() for name, tensor in generator.state_dict().items()}
+    Sampler(generator)
+    assert all(t.dtype == torch.float32 for t in generator.state_dict().values())  # its own float64 copy
+    assert all(torch.equal(before[name], t) for name, t in generator.state_dict().items())
+
+
+@pytest.mark.parametrize("size", [3, 4, 12])
+def test_the_latent_map_slerps_down_the_edges_then_across_each_row(sampler, size):
+    grid = sampler.latent_map(11, 12, 13, 14, size)
+    assert grid.size == ((size * 30 + 2) * MAP_SCALE,) * 2
+    shown = cells(grid, MAP_SCALE)
+    a, b, c, d = (seeded_noise(seed, 1, 64) for seed in (11, 12, 13, 14))
+    for row in range(size):
+        v = row / (size - 1)
+        left, right = slerp(a, c, v), slerp(b, d, v)
+        for column in range(size):
+            expected = drawn(sampler, slerp(left, right, column / (size - 1)))[0]
+            assert np.array_equal(shown[row * size + column], expected), (row, column)
+    corner = lambda seed: cells(sampler.generate(seed, 1), GRID_SCALE)[0]
+    assert [
+        np.array_equal(shown[i], corner(s))
+        for i, s in zip((0, size - 1, size * (size - 1), -1), (11, 12, 13, 14), strict=True)
+    ] == [True] * 4
