@@ -48,12 +48,20 @@ def shot(page, name, tmp_path):
 
 
 def open_tab(page, name):
-    """Click a tab; on a narrow screen Gradio puts the ones that do not fit behind "More tabs"."""
-    tab = page.get_by_role("tab", name=name)
-    if not tab.is_visible():
-        page.get_by_role("button", name="More tabs").click()
-        tab = page.get_by_role("tab", name=name).or_(page.get_by_role("button", name=name)).first
-    tab.click()
+    """Click a tab; on a narrow screen Gradio puts the ones that do not fit behind "More tabs"
+    (decided after the page has measured itself, so both ways are tried until one works)."""
+    for _ in range(10):
+        tab = page.get_by_role("tab", name=name)
+        if tab.is_visible():
+            tab.click()
+            return
+        more = page.get_by_role("button", name="More tabs")
+        if more.is_visible():
+            more.click()
+            page.get_by_role("tab", name=name).or_(page.get_by_role("button", name=name)).first.click()
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no tab named {name!r}, and no More tabs button")
 
 
 def image_source(page, element_id):
@@ -76,9 +84,9 @@ def wait_for_new_source(page, element_id, old, timeout_ms=15_000):
 
 
 def test_generate_button_draws_a_new_grid(page, tmp_path):
-    page.get_by_role("tab", name="Generate").click()
+    open_tab(page, "Generate")
     before = image_source(page, "generate-output")
-    seed_box = page.get_by_label("seed").first
+    seed_box = page.get_by_label("seed", exact=True).first  # Generate's, the first on the page
     seed_box.fill("777")
     page.locator("#generate-button").click()
     after = wait_for_new_source(page, "generate-output", before)
@@ -89,7 +97,7 @@ def test_generate_button_draws_a_new_grid(page, tmp_path):
 
 
 def test_dragging_the_slider_changes_the_digit_while_the_mouse_is_down(page, tmp_path):
-    page.get_by_role("tab", name="Interpolate").click()
+    open_tab(page, "Interpolate")
     slider = page.locator("#t-slider input[type=range]")
     expect(slider).to_be_visible()
     box = slider.bounding_box()
@@ -112,7 +120,7 @@ def test_dragging_the_slider_changes_the_digit_while_the_mouse_is_down(page, tmp
 
 
 def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
-    page.get_by_role("tab", name="Training scores").click()
+    open_tab(page, "Training scores")
     plot = page.locator("#scores-plot img").first
     expect(plot).to_be_visible(timeout=15_000)
     assert plot.evaluate("img => img.naturalWidth") > 500
@@ -121,13 +129,13 @@ def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
 
 
 def test_the_gif_plays_in_the_page_and_the_strip_follows_the_seeds(page):
-    page.get_by_role("tab", name="Interpolate").click()
+    open_tab(page, "Interpolate")
     gif_source = image_source(page, "strip-gif")
     assert gif_source.endswith("_slerp.gif")  # an <img> that plays, named for the download
     animation = Image.open(io.BytesIO(page.request.get(gif_source).body()))
     assert animation.format == "GIF" and animation.n_frames == 2 * 10 - 2  # forward, then back
     strip_source = image_source(page, "strip-output")
-    seed_a = page.get_by_label("seed A")
+    seed_a = page.get_by_label("seed A", exact=True)
     seed_a.fill("5")
     seed_a.press("Enter")
     new_strip = wait_for_new_source(page, "strip-output", strip_source)
@@ -174,7 +182,7 @@ def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_pa
     from gan_core.explain import step_excerpts
     from gan_core.history import read_history
 
-    page.get_by_role("tab", name="How it works").click()
+    open_tab(page, "How it works")
     blocks = page.locator(".step-code .cm-content")
     expect(blocks.first).to_be_visible(timeout=15_000)
     # The two updates on the page are the lines of gan_core.step.train_step, as the app read them.

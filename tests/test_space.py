@@ -80,16 +80,19 @@ def test_the_space_card_holds_the_spaces_settings(deployed, hub_env):
     )
 
 
-def test_a_second_deploy_mirrors_the_repository_and_keeps_the_owners_files(deployed, hub_env):
+def test_a_second_deploy_mirrors_the_repository_and_keeps_the_owners_files(hub_env):
+    space = "tester/mirrored-space"  # its own Space: the other tests see the first deploy as it was
+    assert run_script("-m", "gan_core.space", "deploy", space, env=hub_env).returncode == 0
     hub = api(hub_env)
-    hub.upload_file(path_or_fileobj=b"notes\n", path_in_repo="NOTES.md", repo_id=SPACE, repo_type="space")
+    hub.upload_file(path_or_fileobj=b"notes\n", path_in_repo="NOTES.md", repo_id=space, repo_type="space")
     hub.upload_file(
-        path_or_fileobj=b"# gone\n", path_in_repo="gan_core/old_module.py", repo_id=SPACE, repo_type="space"
+        path_or_fileobj=b"# gone\n", path_in_repo="gan_core/old_module.py", repo_id=space, repo_type="space"
     )
-    again = run_script("-m", "gan_core.space", "deploy", SPACE, env=hub_env)
+    again = run_script("-m", "gan_core.space", "deploy", space, env=hub_env)
     assert again.returncode == 0, again.stderr
-    files = set(hub.list_repo_files(SPACE, repo_type="space"))
+    files = set(hub.list_repo_files(space, repo_type="space"))
     assert "NOTES.md" in files and "gan_core/old_module.py" not in files
+    assert files - {".gitattributes", "NOTES.md"} == set(space_files()) | {"README.md", "requirements.txt"}
 
 
 def test_what_was_deployed_runs_as_the_demo(deployed, hub_env, tmp_path):
