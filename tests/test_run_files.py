@@ -95,6 +95,10 @@ def test_a_run_stopped_and_resumed_in_process_is_the_uninterrupted_run(tiny_data
         else:
             assert got[name] == value, name
     assert len(expected["history.json"]["epochs"]) == 3
+    from PIL import Image
+
+    grid = Image.open(straight / "samples" / "epoch_0002.png")  # 64 fixed-noise digits, 8 by 8
+    assert grid.size == (8 * 30 + 2, 8 * 30 + 2)
     state = read_training_state(resumed)
     assert state["epoch"] == 3
 
