@@ -379,10 +379,7 @@ def compare_tab() -> None:
 def how_it_works_tab() -> None:
     """Answers to the questions the tutorial's readers ask: the code of one step (read from
     gan_core), the two losses, and what the two bundled runs measured."""
-    improved, tutorial = (
-        read_history(BUNDLED_WEIGHTS / HISTORY_FILE),
-        read_history(TUTORIAL_RUN / HISTORY_FILE),
-    )
+    improved, tutorial = read_history(BUNDLED_WEIGHTS / HISTORY_FILE), TUTORIAL_HISTORY
     gr.Markdown(how_it_works_intro())
     for title, code in step_excerpts():
         gr.Markdown(f"**{title}**")
@@ -515,10 +512,7 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         )
         # The strip follows the seeds, the method and the frame count, as the single digit does.
         for control in (seed_a, seed_b, method, frames, interpolate_model):
-            control.change(
-                interpolation_strip, strip_inputs, [strip, gif], api_visibility="private",
-                trigger_mode="always_last", show_progress="hidden", preprocess=False,
-            )  # fmt: skip
+            control.change(interpolation_strip, strip_inputs, [strip, gif], api_visibility="private", **live)
 
     with gr.Tab("Training scores"):
         gr.Markdown(
@@ -655,9 +649,5 @@ if __name__ == "__main__":
         max_file_size=0,  # no component takes files
         mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
         css=PHONE_CSS,
-        app_kwargs={
-            "middleware": [
-                Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=ENDPOINT_PARAMETERS)
-            ]
-        },
+        app_kwargs={"middleware": [LIMITS]},
     )

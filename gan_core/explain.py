@@ -8,7 +8,7 @@ import inspect
 import re
 import textwrap
 
-from .history import History
+from .history import History, final_quality
 from .step import generator_loss, train_step
 
 # The banners that open the two updates in train_step: "# (1) update D: ..." and "# (2) update G: ...".
@@ -52,18 +52,12 @@ def _final(history: History, name: str) -> float:
     return float(history["epochs"][-1][name])
 
 
-def _ones_share(history: History) -> float | None:
-    for row in reversed(history["epochs"]):
-        if "quality" in row:
-            return float(row["quality"]["digit_histogram"][1])
-    return None
-
-
 def equilibrium_text(improved: History, tutorial: History) -> str:
     """Why the 0.5 of the tutorial's claim is not reached by its recipe, with both runs' numbers."""
     t_x, t_gz = _final(tutorial, "d_x"), _final(tutorial, "d_g_z")
     i_x, i_gz = _final(improved, "d_x"), _final(improved, "d_g_z")
-    ones = _ones_share(tutorial)
+    measured = final_quality(tutorial)
+    ones = measured["quality"]["digit_histogram"][1] if measured else None
     ones_text = f" and {100 * ones:.0f}% of its digits are ones" if ones is not None else ""
     return (
         "**Does D(x) = D(G(z)) = 0.5 happen?** At the equilibrium of the GAN game, G draws exactly "
@@ -112,22 +106,15 @@ def how_it_works_intro() -> str:
     )
 
 
-def _last_quality(history: History) -> tuple[int, dict] | None:
-    for row in reversed(history["epochs"]):
-        if "quality" in row:
-            return int(row["epoch"]), row["quality"]
-    return None
-
-
 def model_facts(name: str, history: History) -> str:
     """One model's final scores and quality figures, for the Compare tab."""
     text = (
         f"**{name}** ({len(history['epochs'])} epochs): D(x) = {_final(history, 'd_x'):.2f}, "
         f"D(G(z)) = {_final(history, 'd_g_z'):.2f}"
     )
-    measured = _last_quality(history)
+    measured = final_quality(history)
     if measured:
-        epoch, quality = measured
+        epoch, quality = measured["epoch"], measured["quality"]
         shares = quality["digit_histogram"]
         text += (
             f"; at epoch {epoch}, MNIST-FD {quality['mnist_fd']:.1f}, Inception Score "
