@@ -644,10 +644,15 @@ if __name__ == "__main__":
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    demo.launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        max_file_size=0,  # no component takes files
-        mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
-        css=PHONE_CSS,
-        app_kwargs={"middleware": [LIMITS]},
-    )
+    try:
+        demo.launch(
+            server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+            max_file_size=0,  # no component takes files
+            mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
+            css=PHONE_CSS,
+            app_kwargs={"middleware": [LIMITS]},
+        )
+    except KeyboardInterrupt:
+        # Once serving, Gradio catches the stop itself; before that (it checks its own URL after the
+        # port opens) the stop would surface as a traceback. A stop is a stop either way.
+        pass

@@ -85,6 +85,18 @@ def test_the_app_removes_its_outputs_when_it_stops(tmp_path):
     assert not outputs[0].exists()
 
 
+def test_a_stop_while_the_app_is_still_starting_is_quiet(tmp_path):
+    # A Space restart can land as soon as the port opens, while Gradio still checks its own URL.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    log = tmp_path / "app.log"
+    process, _ = start_app({"TMPDIR": str(temp)}, log_path=log)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert "Traceback" not in log.read_text()
+    assert not list(temp.glob("mnist-gan-outputs-*"))
+
+
 def start_silent_hub(storage):
     port = free_port()
     hub = subprocess.Popen(
