@@ -25,7 +25,7 @@ import gradio as gr
 from PIL import Image
 from starlette.middleware import Middleware
 
-from gan_core.digits import DigitFinder
+from gan_core.digits import DigitReader
 from gan_core.explain import (
     LOADING,
     WHY_DETACH,
@@ -56,7 +56,7 @@ from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figu
 from gan_core.quality import load_classifier
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
 from gan_core.request_limits import RequestLimits
-from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler
+from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler, check_switch
 from gan_core.session_limits import limit_calls_per_visitor
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -129,7 +129,7 @@ TUTORIAL_GENERATOR, TUTORIAL_HISTORY = load_run(TUTORIAL_RUN)
 # is the bundled run of the tutorial's own recipe, for comparison.
 SAMPLERS = {"improved": SAMPLER, "tutorial": Sampler(TUTORIAL_GENERATOR)}
 CLASSIFIER = load_classifier()
-FINDERS = {name: DigitFinder(sampler, CLASSIFIER) for name, sampler in SAMPLERS.items()}
+READERS = {name: DigitReader(sampler, CLASSIFIER) for name, sampler in SAMPLERS.items()}
 SAMPLE_EPOCHS = MODEL.grids.epochs
 OUTPUTS = OutputFiles()
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
@@ -177,18 +177,24 @@ def file_name(model: str, rest: str) -> str:
 
 
 @shown_to_user
-def generate(seed, count, model="improved"):
+def generate(seed, count, model="improved", captions=False):
     """Draw digits from the GAN: the same seed gives the same digits on every machine.
 
     Args:
         seed: whole number from 0 to 2147483647 that picks the noise vectors
         count: how many digits, 1 to 64, in rows of 8
         model: "improved" (the served generator, the default) or "tutorial" (the tutorial's recipe)
+        captions: true to write under each digit what an MNIST classifier reads there, and how sure it is
 
     Returns:
-        PNG grid of the digits, 4x enlarged with sharp pixels
+        PNG grid of the digits, 4x enlarged with sharp pixels (with a line of caption under each row
+        when captions is true)
     """
-    image = sampler_for(model).generate(seed, count)
+    sampler = sampler_for(model)
+    if check_switch(captions, "captions"):
+        image = READERS[model].captioned(seed, count)
+        return OUTPUTS.write(png_bytes(image), file_name(model, f"seed{seed}_{count}_captioned.png"))
+    image = sampler.generate(seed, count)
     return OUTPUTS.write(png_bytes(image), file_name(model, f"seed{seed}_{count}.png"))
 
 
@@ -208,13 +214,13 @@ def find_digit(digit, count, seed, model="improved"):
         generator draws that digit and the classifier's confidence for each one shown
     """
     sampler_for(model)  # the message for a bad model, before anything is drawn
-    found = FINDERS[model].find(digit, count, seed)
+    found = READERS[model].find(digit, count, seed)
     path = OUTPUTS.write(png_bytes(found.grid), file_name(model, f"digit{digit}_seed{seed}_{count}.png"))
     return path, found.summary()
 
 
 @shown_to_user
-def latent_grid(seed_a, seed_b, seed_c, seed_d, size, model="improved"):
+def latent_grid(seed_a, seed_b, seed_c, seed_d, size, model="improved", tint=False):
     """A map of the latent space between four seeds at its corners: slerp down the edges, then
     across each row, so the regions where one digit turns into another can be seen.
 
@@ -225,13 +231,19 @@ def latent_grid(seed_a, seed_b, seed_c, seed_d, size, model="improved"):
         seed_d: the seed at the bottom right
         size: cells per side, 3 to 12
         model: "improved" (the served generator, the default) or "tutorial"
+        tint: true to colour each cell by the digit an MNIST classifier reads there (a legend of the
+            ten colours is added below)
 
     Returns:
         PNG grid of size x size digits, 3x enlarged
     """
-    image = sampler_for(model).latent_map(seed_a, seed_b, seed_c, seed_d, size)
-    name = file_name(model, f"map_{seed_a}-{seed_b}-{seed_c}-{seed_d}_{size}.png")
-    return OUTPUTS.write(png_bytes(image), name)
+    sampler = sampler_for(model)
+    name = file_name(model, f"map_{seed_a}-{seed_b}-{seed_c}-{seed_d}_{size}")
+    if check_switch(tint, "tint"):
+        image = READERS[model].tinted_map(seed_a, seed_b, seed_c, seed_d, size)
+        return OUTPUTS.write(png_bytes(image), f"{name}_tinted.png")
+    image = sampler.latent_map(seed_a, seed_b, seed_c, seed_d, size)
+    return OUTPUTS.write(png_bytes(image), f"{name}.png")
 
 
 @shown_to_user
@@ -420,7 +432,14 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             )
             dice = gr.Button("🎲 random seed", scale=1)
             count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count", scale=3)
-        generate_model = model_choice()
+        with gr.Row():
+            generate_model = model_choice()
+            captions = gr.Checkbox(
+                False,
+                label="captions",
+                info="under each digit, what an MNIST classifier reads there and how sure it is",
+                elem_id="captions-box",
+            )
         generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         grid = gr.Image(
             value=SAMPLER.generate(42, 16),
@@ -431,16 +450,14 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             buttons=["download"],
             elem_id="generate-output",
         )
-        generate_button.click(
-            generate, [seed, count, generate_model], grid, api_name="generate", preprocess=False
-        )
+        generate_inputs = [seed, count, generate_model, captions]
+        generate_button.click(generate, generate_inputs, grid, api_name="generate", preprocess=False)
         gr.Examples([[7, 16], [2024, 64], [31337, 8]], [seed, count], label="try these seeds")
         dice.click(random_seed, None, seed, api_visibility="private").then(
-            generate, [seed, count, generate_model], grid, api_visibility="private", preprocess=False
+            generate, generate_inputs, grid, api_visibility="private", preprocess=False
         )
-        generate_model.change(
-            generate, [seed, count, generate_model], grid, api_visibility="private", preprocess=False
-        )
+        for control in (generate_model, captions):
+            control.change(generate, generate_inputs, grid, api_visibility="private", preprocess=False)
         with gr.Accordion("A digit on demand", open=False):
             gr.Markdown(
                 "The generator has no digit input: this draws 1,024 digits from the seed above, lets an "
@@ -567,6 +584,12 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         with gr.Row():
             size = gr.Slider(MIN_MAP, MAX_MAP, value=8, step=1, precision=0, label="size", scale=3)
             map_model = model_choice()
+            tint = gr.Checkbox(
+                False,
+                label="tint by digit",
+                info="colour each cell by the digit an MNIST classifier reads there",
+                elem_id="tint-box",
+            )
         map_button = gr.Button("Draw the map", variant="primary", elem_id="map-button")
         latent_map = gr.Image(
             value=latent_grid(1, 2, 3, 4, 8),
@@ -576,9 +599,10 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             buttons=["download"],
             elem_id="map-output",
         )
-        map_button.click(
-            latent_grid, [*corners, size, map_model], latent_map, api_name="latent_grid", preprocess=False
-        )
+        map_inputs = [*corners, size, map_model, tint]
+        map_button.click(latent_grid, map_inputs, latent_map, api_name="latent_grid", preprocess=False)
+        for control in (map_model, tint):
+            control.change(latent_grid, map_inputs, latent_map, api_visibility="private", preprocess=False)
 
     with gr.Tab("Compare"):
         compare_tab()

@@ -1,5 +1,9 @@
-"""A digit on demand: the unconditional generator has no digit input, so draw many latents, let the
-bundled MNIST classifier read each digit, and keep the most confident of the one asked for."""
+"""What the bundled MNIST classifier reads in the generator's digits.
+
+A digit on demand: the unconditional generator has no digit input, so draw many latents, let the
+classifier read each digit, and keep the most confident of the one asked for. Captions: each digit
+of a grid with the classifier's guess and confidence. A tinted latent map: each cell coloured by
+the digit read there, so the regions of the ten digits and their borders show."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from .images import digit_grid
+from .images import captioned_grid, digit_grid, tinted_grid
 from .latent import seeded_noise
 from .quality import MnistClassifier, load_classifier
-from .sampling import GRID_SCALE, MAX_COUNT, Sampler, check_seed, whole_number
+from .sampling import GRID_SCALE, MAP_SCALE, MAX_COUNT, Sampler, check_seed, whole_number
 
 DRAWS = 1024  # latents read per request: about 0.1 s on 2 CPU cores, enough for a rare digit
 
@@ -36,19 +40,42 @@ class FoundDigits:
         return text + f"Shown: the {len(self.confidences)} it is surest of (confidence {shown})."
 
 
-class DigitFinder:
+def caption(digit: int, confidence: float) -> str:
+    return f"{digit} · {100 * confidence:.0f}%"
+
+
+class DigitReader:
+    """A Sampler's digits, read by the classifier."""
+
     def __init__(self, sampler: Sampler, classifier: MnistClassifier | None = None):
         self.sampler = sampler
         self.classifier = classifier or load_classifier()
 
     @torch.inference_mode()
+    def read(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(confidence, digit) of each generated image: the classifier's top class and its probability."""
+        return self.classifier(images.float()).softmax(dim=1).max(dim=1)
+
+    def captioned(self, seed, count):
+        """Sampler.generate's grid with the classifier's guess and confidence under each digit."""
+        grid = self.sampler.generate(seed, count)  # checks seed and count
+        images = self.sampler.images(seeded_noise(seed, count, self.sampler.generator.latent_size))
+        confidence, label = self.read(images)
+        captions = [caption(d, c) for d, c in zip(label.tolist(), confidence.tolist(), strict=True)]
+        return captioned_grid(grid, captions, columns=min(count, 8), scale=GRID_SCALE)
+
+    def tinted_map(self, seed_a, seed_b, seed_c, seed_d, size):
+        """Sampler.latent_map with each cell coloured by the digit the classifier reads there."""
+        grid, images = self.sampler.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size)
+        _, label = self.read(images)
+        return tinted_grid(grid, label.tolist(), columns=round(len(images) ** 0.5), scale=MAP_SCALE)
+
     def find(self, digit, count, seed) -> FoundDigits:
         digit = whole_number(digit, "digit", 0, 9)
         count = whole_number(count, "count", 1, MAX_COUNT)
         seed = check_seed(seed)
         images = self.sampler.images(seeded_noise(seed, DRAWS, self.sampler.generator.latent_size))
-        probabilities = self.classifier(images.float()).softmax(dim=1)
-        confidence, label = probabilities.max(dim=1)
+        confidence, label = self.read(images)
         matching = (label == digit).nonzero().flatten()
         # Most confident first; ties (rare) keep the order of drawing, so a seed always shows the same.
         order = sorted(matching.tolist(), key=lambda index: (-round(confidence[index].item(), 6), index))

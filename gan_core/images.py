@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from .data import from_model_range
 
@@ -36,6 +36,70 @@ def digit_grid(
         left = padding + (index % columns) * cell
         canvas[top : top + DIGIT_SIDE, left : left + DIGIT_SIDE] = digit
     return upscale(Image.fromarray(canvas, mode="L"), scale)
+
+
+# One colour per digit (matplotlib's tab10, told apart by most colour-blind eyes too), 0 to 9.
+DIGIT_COLOURS = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)  # fmt: skip
+CAPTION_HEIGHT = 22  # pixels of caption under each row of an upscaled grid
+CAPTION_FONT_SIZE = 15
+
+
+def caption_font() -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=CAPTION_FONT_SIZE)
+
+
+def captioned_grid(
+    grid: Image.Image, captions: list[str], columns: int, scale: int, padding: int = 2
+) -> Image.Image:
+    """A digit_grid(..., columns, scale, padding) with a line of text under each digit: the grid is
+    cut between its rows and a caption band inserted below each, so no digit pixel is covered."""
+    cell, pad = (DIGIT_SIDE + padding) * scale, padding * scale
+    rows = math.ceil(len(captions) / columns)
+    out = Image.new("L", (grid.width, rows * (cell + CAPTION_HEIGHT) + pad))
+    draw, font = ImageDraw.Draw(out), caption_font()
+    for row in range(rows):
+        top = row * (cell + CAPTION_HEIGHT)
+        out.paste(grid.crop((0, row * cell, grid.width, row * cell + cell)), (0, top))
+        for column, text in enumerate(captions[row * columns : (row + 1) * columns]):
+            centre = pad + column * cell + DIGIT_SIDE * scale // 2
+            draw.text((centre, top + cell + CAPTION_HEIGHT // 2 - 2), text, fill=230, font=font, anchor="mm")
+    return out
+
+
+def tinted_grid(
+    grid: Image.Image, labels: list[int], columns: int, scale: int, padding: int = 2
+) -> Image.Image:
+    """Colour each cell of a digit_grid(..., columns, scale, padding) by the digit it was read as:
+    the dark background takes the digit's colour, the strokes stay white, and a legend of the ten
+    colours is added below."""
+    cell, pad = (DIGIT_SIDE + padding) * scale, padding * scale
+    grey = np.asarray(grid, dtype=np.float32)[..., None] / 255
+    background = np.zeros((*grey.shape[:2], 3), dtype=np.float32)
+    for index, label in enumerate(labels):
+        top, left = pad + (index // columns) * cell, pad + (index % columns) * cell
+        side = DIGIT_SIDE * scale
+        background[top : top + side, left : left + side] = np.array(DIGIT_COLOURS[label]) * 0.6
+    tinted = Image.fromarray((background * (1 - grey) + 255 * grey).round().astype(np.uint8), mode="RGB")
+    return with_legend(tinted)
+
+
+def with_legend(image: Image.Image) -> Image.Image:
+    """The ten digit colours, each a swatch with its digit, in a band under the image."""
+    band = CAPTION_HEIGHT + 6
+    out = Image.new("RGB", (image.width, image.height + band))
+    out.paste(image, (0, 0))
+    draw, font = ImageDraw.Draw(out), caption_font()
+    width = image.width / 10
+    for digit, colour in enumerate(DIGIT_COLOURS):
+        left = round(digit * width)
+        draw.rectangle((left + 2, image.height + 3, round(left + width) - 2, out.height - 3), fill=colour)
+        draw.text(
+            (left + width / 2, image.height + band // 2), str(digit), fill="white", font=font, anchor="mm"
+        )
+    return out
 
 
 def upscale(image: Image.Image, scale: int) -> Image.Image:

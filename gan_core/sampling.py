@@ -50,6 +50,13 @@ def check_fraction(value, name: str = "t") -> float:
     return float(value)
 
 
+def check_switch(value, name: str) -> bool:
+    """An on/off option: true or false only, so a stray "false" string cannot turn it on."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {shown(value)}")
+    return value
+
+
 def check_method(value) -> str:
     if value not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {shown(value)}")
@@ -100,6 +107,12 @@ class Sampler:
         """A size x size grid of digits between four seeds' latents at its corners (A top left, B
         top right, C bottom left, D bottom right), slerp down the left and right edges, then
         slerp across each row."""
+        return self.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size)[0]
+
+    def latent_map_with_images(
+        self, seed_a, seed_b, seed_c, seed_d, size
+    ) -> tuple[Image.Image, torch.Tensor]:
+        """latent_map's grid, and its digits as the generator drew them (row by row)."""
         latent = self.generator.latent_size
         names = ("seed_a", "seed_b", "seed_c", "seed_d")
         a, b, c, d = (seeded_noise(check_seed(seed, name), 1, latent) for seed, name in zip(
@@ -107,4 +120,5 @@ class Sampler:
         size = whole_number(size, "size", MIN_MAP, MAX_MAP)
         steps = [i / (size - 1) for i in range(size)]
         rows = [interpolation_path(slerp(a, c, v), slerp(b, d, v), size, "slerp") for v in steps]
-        return digit_grid(self.images(torch.cat(rows)), columns=size, scale=MAP_SCALE)
+        images = self.images(torch.cat(rows))
+        return digit_grid(images, columns=size, scale=MAP_SCALE), images

@@ -18,11 +18,11 @@ from gan_core.loading import load_generator
 from tests.helpers import ROOT
 
 ENDPOINTS = {
-    "/generate": ["seed", "count", "model"],
+    "/generate": ["seed", "count", "model", "captions"],
     "/interpolate": ["seed_a", "seed_b", "t", "method", "model"],
     "/interpolation_strip": ["seed_a", "seed_b", "frames", "method", "model"],
     "/find_digit": ["digit", "count", "seed", "model"],
-    "/latent_grid": ["seed_a", "seed_b", "seed_c", "seed_d", "size", "model"],
+    "/latent_grid": ["seed_a", "seed_b", "seed_c", "seed_d", "size", "model", "tint"],
     "/compare": ["seed", "count"],
     "/training_scores": [],
 }
@@ -53,7 +53,8 @@ def test_view_api_lists_exactly_the_endpoints_with_their_parameter_names(client)
 def test_the_api_is_typed_and_described_and_served_over_mcp(client, app_url):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     types = {name: [p["python_type"]["type"] for p in info["parameters"]] for name, info in endpoints.items()}
-    assert types["/generate"] == ["int", "int", "Literal['improved', 'tutorial']"]
+    assert types["/generate"] == ["int", "int", "Literal['improved', 'tutorial']", "bool"]
+    assert types["/latent_grid"][-1] == "bool"
     assert types["/interpolation_strip"][:3] == ["int", "int", "int"] and types["/compare"] == ["int", "int"]
     assert types["/interpolate"][:3] == ["int", "int", "float"]
     assert all(info.get("description") for info in endpoints.values())
@@ -133,6 +134,12 @@ BAD_CALLS = [
         "model must be one of improved",
     ),
     ("/compare", dict(seed=-1, count=4), "seed must be between 0 and 2147483647, got -1"),
+    ("/generate", dict(seed=1, count=4, captions="false"), "captions must be true or false, got 'false'"),
+    (
+        "/latent_grid",
+        dict(seed_a=1, seed_b=2, seed_c=3, seed_d=4, size=3, tint=1),
+        "tint must be true or false, got 1",
+    ),
     (
         "/interpolation_strip",
         dict(seed_a=1, seed_b=2, frames=1, method="lerp"),
@@ -330,3 +337,59 @@ def test_the_latent_map_has_the_four_seeds_at_its_corners(client):
     assert_same_digits(cells[size * (size // 2) + size // 2][None], expected_digits(middle))
     with pytest.raises(Exception, match="size must be between 3 and 12, got 13"):
         client.predict(seed_a=1, seed_b=2, seed_c=3, seed_d=4, size=13, api_name="/latent_grid")
+
+
+def classifier_reading(latents: torch.Tensor) -> tuple[list[int], list[float]]:
+    """What the bundled classifier reads in the bundled generator's digits for these latents."""
+    from gan_core.quality import load_classifier
+
+    with torch.inference_mode():
+        confidence, label = load_classifier()(GENERATOR(latents)).softmax(dim=1).max(dim=1)
+    return label.tolist(), confidence.tolist()
+
+
+@pytest.mark.parametrize("count", [5, 16])
+def test_captions_say_what_the_classifier_reads_under_each_digit(client, count):
+    from gan_core.digits import caption
+    from gan_core.images import CAPTION_HEIGHT, captioned_grid
+
+    plain = Image.open(client.predict(seed=42, count=count, api_name="/generate"))
+    path = client.predict(seed=42, count=count, captions=True, api_name="/generate")
+    assert path.endswith(f"mnist-gan_seed42_{count}_captioned.png")
+    served = Image.open(path)
+    rows, columns = math.ceil(count / 8), min(count, 8)
+    assert served.size == (plain.width, plain.height + rows * CAPTION_HEIGHT)
+    labels, confidences = classifier_reading(seeded_noise(42, count, 64))
+    expected = captioned_grid(plain, [caption(d, c) for d, c in zip(labels, confidences, strict=True)],
+                              columns=columns, scale=4)  # fmt: skip
+    assert np.array_equal(np.asarray(served), np.asarray(expected))
+    # Not the same caption everywhere: the first row of seed 42 reads as several different digits.
+    assert len(set(labels[:8])) >= 4
+    assert caption(7, 0.996) == "7 · 100%" and caption(2, 0.7861) == "2 · 79%"
+
+
+def test_the_tinted_map_colours_each_cell_by_the_digit_read_there(client):
+    from gan_core.images import DIGIT_COLOURS
+
+    size, corners = 6, dict(seed_a=1, seed_b=2, seed_c=3, seed_d=4)
+    plain = np.asarray(Image.open(client.predict(**corners, size=size, api_name="/latent_grid")).convert("L"))
+    path = client.predict(**corners, size=size, tint=True, api_name="/latent_grid")
+    assert path.endswith("map_1-2-3-4_6_tinted.png")
+    tinted = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    assert tinted.shape[1] == plain.shape[1] and tinted.shape[0] > plain.shape[0]  # a legend below
+    a, b, c, d = (seeded_noise(seed, 1, 64) for seed in (1, 2, 3, 4))
+    steps = [i / (size - 1) for i in range(size)]
+    latents = torch.cat([slerp(slerp(a, c, v), slerp(b, d, v), u) for v in steps for u in steps])
+    labels, _ = classifier_reading(latents)
+    assert len(set(labels)) >= 2  # the map crosses a border between digits
+    cell = 30 * 3
+    for index, label in enumerate(labels):
+        top, left = 6 + (index // size) * cell, 6 + (index % size) * cell
+        block, grey = tinted[top : top + 84, left : left + 84], plain[top : top + 84, left : left + 84]
+        dark, white = grey == 0, grey == 255
+        # Where the digit is black the cell takes its digit's colour (darkened); strokes stay white.
+        assert np.abs(block[dark] - np.array(DIGIT_COLOURS[label]) * 0.6).max() <= 1
+        assert (block[white] == 255).all()
+    legend = tinted[plain.shape[0] + 4, :, :]  # one line through the ten swatches
+    swatches = {tuple(legend[round((digit + 0.5) * tinted.shape[1] / 10)]) for digit in range(10)}
+    assert swatches == set(DIGIT_COLOURS)

@@ -238,4 +238,19 @@ def test_a_digit_on_demand_and_the_latent_map(page, tmp_path):
     page.locator("#map-button").click()
     after = wait_for_new_source(page, "map-output", before)
     assert pixels(page, after).shape[0] == (4 * 30 + 2) * 3  # four rows of digits now
+    page.locator("#tint-box input").check()
+    tinted = wait_for_new_source(page, "map-output", after)
+    colours = np.asarray(Image.open(io.BytesIO(page.request.get(tinted).body())).convert("RGB")).astype(int)
+    assert (colours.max(axis=2) - colours.min(axis=2)).mean() > 20  # in colour now, not grey
     shot(page, "latent-map", tmp_path)
+
+
+def test_captions_under_each_digit(page):
+    open_tab(page, "Generate")
+    before = image_source(page, "generate-output")
+    page.locator("#captions-box input").check()
+    after = wait_for_new_source(page, "generate-output", before)
+    plain, captioned = pixels(page, before), pixels(page, after)
+    assert captioned.shape[1] == plain.shape[1] and captioned.shape[0] > plain.shape[0]  # a caption row
+    page.locator("#captions-box input").uncheck()  # the page is shared with the other tests
+    wait_for_new_source(page, "generate-output", after)
