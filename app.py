@@ -5,8 +5,9 @@
     MODEL_REPO=you/mnist-gan python app.py          # a generator pushed with train.py --push
 
 Every tab is also an API endpoint for gradio_client: /generate, /interpolate,
-/interpolation_strip, /training_scores. All the logic is in gan_core; this file only lays out
-the page and turns ValueErrors into messages shown to the user.
+/interpolation_strip, /find_digit, /latent_grid, /compare, /training_scores, /training_film. All
+the logic is in gan_core; this file only lays out the page and turns ValueErrors into messages
+shown to the user.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gan_core.explain import (
     model_facts,
     step_excerpts,
 )
+from gan_core.film import training_film as training_film_gif
 from gan_core.history import History, epoch_count, read_history
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
@@ -303,6 +305,32 @@ def training_scores():
     return score_table(MODEL.history)
 
 
+@functools.cache
+def film_bytes() -> bytes | None:
+    return training_film_gif(MODEL.grids)
+
+
+@shown_to_user
+def training_film():
+    """The served model's training as a film: its saved fixed-noise grids (the same 64 noise
+    vectors every time) from the first epoch to the last, as a looping GIF, each frame titled with
+    its epoch.
+
+    Returns:
+        animated GIF of the grids, at most 60 frames evenly spread over the run
+    """
+    try:
+        data = film_bytes()
+    except Exception as error:  # grids fetched from the Hub on demand can fail like any download
+        log.warning("could not make the training film: %s", first_line(error))
+        raise ValueError(
+            f"The sample grids could not be fetched ({first_line(error)}); try again later."
+        ) from None
+    if data is None:
+        raise ValueError("This run saved no sample grids, so there is no film of its training.")
+    return OUTPUTS.write(data, "mnist-gan_training-film.gif")
+
+
 def random_seed():
     return random.randint(0, MAX_SEED)
 
@@ -562,10 +590,27 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
                     trigger_mode="always_last",
                     show_progress="hidden",
                 )
+        gr.Markdown(
+            "**Training as a film**: the same 64 noise vectors after each saved epoch, first to last, "
+            "so what changes from frame to frame is only what the generator has learned."
+        )
+        # A local run's film is ready at once; a Hub run's grids are fetched only when asked for.
+        film_ready = bool(SAMPLE_EPOCHS) and MODEL.grids.repo_id is None
+        film_button = gr.Button("Make the film", elem_id="film-button", visible=not film_ready)
+        film = gr.Image(
+            value=training_film() if film_ready else None,
+            label="training film",
+            show_label=False,
+            type="filepath",
+            buttons=["download"],
+            elem_id="film-output",
+        )
+        film_button.click(training_film, None, film, api_name="training_film")
         table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
         demo.load(training_scores, None, table, api_name="training_scores")
 
     with gr.Tab("Latent map"):
+        MAP_CORNERS = (3, 4, 9, 15)  # a 1, a 0, a 6 and a 7: the 8x8 map between them holds all ten
         gr.Markdown(
             "Four seeds at the corners, and the digits between them: the generator lays the ten digits "
             "out in regions of its latent space, and the borders show one turning into another."
@@ -576,7 +621,7 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
                     value=value, label=f"seed {corner}", minimum=0, maximum=MAX_SEED, step=1, precision=0
                 )
                 for value, corner in zip(
-                    (1, 2, 3, 4),
+                    MAP_CORNERS,
                     ("A (top left)", "B (top right)", "C (bottom left)", "D (bottom right)"),
                     strict=True,
                 )
@@ -585,14 +630,14 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             size = gr.Slider(MIN_MAP, MAX_MAP, value=8, step=1, precision=0, label="size", scale=3)
             map_model = model_choice()
             tint = gr.Checkbox(
-                False,
+                True,
                 label="tint by digit",
                 info="colour each cell by the digit an MNIST classifier reads there",
                 elem_id="tint-box",
             )
         map_button = gr.Button("Draw the map", variant="primary", elem_id="map-button")
         latent_map = gr.Image(
-            value=latent_grid(1, 2, 3, 4, 8),
+            value=latent_grid(*MAP_CORNERS, 8, "improved", True),
             label="latent map",
             show_label=False,
             type="filepath",
@@ -655,6 +700,7 @@ ENDPOINT_PARAMETERS = {
         latent_grid,
         compare,
         training_scores,
+        training_film,
     )
 }
 

@@ -118,8 +118,21 @@ def png_bytes(image: Image.Image) -> bytes:
 def gif_bytes(frames: list[Image.Image], frame_ms: int = 120) -> bytes:
     """An endlessly looping GIF that plays forward then back, so the loop has no jump."""
     sequence = frames + frames[-2:0:-1]
+    return looping_gif(sequence, [frame_ms] * len(sequence))
+
+
+def looping_gif(frames: list[Image.Image], durations_ms: list[int]) -> bytes:
+    """An endlessly looping GIF showing each frame for its duration."""
     buffer = io.BytesIO()
-    sequence[0].save(
-        buffer, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0
+    frames[0].save(
+        buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations_ms, loop=0
     )
     return buffer.getvalue()
+
+
+def with_title(image: Image.Image, title: str) -> Image.Image:
+    """A line of text in a band above the image."""
+    out = Image.new(image.mode, (image.width, image.height + CAPTION_HEIGHT))
+    out.paste(image, (0, CAPTION_HEIGHT))
+    ImageDraw.Draw(out).text((6, CAPTION_HEIGHT // 2), title, fill=230, font=caption_font(), anchor="lm")
+    return out

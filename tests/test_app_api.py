@@ -25,6 +25,7 @@ ENDPOINTS = {
     "/latent_grid": ["seed_a", "seed_b", "seed_c", "seed_d", "size", "model", "tint"],
     "/compare": ["seed", "count"],
     "/training_scores": [],
+    "/training_film": [],
 }
 
 
@@ -393,3 +394,22 @@ def test_the_tinted_map_colours_each_cell_by_the_digit_read_there(client):
     legend = tinted[plain.shape[0] + 4, :, :]  # one line through the ten swatches
     swatches = {tuple(legend[round((digit + 0.5) * tinted.shape[1] / 10)]) for digit in range(10)}
     assert swatches == set(DIGIT_COLOURS)
+
+
+def test_the_training_film_is_every_saved_grid_in_epoch_order(client):
+    from gan_core.layout import sample_path
+
+    path = client.predict(api_name="/training_film")
+    assert path.endswith("mnist-gan_training-film.gif")
+    film = Image.open(path)
+    epochs = sorted(int(p.stem.split("_")[1]) for p in (ROOT / "weights" / "samples").glob("epoch_*.png"))
+    assert film.n_frames == len(epochs) == 12
+    durations = []
+    for index, epoch in enumerate(epochs):
+        film.seek(index)
+        frame = np.asarray(film.convert("L"))
+        grid = np.asarray(Image.open(sample_path(ROOT / "weights", epoch)).convert("L"))
+        # Below the title band: the epoch's own grid, 2x enlarged, pixel for pixel.
+        assert np.array_equal(frame[-grid.shape[0] * 2 :][::2, ::2], grid), epoch
+        durations.append(film.info["duration"])
+    assert durations[-1] > durations[0]  # the trained result stays up before the loop restarts

@@ -125,6 +125,10 @@ def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
     expect(plot).to_be_visible(timeout=15_000)
     assert plot.evaluate("img => img.naturalWidth") > 500
     expect(page.get_by_text("Trained 300 epochs")).to_be_visible()
+    film = page.locator("#film-output img").first
+    expect(film).to_be_visible()
+    source = film.get_attribute("src")
+    assert source.endswith(".gif") and Image.open(io.BytesIO(page.request.get(source).body())).n_frames == 12
     shot(page, "scores", tmp_path)
 
 
@@ -237,20 +241,23 @@ def test_a_digit_on_demand_and_the_latent_map(page, tmp_path):
     page.get_by_label("size").last.press("Enter")
     page.locator("#map-button").click()
     after = wait_for_new_source(page, "map-output", before)
-    assert pixels(page, after).shape[0] == (4 * 30 + 2) * 3  # four rows of digits now
-    page.locator("#tint-box input").check()
-    tinted = wait_for_new_source(page, "map-output", after)
-    colours = np.asarray(Image.open(io.BytesIO(page.request.get(tinted).body())).convert("RGB")).astype(int)
-    assert (colours.max(axis=2) - colours.min(axis=2)).mean() > 20  # in colour now, not grey
+    colourfulness = lambda source: np.ptp(  # noqa: E731
+        np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("RGB")).astype(int), axis=2
+    ).mean()
+    assert colourfulness(after) > 20  # tinted by digit, as the page opens
     shot(page, "latent-map", tmp_path)
+    page.locator("#tint-box input").uncheck()
+    grey = wait_for_new_source(page, "map-output", after)
+    assert colourfulness(grey) == 0 and pixels(page, grey).shape[0] == (4 * 30 + 2) * 3  # four rows now
 
 
-def test_captions_under_each_digit(page):
+def test_captions_under_each_digit(page, tmp_path):
     open_tab(page, "Generate")
     before = image_source(page, "generate-output")
     page.locator("#captions-box input").check()
     after = wait_for_new_source(page, "generate-output", before)
     plain, captioned = pixels(page, before), pixels(page, after)
     assert captioned.shape[1] == plain.shape[1] and captioned.shape[0] > plain.shape[0]  # a caption row
+    shot(page, "captions", tmp_path)
     page.locator("#captions-box input").uncheck()  # the page is shared with the other tests
     wait_for_new_source(page, "generate-output", after)

@@ -364,14 +364,25 @@ def test_the_app_fetches_only_what_it_serves_and_the_grids_when_shown(tiny_data,
         == 0
     )
     env = {**hub_env, "HF_HOME": str(tmp_path / "fresh-home"), "MODEL_REPO": "tester/lazy"}
-    image, config = app_image(env, 5, outputs, tmp_path)
-    assert np.array_equal(image, expected_image(run_dir, 5)) and "tester/lazy @ main" in config
-    cached = {
+    cached = lambda: {
         path.name for path in (tmp_path / "fresh-home").rglob("*") if path.is_file() or path.is_symlink()
-    }
-    assert {"model.safetensors", "config.json", "history.json"} <= cached
-    # The page shows the last grid; the other grids stay on the Hub until someone asks for them.
-    assert "epoch_0003.png" in cached and not {"epoch_0001.png", "epoch_0002.png"} & cached
+    }  # fmt: skip
+    log = tmp_path / "lazy-app.log"
+    process, url = start_app(env, log_path=log)
+    try:
+        client = Client(url, verbose=False)
+        image = np.asarray(Image.open(client.predict(seed=5, count=16, api_name="/generate")))
+        assert np.array_equal(image, expected_image(run_dir, 5))
+        assert "tester/lazy @ main" in httpx.get(f"{url}config").text
+        assert {"model.safetensors", "config.json", "history.json"} <= cached()
+        # The page shows the last grid; the other grids stay on the Hub until someone asks for them.
+        assert "epoch_0003.png" in cached() and not {"epoch_0001.png", "epoch_0002.png"} & cached()
+        # The training film asks for them all.
+        film = Image.open(client.predict(api_name="/training_film"))
+        assert film.n_frames == 3 and {"epoch_0001.png", "epoch_0002.png"} <= cached()
+    finally:
+        stop(process)
+        outputs.append(log.read_text())
 
 
 DRAW = """import sys, numpy as np
