@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import inspect
 import logging
 import os
 import random
@@ -43,6 +42,7 @@ from gan_core.history import History, epoch_count, read_history
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
 from gan_core.layout import HISTORY_FILE, REAL_IMAGES_FILE, nearest_sample_epoch, sample_path
+from gan_core.live import LiveTrainer
 from gan_core.loading import (
     SampleGrids,
     check_repo_id,
@@ -53,6 +53,7 @@ from gan_core.loading import (
 )
 from gan_core.messages import first_line, shown
 from gan_core.models import Generator
+from gan_core.nearest import MAX_K, NearestImages, mnist_source
 from gan_core.outputs import OutputFiles
 from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figure, scores_figure
 from gan_core.quality import load_classifier
@@ -60,6 +61,9 @@ from gan_core.report import TABLE_HEADERS, quality_summary, score_table, trainin
 from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler, check_switch
 from gan_core.session_limits import limit_calls_per_visitor
+from ui.calls import call_signature, shown_to_user
+from ui.live_tab import LiveTab
+from ui.nearest_tab import NearestTab
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 TUTORIAL_RUN = BUNDLED_WEIGHTS / "tutorial"  # the tutorial's recipe, 300 epochs: the comparison
@@ -136,6 +140,9 @@ SAMPLE_EPOCHS = MODEL.grids.epochs
 OUTPUTS = OutputFiles()
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
+# The MNIST training images, for the nearest-image check and live training: MNIST_DIR, or a
+# download on a Space; indexed on a background thread once the app is serving.
+NEAREST = NearestImages(CLASSIFIER, mnist_source(os.environ))
 
 
 def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int:
@@ -148,29 +155,16 @@ def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int
     return default
 
 
-def shown_to_user(function):
-    """Bad input becomes a gr.Error with our message, in the UI and through the API alike."""
-    parameters = inspect.signature(function).parameters
-    names = list(parameters)
-    required = sum(parameter.default is inspect.Parameter.empty for parameter in parameters.values())
-
-    @functools.wraps(function)
-    def wrapper(*args):
-        if not required <= len(args) <= len(names):  # a hand-made API call with values missing
-            takes = f"{required} to {len(names)}" if required < len(names) else f"{len(names)}"
-            raise gr.Error(f"{function.__name__} takes {takes} values ({', '.join(names)}), got {len(args)}")
-        try:
-            return function(*args)
-        except ValueError as error:
-            raise gr.Error(str(error)) from None
-
-    return wrapper
-
-
 def sampler_for(model) -> Sampler:
     if not isinstance(model, str) or model not in SAMPLERS:
         raise ValueError(f"model must be one of {', '.join(SAMPLERS)}, got {shown(model)}")
     return SAMPLERS[model]
+
+
+NEAREST_TAB = NearestTab(NEAREST, sampler_for, OUTPUTS)
+nearest, nearest_frame = NEAREST_TAB.endpoints()
+LIVE_TAB = LiveTab(LiveTrainer(NEAREST.data_folder), OUTPUTS)
+train_live = LIVE_TAB.endpoint()
 
 
 def file_name(model: str, rest: str) -> str:
@@ -558,6 +552,20 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
         # The strip follows the seeds, the method and the frame count, as the single digit does.
         for control in (seed_a, seed_b, method, frames, interpolate_model):
             control.change(interpolation_strip, strip_inputs, [strip, gif], api_visibility="private", **live)
+        with gr.Accordion("Is this frame a copy of a training image?", open=False):
+            with gr.Row():
+                frame_k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k", scale=3)
+                frame_button = gr.Button(
+                    "Find the nearest training images", scale=1, elem_id="frame-nearest-button"
+                )
+            frame_image, frame_sentence, frame_table = NEAREST_TAB.outputs_row("frame-nearest")
+            frame_button.click(
+                nearest_frame,
+                [seed_a, seed_b, t, method, frame_k, interpolate_model],
+                [frame_image, frame_table, frame_sentence],
+                api_name="nearest_frame",
+                preprocess=False,
+            )
 
     with gr.Tab("Training scores"):
         gr.Markdown(
@@ -630,14 +638,14 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             size = gr.Slider(MIN_MAP, MAX_MAP, value=8, step=1, precision=0, label="size", scale=3)
             map_model = model_choice()
             tint = gr.Checkbox(
-                True,
+                False,  # the API's default too: client code from before tint existed gets grey maps
                 label="tint by digit",
                 info="colour each cell by the digit an MNIST classifier reads there",
                 elem_id="tint-box",
             )
         map_button = gr.Button("Draw the map", variant="primary", elem_id="map-button")
         latent_map = gr.Image(
-            value=latent_grid(*MAP_CORNERS, 8, "improved", True),
+            value=latent_grid(*MAP_CORNERS, 8),
             label="latent map",
             show_label=False,
             type="filepath",
@@ -651,6 +659,13 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
 
     with gr.Tab("Compare"):
         compare_tab()
+
+    with gr.Tab("Live training"):
+        LIVE_TAB.build(train_live)
+
+    with gr.Tab("Nearest images") as nearest_tab:
+        nearest_status = NEAREST_TAB.build(nearest, model_choice)
+    nearest_tab.select(NEAREST_TAB.status, None, nearest_status, api_visibility="private")
 
     with gr.Tab("How it works"):
         how_it_works_tab()
@@ -682,13 +697,6 @@ PHONE_CSS = """
 """
 
 
-def call_signature(function) -> tuple[int, tuple]:
-    """(values a call must carry, defaults of the trailing ones it may leave out), from the function."""
-    parameters = inspect.signature(function).parameters.values()
-    defaults = tuple(p.default for p in parameters if p.default is not inspect.Parameter.empty)
-    return len(parameters) - len(defaults), defaults
-
-
 # What a raw /call/<name> must carry; the model may be left out (client code from before it existed).
 ENDPOINT_PARAMETERS = {
     function.__name__: call_signature(function)
@@ -701,6 +709,9 @@ ENDPOINT_PARAMETERS = {
         compare,
         training_scores,
         training_film,
+        nearest,
+        nearest_frame,
+        train_live,
     )
 }
 
@@ -714,6 +725,7 @@ if __name__ == "__main__":
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    NEAREST.start()  # a daemon thread: the page serves while the training images are indexed
     try:
         demo.launch(
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

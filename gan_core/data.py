@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import math
 import socket
+import struct
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +69,36 @@ def load_mnist(
     if subset is not None:
         images, labels = images[:subset], labels[:subset]
     return images.reshape(len(images), -1).contiguous(), labels
+
+
+def read_mnist_idx(data_dir: str | Path, *, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images as (N, 784) uint8, labels) from the IDX files (or .gz) under <data_dir>/MNIST/raw,
+    read without torchvision: the app needs them for the nearest-image check, and importing
+    torchvision would cost it 160 MB of memory. The format is a 4-byte magic (0, 0, 0x08 for
+    unsigned bytes, the number of dimensions), the sizes as big-endian uint32, then the bytes."""
+    folder = raw_folder(data_dir)
+    arrays = []
+    for name in MNIST_FILES[:2] if train else MNIST_FILES[2:]:
+        path = folder / name if (folder / name).is_file() else folder / f"{name}.gz"
+        try:
+            data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            zero, kind, dimensions = data[0:2], data[2], data[3]
+            sizes = struct.unpack(f">{dimensions}I", data[4 : 4 + 4 * dimensions])
+            if zero != b"\0\0" or kind != 0x08 or len(data) != 4 + 4 * dimensions + math.prod(sizes):
+                raise ValueError("not an IDX file of unsigned bytes, or cut short")
+        except (OSError, ValueError, IndexError, struct.error, gzip.BadGzipFile) as error:
+            raise DataError(
+                f"cannot read MNIST from {folder.resolve()}: {name}: {first_line(error)}"
+            ) from None
+        arrays.append(
+            torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=4 + 4 * dimensions).reshape(sizes)
+        )
+    images, labels = arrays
+    if images.ndim != 3 or tuple(images.shape[1:]) != (28, 28) or len(labels) != len(images):
+        raise DataError(
+            f"MNIST in {folder.resolve()} is damaged: {tuple(images.shape)} images, {len(labels)} labels"
+        )
+    return images.reshape(len(images), -1), labels.long()
 
 
 def fingerprint(data_dir: str | Path, subset: int | None) -> dict:

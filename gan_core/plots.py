@@ -13,17 +13,20 @@ from matplotlib.figure import Figure  # noqa: E402
 from .history import History, column, quality_rows  # noqa: E402
 
 
-def scores_figure(history: History) -> Figure:
-    epochs = column(history, "epoch")
-    figure, (scores_axis, loss_axis) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+def scores_figure(history: History, by: str = "epoch") -> Figure:
+    """D(x) and D(G(z)) against the 0.5 line, the losses beside, per epoch (or per `by`, as live
+    training's rows are per step). A bare Figure, not pyplot's: nothing keeps it once it is shown."""
+    epochs = column(history, by)
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    scores_axis, loss_axis = figure.subplots(1, 2)
     scores_axis.plot(epochs, column(history, "d_x"), color="tab:green", label="D(x)")
     scores_axis.plot(epochs, column(history, "d_g_z"), color="tab:blue", label="D(G(z))")
     scores_axis.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5 (the tutorial's claim)")
-    scores_axis.set(xlabel="epoch", ylabel="mean score", ylim=(0, 1), title="Discriminator scores")
+    scores_axis.set(xlabel=by, ylabel="mean score", ylim=(0, 1), title="Discriminator scores")
     scores_axis.legend(loc="best")
     loss_axis.plot(epochs, column(history, "d_loss"), color="tab:red", label="D loss")
     loss_axis.plot(epochs, column(history, "g_loss"), color="tab:purple", label="G loss")
-    loss_axis.set(xlabel="epoch", ylabel="mean BCE loss", title="Losses")
+    loss_axis.set(xlabel=by, ylabel="mean BCE loss", title="Losses")
     loss_axis.legend(loc="best")
     for axis in (scores_axis, loss_axis):
         axis.grid(alpha=0.3)

@@ -91,9 +91,20 @@ class Sampler:
 
     def interpolate(self, seed_a, seed_b, t, method="slerp") -> Image.Image:
         """The digit at fraction t of the way from seed A's latent to seed B's."""
+        return digit_grid(
+            self.frame(seed_a, seed_b, t, method)[None], columns=1, scale=SINGLE_SCALE, padding=0
+        )
+
+    def frame(self, seed_a, seed_b, t, method="slerp") -> torch.Tensor:
+        """The (784,) digit interpolate() shows, in [-1, 1]."""
         start, end = self.endpoints(seed_a, seed_b)
-        point = interpolate(start, end, check_fraction(t), check_method(method))
-        return digit_grid(self.images(point), columns=1, scale=SINGLE_SCALE, padding=0)
+        return self.images(interpolate(start, end, check_fraction(t), check_method(method)))[0]
+
+    def digit(self, seed, index) -> torch.Tensor:
+        """The (784,) digit at `index` (0 = top left) of generate(seed, count) for any count above
+        index: a seed's noise vectors are the same first rows whatever the count."""
+        seed, index = check_seed(seed), whole_number(index, "index", 0, MAX_COUNT - 1)
+        return self.images(seeded_noise(seed, index + 1, self.generator.latent_size))[index]
 
     def strip(self, seed_a, seed_b, frames, method="slerp") -> tuple[Image.Image, bytes]:
         """`frames` digits from A to B in one row, and the same frames as a looping GIF."""

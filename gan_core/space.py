@@ -2,7 +2,7 @@
 
     python -m gan_core.space deploy you/mnist-gan-space [--private]
 
-The Space receives exactly what it runs: app.py, the gan_core package, the bundled weights and the
+The Space receives exactly what it runs: app.py, the gan_core and ui packages, the bundled weights and the
 license, plus two files written here: its card (README.md, whose front matter holds the Space's
 settings) and its requirements.txt, which installs torch's CPU build (about 200 MB, where the
 default wheels bring about 5 GB of CUDA libraries a CPU Space never uses). Local installs and CI
@@ -26,7 +26,14 @@ from .loading import bound_hub_calls, check_repo_id
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the Space runs, as patterns relative to the repository root (fnmatch: * spans folders).
-SPACE_PATTERNS = ["app.py", "LICENSE", "gan_core/*.py", "gan_core/assets/*.safetensors", "weights/*"]
+SPACE_PATTERNS = [
+    "app.py",
+    "LICENSE",
+    "gan_core/*.py",
+    "ui/*.py",
+    "gan_core/assets/*.safetensors",
+    "weights/*",
+]
 GENERATED = ("README.md", "requirements.txt")  # written for the Space, never copied
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 

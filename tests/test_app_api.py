@@ -26,6 +26,9 @@ ENDPOINTS = {
     "/compare": ["seed", "count"],
     "/training_scores": [],
     "/training_film": [],
+    "/nearest": ["seed", "index", "k", "model"],
+    "/nearest_frame": ["seed_a", "seed_b", "t", "method", "k", "model"],
+    "/train_live": ["recipe", "seconds", "seed", "lr", "batch_size"],
 }
 
 

@@ -244,11 +244,13 @@ def test_a_digit_on_demand_and_the_latent_map(page, tmp_path):
     colourfulness = lambda source: np.ptp(  # noqa: E731
         np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("RGB")).astype(int), axis=2
     ).mean()
-    assert colourfulness(after) > 20  # tinted by digit, as the page opens
+    assert colourfulness(after) == 0 and pixels(page, after).shape[0] == (4 * 30 + 2) * 3  # four rows now
+    page.locator("#tint-box input").check()
+    tinted = wait_for_new_source(page, "map-output", after)
+    assert colourfulness(tinted) > 20  # in colour now
     shot(page, "latent-map", tmp_path)
-    page.locator("#tint-box input").uncheck()
-    grey = wait_for_new_source(page, "map-output", after)
-    assert colourfulness(grey) == 0 and pixels(page, grey).shape[0] == (4 * 30 + 2) * 3  # four rows now
+    page.locator("#tint-box input").uncheck()  # the page is shared with the other tests
+    wait_for_new_source(page, "map-output", tinted)
 
 
 def test_captions_under_each_digit(page, tmp_path):

@@ -1,0 +1,192 @@
+"""Watch it learn: a fresh GAN trained for a set time in the Space, its progress streamed.
+
+The training runs in a child process (`python -m gan_core.live`), with one CPU thread: the app's
+other tabs keep the rest of the machine, and a Stop, a closed tab or the time cap ends the run by
+ending the process, which frees all it held. It writes nothing to disk. Each step is gan_core's
+train_step, the one train.py runs; only the loop around it is this file's: batches drawn from the
+images in memory, and every UPDATE_EVERY_S seconds one line of JSON on stdout with the fixed-noise
+grid and the means of the steps since the last line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .config import RECIPES
+from .messages import first_line, shown
+from .sampling import check_seed, whole_number
+
+MIN_SECONDS, MAX_SECONDS, DEFAULT_SECONDS = 5, 120, 60
+MIN_LR, MAX_LR = 1e-5, 1e-3  # Adam at 2e-4 is the tutorial's; past 1e-3 this GAN falls apart at once
+MIN_BATCH, MAX_BATCH = 16, 512
+UPDATE_EVERY_S = 1.0
+START_TIMEOUT_S = 60  # importing torch in the child, then reading MNIST: a few seconds on 2 vCPUs
+GRID_SCALE = 2
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    recipe: str
+    seconds: int
+    seed: int
+    lr: float
+    batch_size: int
+
+    @classmethod
+    def checked(cls, recipe, seconds, seed, lr=2e-4, batch_size=100) -> LiveSettings:
+        """The visitor's choices within safe bounds, or a ValueError naming the one that is not."""
+        if not isinstance(recipe, str) or recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {shown(recipe)}")
+        seconds = whole_number(seconds, "seconds", MIN_SECONDS, MAX_SECONDS)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not MIN_LR <= lr <= MAX_LR:
+            raise ValueError(f"lr must be a number from {MIN_LR:g} to {MAX_LR:g}, got {shown(lr)}")
+        batch_size = whole_number(batch_size, "batch_size", MIN_BATCH, MAX_BATCH)
+        return cls(recipe, seconds, check_seed(seed), float(lr), batch_size)
+
+
+@dataclass
+class LiveUpdate:
+    """The run after `step` steps: means since the previous update, and G's fixed-noise grid."""
+
+    step: int
+    epoch: float  # passes over the training images, fractional
+    seconds: float
+    steps_per_second: float
+    d_loss: float
+    g_loss: float
+    d_x: float
+    d_g_z: float
+    grid_png: bytes
+    done: bool = False
+
+    def to_line(self) -> str:
+        return json.dumps({**asdict(self), "grid_png": base64.b64encode(self.grid_png).decode()})
+
+    @classmethod
+    def from_line(cls, line: str) -> LiveUpdate:
+        fields = json.loads(line)
+        return cls(**{**fields, "grid_png": base64.b64decode(fields["grid_png"])})
+
+
+def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
+    """The child's work: train from scratch until the time is up, calling emit(LiveUpdate)."""
+    import torch
+
+    from .config import TrainConfig
+    from .data import read_mnist_idx, to_model_range
+    from .history import STAT_NAMES
+    from .images import digit_grid, png_bytes
+    from .latent import seeded_noise
+    from .step import batch_at, build_state, published_generator, train_step
+
+    torch.set_num_threads(1)
+    images = to_model_range(read_mnist_idx(data_folder, train=True)[0])
+    torch.manual_seed(settings.seed)
+    config = TrainConfig(recipe=settings.recipe, lr=settings.lr, batch_size=settings.batch_size,
+                         seed=settings.seed, device="cpu")  # fmt: skip
+    state = build_state(config, torch.device("cpu"))
+    fixed_noise = seeded_noise(settings.seed, 64, config.latent_size)
+    steps_per_epoch = max(len(images) // settings.batch_size, 1)
+
+    def grid() -> bytes:
+        with torch.no_grad():
+            samples = published_generator(state)(fixed_noise)
+        return png_bytes(digit_grid(samples, columns=8, scale=GRID_SCALE))
+
+    began = last = time.monotonic()
+    step, since_last, totals = 0, 0, torch.zeros(len(STAT_NAMES))
+    order = torch.randperm(len(images))
+    while True:
+        position = step % steps_per_epoch
+        if position == 0 and step:
+            order = torch.randperm(len(images))
+        totals += train_step(state, batch_at(images, order, position, settings.batch_size))
+        step, since_last = step + 1, since_last + 1
+        now = time.monotonic()
+        done = now - began >= settings.seconds
+        if done or now - last >= UPDATE_EVERY_S:
+            means = dict(zip(STAT_NAMES, (totals / since_last).tolist(), strict=True))
+            emit(LiveUpdate(step=step, epoch=step / steps_per_epoch, seconds=now - began,
+                            steps_per_second=since_last / (now - last), grid_png=grid(), done=done,
+                            **means))  # fmt: skip
+            last, since_last, totals = now, 0, torch.zeros(len(STAT_NAMES))
+        if done:
+            return
+
+
+class LiveTrainer:
+    """The app's side: one child at a time. A run that is asked to start while an earlier child is
+    still alive (a client that vanished mid-stream) ends that child first."""
+
+    def __init__(self, data_folder: Callable[[], Path]):
+        self.data_folder = data_folder  # the MNIST folder, or a ValueError saying why there is none yet
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        with self._lock:
+            child, self._child = self._child, None
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
+
+    def run(self, settings: LiveSettings) -> Iterator[LiveUpdate]:
+        folder = self.data_folder()
+        self.stop()
+        environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gan_core.live", json.dumps(asdict(settings)), str(folder)],
+            cwd=Path(__file__).resolve().parents[1],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with self._lock:
+            self._child = child
+        # The hard cap: whatever happens to the reader, the child dies after its time and a margin.
+        watchdog = threading.Timer(settings.seconds + START_TIMEOUT_S, child.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for line in child.stdout:
+                update = LiveUpdate.from_line(line)
+                yield update
+                if update.done:
+                    return
+            error = child.stderr.read().strip().splitlines()
+            raise ValueError(f"live training stopped: {first_line(error[-1]) if error else 'killed'}")
+        finally:
+            watchdog.cancel()
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            with self._lock:
+                if self._child is child:
+                    self._child = None
+
+
+def main(argv: list[str]) -> int:
+    settings = LiveSettings(**json.loads(argv[0]))
+
+    def emit(update: LiveUpdate) -> None:
+        print(update.to_line(), flush=True)
+
+    try:
+        train_for(settings, Path(argv[1]), emit)
+    except BrokenPipeError:  # the app stopped reading: the visitor has gone
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

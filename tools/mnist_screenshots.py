@@ -1,0 +1,54 @@
+"""The README's screenshots of the two tabs that need the real MNIST: Nearest images and Live
+training (the browser tests run them on a tiny data set, whose pictures would mislead).
+
+    python tools/mnist_screenshots.py --mnist ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import start_app, stop  # noqa: E402
+from tests.test_browser import CHROMIUM, open_tab  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", required=True, help="folder holding MNIST/raw/")
+    args = parser.parse_args()
+    process, url = start_app({"MNIST_DIR": str(Path(args.mnist).resolve())})
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.goto(url)
+            expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+            time.sleep(20)  # the index builds in the background
+            open_tab(page, "Nearest images")
+            expect(page.locator("#nearest-status")).to_contain_text("ready", timeout=60_000)
+            page.locator("#nearest-button").click()
+            expect(page.locator("#nearest-verdict")).to_contain_text("copy", timeout=30_000)
+            page.screenshot(path=str(ROOT / "docs" / "screenshot-nearest.png"), full_page=True)
+            open_tab(page, "Live training")
+            page.locator("#live-recipe").get_by_label("improved").check()
+            page.get_by_label("seconds").last.fill("30")
+            page.get_by_label("seconds").last.press("Enter")
+            page.locator("#live-start").click()
+            expect(page.locator("#live-status")).to_contain_text("done", timeout=90_000)
+            page.screenshot(path=str(ROOT / "docs" / "screenshot-live-training.png"), full_page=True)
+            browser.close()
+    finally:
+        stop(process)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The "Live training" tab: a fresh GAN trained in the Space for a minute, streamed as it learns
+(gan_core.live runs it in a child process with one CPU thread)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import gradio as gr
+
+from gan_core.config import RECIPES
+from gan_core.latent import MAX_SEED
+from gan_core.live import (
+    DEFAULT_SECONDS,
+    MAX_BATCH,
+    MAX_LR,
+    MAX_SECONDS,
+    MIN_BATCH,
+    MIN_LR,
+    MIN_SECONDS,
+    LiveSettings,
+    LiveTrainer,
+    LiveUpdate,
+)
+from gan_core.outputs import OutputFiles
+from gan_core.plots import scores_figure
+
+from .calls import shown_to_user
+
+INTRO = (
+    "**Watch it learn.** A new GAN, trained from scratch here and now for up to two minutes on the "
+    "MNIST training images, with the step train.py runs. Every second: the generator's digits for "
+    "the same 64 noise vectors, the discriminator's scores D(x) and D(G(z)) against the 0.5 of the "
+    "tutorial's claim, the losses, and the speed. Train the tutorial's recipe, then the improved one: "
+    "the tutorial's D(x) runs off towards 1 while D(G(z)) falls; with R1 both stay near 0.5. One run "
+    "at a time (the others wait their turn), on one CPU thread; nothing is saved."
+)
+
+
+def status_line(update: LiveUpdate, settings: LiveSettings) -> str:
+    state = "done" if update.done else "training"
+    return (
+        f"**{state}** ({settings.recipe}): step {update.step:,} ({update.epoch:.2f} epochs) after "
+        f"{update.seconds:.0f} of {settings.seconds} s, {update.steps_per_second:.0f} steps/s. "
+        f"Last second: D(x) = {update.d_x:.3f}, D(G(z)) = {update.d_g_z:.3f}, "
+        f"D loss = {update.d_loss:.3f}, G loss = {update.g_loss:.3f}."
+    )
+
+
+class LiveTab:
+    def __init__(self, trainer: LiveTrainer, outputs: OutputFiles):
+        self.trainer, self.outputs = trainer, outputs
+
+    def endpoint(self):
+        @shown_to_user
+        def train_live(recipe, seconds, seed, lr=2e-4, batch_size=100):
+            """Train a fresh GAN in the Space for a set time and stream its progress, about once a
+            second. One run at a time; the others wait in the queue.
+
+            Args:
+                recipe: "improved" (with the R1 penalty) or "tutorial" (the tutorial's training)
+                seconds: how long to train, 5 to 120
+                seed: random seed for the weights, the batches and the 64 fixed noise vectors
+                lr: Adam learning rate of both networks, 1e-05 to 0.001 (the tutorial's: 0.0002)
+                batch_size: images per step, 16 to 512 (the tutorial's: 100)
+
+            Returns:
+                a stream of: the fixed-noise grid (PNG), the D(x)/D(G(z)) and loss curves so far,
+                and a line with the step, epochs, speed and the last second's means
+            """
+            settings = LiveSettings.checked(recipe, seconds, seed, lr, batch_size)
+            rows = []
+            # closing(): a Stop or a closed tab closes this generator, and with it the child process
+            with contextlib.closing(self.trainer.run(settings)) as updates:
+                for update in updates:
+                    rows.append({"step": update.step, "d_x": update.d_x, "d_g_z": update.d_g_z,
+                                 "d_loss": update.d_loss, "g_loss": update.g_loss})  # fmt: skip
+                    grid = self.outputs.write(update.grid_png, f"mnist-gan_live_{recipe}_seed{seed}.png")
+                    yield grid, scores_figure({"epochs": rows}, by="step"), status_line(update, settings)
+
+        return train_live
+
+    def build(self, train_live) -> None:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            recipe = gr.Radio(list(RECIPES), value="tutorial", label="recipe", elem_id="live-recipe",
+                              info="the tutorial's, or with the R1 penalty")  # fmt: skip
+            seconds = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=DEFAULT_SECONDS, step=1, precision=0,
+                                label="seconds")  # fmt: skip
+            seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0)
+        with gr.Accordion("learning rate and batch size", open=False):
+            with gr.Row():
+                lr = gr.Number(value=2e-4, label="learning rate", minimum=MIN_LR, maximum=MAX_LR)
+                batch_size = gr.Slider(
+                    MIN_BATCH, MAX_BATCH, value=100, step=1, precision=0, label="batch size"
+                )
+        with gr.Row():
+            start = gr.Button("Start training", variant="primary", elem_id="live-start")
+            stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+        status = gr.Markdown(elem_id="live-status")
+        with gr.Row():
+            grid = gr.Image(label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1)
+            plot = gr.Plot(show_label=False, elem_id="live-plot", scale=2)
+        run = start.click(
+            train_live,
+            [recipe, seconds, seed, lr, batch_size],
+            [grid, plot, status],
+            api_name="train_live",
+            preprocess=False,
+            concurrency_limit=1,  # one run at a time, for all visitors
+            concurrency_id="live-training",
+        )
+        stop.click(None, None, None, cancels=[run], api_visibility="private")

@@ -1,0 +1,109 @@
+"""The "Copying?" tab: the nearest MNIST training images of a generated digit (gan_core.nearest)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gradio as gr
+
+from gan_core.images import png_bytes
+from gan_core.latent import MAX_SEED
+from gan_core.nearest import MAX_K, TABLE_HEADERS, NearestImages, nearest_grid, nearest_table, verdict
+from gan_core.outputs import OutputFiles
+from gan_core.sampling import MAX_COUNT, Sampler, whole_number
+
+from .calls import shown_to_user
+
+INTRO = (
+    "**Does the generator just copy its training set?** The standard check: for a generated digit, "
+    "the nearest of the 60,000 MNIST training images, by pixels (L2 distance, pixels from 0 to 1) and "
+    "by what an MNIST classifier sees (cosine similarity of its 128 features; 1 is the same). A GAN "
+    "that memorised would show near-copies at a small distance. Pick a digit of the Generate tab by "
+    "its seed and its place in the grid (0 is the top left, counting along the rows)."
+)
+
+
+class NearestTab:
+    def __init__(self, nearest: NearestImages, sampler_for: Callable[[str], Sampler], outputs: OutputFiles):
+        self.index, self.sampler_for, self.outputs = nearest, sampler_for, outputs
+
+    def status(self) -> str:
+        if self.index.status == "ready":
+            seconds = self.index.build_seconds.get("features", 0)
+            note = f" There is {self.index.typical_note}." if self.index.typical_note else ""
+            return (
+                f"Index: ready, {len(self.index.index):,} training images (built in {seconds:.0f} s).{note}"
+            )
+        return f"Index: {self.index.status}."
+
+    def answer(self, generated, k, name: str):
+        k = whole_number(k, "k", 1, MAX_K)
+        by_pixels, by_features = self.index.query(generated, k)
+        grid = nearest_grid(generated, self.index.index, by_pixels, by_features)
+        table = {"headers": TABLE_HEADERS, "data": nearest_table(by_pixels, by_features)}
+        return self.outputs.write(png_bytes(grid), name), table, verdict(by_pixels, self.index.index.typical)
+
+    def endpoints(self):
+        @shown_to_user
+        def nearest(seed, index, k, model="improved"):
+            """The k nearest MNIST training images of one generated digit, by pixels and by an MNIST
+            classifier's features: the standard check that a GAN does not copy its training set.
+
+            Args:
+                seed: the seed of a /generate grid, 0 to 2147483647
+                index: the digit's place in that grid, 0 (top left) to 63, along the rows
+                k: how many neighbours by each measure, 1 to 16
+                model: "improved" (the served generator, the default) or "tutorial"
+
+            Returns:
+                PNG: the digit, then its k nearest training images by pixels (with L2 distances) and
+                by features (with cosine similarities); the same as a table (training-set row, MNIST
+                label, distance); and a sentence comparing the distance with a real test digit's
+            """
+            digit = self.sampler_for(model).digit(seed, index)
+            return self.answer(digit, k, f"mnist-gan_nearest_seed{seed}_{index}_{k}.png")
+
+        @shown_to_user
+        def nearest_frame(seed_a, seed_b, t, method, k, model="improved"):
+            """The k nearest MNIST training images of an interpolation frame (what /interpolate shows).
+
+            Args:
+                seed_a: the seed at t = 0
+                seed_b: the seed at t = 1
+                t: fraction of the way from A to B, 0 to 1
+                method: "slerp" or "lerp"
+                k: how many neighbours by each measure, 1 to 16
+                model: "improved" (the served generator, the default) or "tutorial"
+
+            Returns:
+                as /nearest: the neighbours as a PNG and as a table, and the sentence
+            """
+            frame = self.sampler_for(model).frame(seed_a, seed_b, t, method)
+            return self.answer(frame, k, f"mnist-gan_nearest_{seed_a}-to-{seed_b}_{method}_t{t:.2f}_{k}.png")
+
+        return nearest, nearest_frame
+
+    def outputs_row(self, prefix: str):
+        """The three outputs, in the order the endpoints return them."""
+        image = gr.Image(label="nearest training images", show_label=False, type="filepath",
+                         buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
+        table = gr.Dataframe(
+            headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table"
+        )
+        sentence = gr.Markdown(elem_id=f"{prefix}-verdict")
+        return [image, sentence, table]
+
+    def build(self, nearest, model_choice) -> gr.Markdown:
+        gr.Markdown(INTRO)
+        status = gr.Markdown(self.status(), elem_id="nearest-status")
+        with gr.Row():
+            seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0,
+                             elem_id="nearest-seed")  # fmt: skip
+            index = gr.Slider(0, MAX_COUNT - 1, value=0, step=1, precision=0, label="index in the grid")
+            k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k")
+            model = model_choice()
+        button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button")
+        image, sentence, table = self.outputs_row("nearest")
+        button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
+                     preprocess=False).then(self.status, None, status, api_visibility="private")  # fmt: skip
+        return status
