@@ -298,3 +298,16 @@ def test_the_apps_idx_reader_reads_what_torchvision_reads_and_refuses_damage(tin
         read_mnist_idx(tmp_path / "cut")
     with pytest.raises(DataError, match="t10k-images-idx3-ubyte"):
         read_mnist_idx(tmp_path / "nowhere", train=False)
+
+
+def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path):
+    from gan_core.nearest import NearestImages, mnist_source
+
+    assert mnist_source({}) is None and mnist_source({"MNIST_DOWNLOAD": "1"})[1] is True
+    assert mnist_source({"SPACE_ID": "you/space"})[1] is True
+    images = NearestImages(CLASSIFIER, mnist_source({"MNIST_DIR": str(tmp_path / "nowhere")}))
+    images.start().join(timeout=60)
+    with pytest.raises(ValueError, match="the MNIST training images could not be read: cannot read MNIST"):
+        images.query(torch.zeros(784), 3)
+    with pytest.raises(ValueError, match="set MNIST_DIR to a folder holding MNIST/raw/"):
+        images.data_folder()  # live training says the same

@@ -42,6 +42,36 @@ OUT_OF_SCOPE = (
     "gan_core.hub.x__to_stderr",
 )
 
+# On the CPU some mutants cannot change anything: they alter only where a tensor is placed (the
+# default is the CPU, so `device=None` or a dropped `.to(device)` places it there all the same), or
+# a string or a test that only a CUDA or MPS device reads. Each is recognised from its diff, counted
+# apart as "CPU-equivalent" and listed; tests/test_gpu.py exercises those lines where a GPU is lent.
+DEVICE_ARGUMENT = re.compile(r",?\s*device=[\w.]+(\([^()]*\))?|\.to\((device|None)\)")
+GPU_ONLY_CHANGE = re.compile(
+    r'"(XXcudaXX|CUDA|XXmpsXX|MPS|XXcapturableXX|CAPTURABLE)"|== "cuda"\) and False|get_rng_state\(None\)'
+    r"|torch\.device\(None\)"
+)
+
+
+def diff_lines(mutant: str) -> tuple[str, str]:
+    """The changed line before and after, from `mutmut show`."""
+    shown = subprocess.run(["mutmut", "show", mutant], cwd=ROOT, capture_output=True, text=True).stdout
+    removed = [line[1:] for line in shown.splitlines() if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in shown.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return " ".join(removed), " ".join(added)
+
+
+def placement_removed(line: str) -> str:
+    """The line without device arguments and .to(device) calls, and with `f(a, )` read as `f(a)`."""
+    return re.sub(r",\s*\)", ")", DEVICE_ARGUMENT.sub("", line)).replace(" ", "")
+
+
+def cpu_equivalent(mutant: str) -> bool:
+    before, after = diff_lines(mutant)
+    placement_only = placement_removed(before) == placement_removed(after)
+    return bool(after) and (placement_only or bool(GPU_ONLY_CHANGE.search(after)))
+
+
 LINE = re.compile(r"^\s*(?P<name>[\w.ǁ]+)__mutmut_(?P<number>\d+): (?P<status>.+)$")
 
 
@@ -64,10 +94,13 @@ def report() -> dict:
     rows = results()
     skipped = Counter()
     counted: dict[str, Counter] = defaultdict(Counter)
-    survivors = []
+    survivors, equivalent = [], []
     for function, mutant, status in rows:
         if any(function.startswith(prefix) for prefix in CUDA_ONLY) or function.startswith(OUT_OF_SCOPE):
             skipped[status] += 1
+            continue
+        if status in ("survived", "no tests") and cpu_equivalent(mutant):
+            equivalent.append(mutant)
             continue
         counted[function.split(".x")[0]][status] += 1
         if status in ("survived", "no tests"):
@@ -82,12 +115,14 @@ def report() -> dict:
         "untested": totals["no tests"],
         "by_module": {module: dict(counts) for module, counts in sorted(counted.items())},
         "not_scored": dict(skipped),
+        "cpu_equivalent": equivalent,
         "survivors": survivors,
     }
     print(f"mutation score: {summary['score']}% ({summary['killed']} killed of {tried})")
     for module, counts in summary["by_module"].items():
         print(f"  {module:24} " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items())))
     print(f"not scored (CUDA-only or out of scope): {sum(skipped.values())}")
+    print(f"CPU-equivalent survivors, not scored (device placement or GPU-only strings): {len(equivalent)}")
     print(f"survivors and untested: {len(survivors)} (mutmut show NAME shows one)")
     for mutant in survivors:
         print(f"  {mutant}")
