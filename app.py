@@ -62,7 +62,7 @@ from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler, check_switch
 from gan_core.session_limits import limit_calls_per_visitor
 from ui.calls import call_signature, shown_to_user
-from ui.live_tab import LiveTab
+from ui.live_tab import LIVE_TRAINING, LiveTab
 from ui.nearest_tab import NearestTab
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -678,7 +678,10 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
 # (past 10,000 a queue only hides an overload). One visitor may have at most MAX_CALLS_PER_VISITOR
 # calls waiting or running, so one client cannot fill the queue for everyone else.
 demo.queue(max_size=whole_setting("QUEUE_MAX_SIZE", 64, high=10_000), default_concurrency_limit=2)
-limit_calls_per_visitor(demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, high=1_000))
+# Live training is one run at a time for everyone: one visitor may have one run waiting or running.
+limit_calls_per_visitor(
+    demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, high=1_000), per_group={LIVE_TRAINING: 1}
+)
 
 # On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
 PHONE_CSS = """

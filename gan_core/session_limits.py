@@ -23,32 +23,52 @@ def visitor(session_hash: str | None, event_id: str | None, request) -> str:
     return f"address {forwarded.split(',')[0].strip() or host}"
 
 
-def pending_calls(queue, who: str) -> int:
-    """How many of `who`'s calls are waiting in the queue or running now."""
+def pending_calls(queue, who: str, concurrency_id: str | None = None) -> int:
+    """How many of `who`'s calls are waiting in the queue or running now (of one concurrency group
+    only, when concurrency_id is given)."""
     waiting = [event for line in queue.event_queue_per_concurrency_id.values() for event in line.queue]
     running = [event for job in queue.active_jobs if job for event in job]
-    return sum(visitor(e.session_hash, e._id, e.request) == who for e in waiting + running)
+    return sum(
+        visitor(e.session_hash, e._id, e.request) == who
+        and (concurrency_id is None or e.concurrency_id == concurrency_id)
+        for e in waiting + running
+    )
 
 
-def limit_calls_per_visitor(queue, limit: int) -> None:
-    """Refuse a visitor's call while `limit` of theirs are already waiting or running."""
+def limit_calls_per_visitor(queue, limit: int, per_group: dict[str, int] | None = None) -> None:
+    """Refuse a visitor's call while `limit` of theirs are already waiting or running, or while
+    per_group[id] of theirs are in that concurrency group (a long event, like live training, where
+    one visitor's queued runs would keep everyone else waiting for many minutes)."""
     push = queue.push
-    admitting: dict[str, int] = {}  # calls being queued now: a burst must not pass the check at once
+    per_group = per_group or {}
+    admitting: dict[tuple[str, str | None], int] = {}  # calls being queued now: a burst must not pass at once
 
     async def limited_push(body, request, username):
         who = visitor(body.session_hash, None, request)
-        if pending_calls(queue, who) + admitting.get(who, 0) >= limit:
+        event = queue.blocks.fns.get(body.fn_index)  # Gradio's table of events, by index
+        group = event.concurrency_id if event is not None else None
+        in_flight = sum(count for (person, _), count in admitting.items() if person == who)
+        if pending_calls(queue, who) + in_flight >= limit:
             message = (
                 f"You already have {limit} requests waiting or running; this one was not queued. "
                 f"Wait for one to finish, then try again."
             )
             return False, message, "queue_full"
-        admitting[who] = admitting.get(who, 0) + 1
+        if (
+            group in per_group
+            and pending_calls(queue, who, group) + admitting.get((who, group), 0) >= per_group[group]
+        ):
+            message = (
+                f"You already have {per_group[group]} of these waiting or running; this one was not "
+                f"queued. Wait for it to finish (or stop it), then try again."
+            )
+            return False, message, "queue_full"
+        admitting[who, group] = admitting.get((who, group), 0) + 1
         try:
             return await push(body, request, username)
         finally:
-            admitting[who] -= 1
-            if not admitting[who]:
-                del admitting[who]
+            admitting[who, group] -= 1
+            if not admitting[who, group]:
+                del admitting[who, group]
 
     queue.push = limited_push

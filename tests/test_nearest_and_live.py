@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -191,6 +192,12 @@ def test_one_live_run_at_a_time_and_a_stop_ends_it(mnist_app, tiny_data):
     while not live_children(process) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(live_children(process)) == 1
+    # One visitor, one run: a second from the same visitor is refused at once (HTTP 503), saying why.
+    with pytest.raises(Exception, match="Queue is full"):  # what gradio_client makes of the 503
+        first.submit(recipe="tutorial", seconds=5, seed=9, api_name="/train_live").result(timeout=30)
+    again = httpx.post(f"{url}gradio_api/call/train_live",
+                       json={"data": ["tutorial", 5, 9], "session_hash": first.session_hash})  # fmt: skip
+    assert again.status_code == 503 and "You already have 1 of these waiting or running" in again.text
     waiting = second.submit(recipe="tutorial", seconds=5, seed=2, api_name="/train_live")
     time.sleep(3)
     assert waiting.status().code.name in ("IN_QUEUE", "STARTING", "JOINING_QUEUE")  # waits its turn

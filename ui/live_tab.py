@@ -26,6 +26,8 @@ from gan_core.plots import scores_figure
 
 from .calls import shown_to_user
 
+LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a time, one per visitor
+
 INTRO = (
     "**Watch it learn.** A new GAN, trained from scratch here and now for up to two minutes on the "
     "MNIST training images, with the step train.py runs. Every second: the generator's digits for "
@@ -107,6 +109,6 @@ class LiveTab:
             api_name="train_live",
             preprocess=False,
             concurrency_limit=1,  # one run at a time, for all visitors
-            concurrency_id="live-training",
+            concurrency_id=LIVE_TRAINING,
         )
         stop.click(None, None, None, cancels=[run], api_visibility="private")
