@@ -5,9 +5,10 @@
     MODEL_REPO=you/mnist-gan python app.py          # a generator pushed with train.py --push
 
 Every tab is also an API endpoint for gradio_client: /generate, /interpolate,
-/interpolation_strip, /find_digit, /latent_grid, /compare, /training_scores, /training_film. All
-the logic is in gan_core; this file only lays out the page and turns ValueErrors into messages
-shown to the user.
+/interpolation_strip, /find_digit, /latent_grid, /compare, /training_scores, /training_film, and
+with MNIST_DIR (or on a Space) /nearest, /nearest_frame and /train_live. All the logic is in
+gan_core; this file and ui/ only lay out the page and turn ValueErrors into messages shown to the
+user.
 """
 
 from __future__ import annotations
