@@ -5,6 +5,7 @@
     python train.py --epochs 2 --subset 2000          # a quick look
     python train.py --resume --out runs/mnist-gan     # continue an interrupted run
     python train.py --push --repo-id you/mnist-gan    # train, then upload the run directory
+    python train.py --seeds 0-4 --eval-every 50       # five runs, one per seed, and their quality
 
 Every training flag is generated from the settings declared in gan_core/config.py.
 """
@@ -25,6 +26,7 @@ from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
 from gan_core.hub import PushError, check_push_access, push_run
 from gan_core.loading import check_repo_id
 from gan_core.messages import shown
+from gan_core.seeds import parse_seeds, quality_over_seeds, quality_table, resumable, seed_config
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
 
@@ -88,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last finished epoch"
     )
+    group.add_argument(
+        "--seeds",
+        type=seed_list,
+        help="train one run per seed, e.g. 0,1,2 or 0-31, each into --out/seed-N/ (instead of --seed); "
+        "with --push, each to the repo --repo-id-seed-N",
+    )
     hub = parser.add_argument_group("Hugging Face Hub")
     hub.add_argument(
         "--push", action="store_true", help="after training, upload the run directory as a model repo"
@@ -98,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--push-only", action="store_true", help="push the existing run in --out without training"
     )
     return parser
+
+
+def seed_list(text: str) -> list[int]:
+    try:
+        return parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class Terminated(KeyboardInterrupt):
@@ -118,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(
         **{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     )
+    if args.seeds is not None:
+        if any(
+            argument == "--seed" or argument.startswith("--seed=")
+            for argument in (sys.argv[1:] if argv is None else argv)
+        ):
+            parser.error("give --seed or --seeds, not both")
+        return train_seeds(args, config)
     trained = False
     out = shlex.quote(config.out)
     try:
@@ -150,6 +172,47 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, TrainingDiverged, RunDirectoryUnwritable, RunDirectoryBusy, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def train_seeds(args, config: TrainConfig) -> int:
+    """One run per seed, one after the other, each exactly as `--seed N --out OUT/seed-N` would
+    train (and push) it; then the quality figures over the seeds, where runs were evaluated."""
+    runs = [seed_config(config, seed) for seed in args.seeds]
+    repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
+    try:
+        if args.push or args.push_only:
+            for repo in repos.values():
+                check_repo_id(repo)
+        if args.push and not args.push_only:
+            for repo in repos.values():  # every repo before any training, as for a single run
+                check_push_access(repo, args.private)
+            print(f"Hub: {len(repos)} repos are ready ({next(iter(repos.values()))} ...)")
+        for number, run in enumerate(runs, start=1):
+            print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
+            if not args.push_only:
+                fit(run, resume=args.resume and resumable(run))
+            if args.push or args.push_only:
+                print(f"pushed {run.out} to {push_run(run.out, repos[run.out], args.private)}")
+    except Terminated:
+        return 143
+    except KeyboardInterrupt:
+        return 130
+    except PushError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(
+            f"The runs in {shlex.quote(config.out)} are intact; push the rest with --push-only.",
+            file=sys.stderr,
+        )
+        return 3
+    except (DataError, TrainingDiverged, RunDirectoryUnwritable, RunDirectoryBusy, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    summary = quality_over_seeds([run.out for run in runs])
+    if summary is not None:
+        print(quality_table(summary))
+    print(f"next: resume them all with the same command and --resume; look at one with "
+          f"`python app.py --run {shlex.quote(runs[0].out)}`")  # fmt: skip
     return 0
 
 
