@@ -679,9 +679,15 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
 # (past 10,000 a queue only hides an overload). One visitor may have at most MAX_CALLS_PER_VISITOR
 # calls waiting or running, so one client cannot fill the queue for everyone else.
 demo.queue(max_size=whole_setting("QUEUE_MAX_SIZE", 64, high=10_000), default_concurrency_limit=2)
-# Live training is one run at a time for everyone: one visitor may have one run waiting or running.
+# Live training is one run at a time for everyone: a visitor may have one run waiting or running,
+# and all visitors together LIVE_RUNS_WAITING (default 3), so runs cannot fill the shared queue.
+# On a Space (SPACE_ID is set) the caller's address is the one Hugging Face's proxy adds.
 limit_calls_per_visitor(
-    demo._queue, whole_setting("MAX_CALLS_PER_VISITOR", 8, high=1_000), per_group={LIVE_TRAINING: 1}
+    demo._queue,
+    whole_setting("MAX_CALLS_PER_VISITOR", 8, high=1_000),
+    per_group={LIVE_TRAINING: 1},
+    group_totals={LIVE_TRAINING: whole_setting("LIVE_RUNS_WAITING", 3, high=100)},
+    behind_proxy=bool(os.environ.get("SPACE_ID")),
 )
 
 # On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.

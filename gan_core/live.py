@@ -11,8 +11,10 @@ grid and the means of the steps since the last line.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -30,6 +32,7 @@ MIN_LR, MAX_LR = 1e-5, 1e-3  # Adam at 2e-4 is the tutorial's; past 1e-3 this GA
 MIN_BATCH, MAX_BATCH = 16, 512
 UPDATE_EVERY_S = 1.0
 START_TIMEOUT_S = 60  # importing torch in the child, then reading MNIST: a few seconds on 2 vCPUs
+STALL_S = 15  # an update not taken for this long means nobody is watching the run any more
 GRID_SCALE = 2
 
 
@@ -90,6 +93,8 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
 
     torch.set_num_threads(1)
     images = to_model_range(read_mnist_idx(data_folder, train=True)[0])
+    if settings.batch_size > len(images):
+        raise ValueError(f"batch_size {settings.batch_size} is more than the {len(images)} training images")
     torch.manual_seed(settings.seed)
     config = TrainConfig(recipe=settings.recipe, lr=settings.lr, batch_size=settings.batch_size,
                          seed=settings.seed, device="cpu")  # fmt: skip
@@ -127,8 +132,9 @@ class LiveTrainer:
     """The app's side: one child at a time. A run that is asked to start while an earlier child is
     still alive (a client that vanished mid-stream) ends that child first."""
 
-    def __init__(self, data_folder: Callable[[], Path]):
+    def __init__(self, data_folder: Callable[[], Path], stall_s: float = STALL_S):
         self.data_folder = data_folder  # the MNIST folder, or a ValueError saying why there is none yet
+        self.stall_s = stall_s
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
 
@@ -157,14 +163,32 @@ class LiveTrainer:
         watchdog = threading.Timer(settings.seconds + START_TIMEOUT_S, child.kill)
         watchdog.daemon = True
         watchdog.start()
+        # A reader thread hands the lines over one at a time. If nobody takes one for stall_s (the
+        # visitor's stream was cancelled before this generator ran, or it is no longer iterated),
+        # the run has no audience: its child is killed then, not at the time cap.
+        lines: queue.Queue = queue.Queue(maxsize=1)
+
+        def pump() -> None:
+            try:
+                for line in child.stdout:
+                    lines.put(line, timeout=self.stall_s)
+            except queue.Full:
+                child.kill()
+            finally:
+                with contextlib.suppress(queue.Full):
+                    lines.put(None, timeout=self.stall_s)
+
+        threading.Thread(target=pump, name="live-training-reader", daemon=True).start()
         try:
-            for line in child.stdout:
+            while (line := lines.get()) is not None:
                 update = LiveUpdate.from_line(line)
                 yield update
                 if update.done:
                     return
+            child.wait()
             error = child.stderr.read().strip().splitlines()
-            raise ValueError(f"live training stopped: {first_line(error[-1]) if error else 'killed'}")
+            reason = first_line(error[-1]).removeprefix("ValueError: ") if error else "it was stopped"
+            raise ValueError(f"live training stopped: {reason}")
         finally:
             watchdog.cancel()
             if child.poll() is None:

@@ -11,6 +11,7 @@ features (31 MB, about 12 s on 2 CPU cores).
 from __future__ import annotations
 
 import ctypes
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ from .images import captioned_grid, digit_grid, to_uint8_digits
 from .messages import first_line
 from .quality import MnistClassifier
 
+log = logging.getLogger(__name__)
+
 MAX_K = 16
 PIXEL_CHUNK = 2_000  # training images turned into floats at once: 6 MB, kept off the long-lived heap
 TRIM_EVERY = 10  # feature chunks between hand-backs of freed memory
@@ -33,8 +36,9 @@ REFERENCE_DIGITS = 500  # real test digits whose nearest training image sets the
 DOWNLOAD_FOLDER = Path.home() / ".cache" / "mnist-gan" / "data"
 
 HOW_TO_ENABLE = (
-    "Nearest training images need the MNIST training set: set MNIST_DIR to a folder holding "
-    "MNIST/raw/ (torchvision's layout), or MNIST_DOWNLOAD=1 to download it (a Space does this by itself)."
+    "This needs the MNIST training images, which this app was started without: set MNIST_DIR to a "
+    "folder holding MNIST/raw/ (torchvision's layout), or MNIST_DOWNLOAD=1 to download them (a Space "
+    "does this by itself)."
 )
 
 
@@ -159,7 +163,7 @@ class NearestImages:
     def _build(self) -> None:
         folder, download = self.source
         self.started = time.monotonic()
-        self.status = f"reading the MNIST training images from {folder}"
+        self.status = "reading the MNIST training images"
         try:
             images, labels = self._read(folder, download, train=True)
             self.index = TrainingIndex(images, labels)
@@ -176,8 +180,11 @@ class NearestImages:
             self.features_ready = True  # queries from here on see the whole index and the yardstick
             self.status = "ready"
             return_freed_memory()
-        except Exception as error:
-            self.status = f"the MNIST training images could not be read: {first_line(error)}. {HOW_TO_ENABLE}"
+        except Exception as error:  # the folder's path goes to the log, not to every visitor
+            log.warning("nearest images: cannot index %s: %s", folder, first_line(error))
+            self.status = (
+                f"the MNIST training images could not be read (the app's log says why). {HOW_TO_ENABLE}"
+            )
 
     @staticmethod
     def _read(folder: Path, download: bool, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -207,6 +214,7 @@ class NearestImages:
         """The k nearest training images of one generated digit ((784,) in [-1, 1]), by pixels and
         by features. The digit is rounded to 8 bits first: the distances are those of what is shown."""
         index = self.ready_index()
+        k = min(k, len(index))  # a folder of fewer images than k (a test set, a subset) shows them all
         digit = torch.from_numpy(to_uint8_digits(generated[None])).reshape(1, -1)
         by_pixels = index.neighbours(*(part[0] for part in index.nearest_by_pixels(digit, k)))
         with torch.inference_mode():

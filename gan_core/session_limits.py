@@ -13,55 +13,75 @@ Gradio version is pinned and tests/test_public_space.py checks the behaviour ove
 from __future__ import annotations
 
 
-def visitor(session_hash: str | None, event_id: str | None, request) -> str:
-    """Who a call belongs to: its session, or for a call that named none, its address (the first
-    X-Forwarded-For entry behind a proxy, as on a Space)."""
+def visitor(session_hash: str | None, event_id: str | None, request, behind_proxy: bool = False) -> str:
+    """Who a call belongs to: its session, or for a call that named none, its address. Behind a
+    proxy (a Space), that is the last X-Forwarded-For entry, the one the proxy added: the entries
+    before it are whatever the caller sent. Elsewhere the header is the caller's own and ignored."""
     if session_hash and session_hash != event_id:
         return f"session {session_hash}"
-    forwarded = request.headers.get("x-forwarded-for", "") if request is not None else ""
+    forwarded = request.headers.get("x-forwarded-for", "") if request is not None and behind_proxy else ""
     host = request.client.host if request is not None and request.client else "unknown"
-    return f"address {forwarded.split(',')[0].strip() or host}"
+    return f"address {forwarded.split(',')[-1].strip() or host}"
 
 
-def pending_calls(queue, who: str, concurrency_id: str | None = None) -> int:
-    """How many of `who`'s calls are waiting in the queue or running now (of one concurrency group
-    only, when concurrency_id is given)."""
+def pending_calls(queue, who: str | None, group: str | None = None, behind_proxy: bool = False) -> int:
+    """How many calls are waiting in the queue or running now: `who`'s (everyone's for None), and
+    of one concurrency group only when `group` is given."""
     waiting = [event for line in queue.event_queue_per_concurrency_id.values() for event in line.queue]
     running = [event for job in queue.active_jobs if job for event in job]
     return sum(
-        visitor(e.session_hash, e._id, e.request) == who
-        and (concurrency_id is None or e.concurrency_id == concurrency_id)
+        (who is None or visitor(e.session_hash, e._id, e.request, behind_proxy) == who)
+        and (group is None or e.concurrency_id == group)
         for e in waiting + running
     )
 
 
-def limit_calls_per_visitor(queue, limit: int, per_group: dict[str, int] | None = None) -> None:
+def limit_calls_per_visitor(
+    queue,
+    limit: int,
+    per_group: dict[str, int] | None = None,
+    group_totals: dict[str, int] | None = None,
+    behind_proxy: bool = False,
+) -> None:
     """Refuse a visitor's call while `limit` of theirs are already waiting or running, or while
-    per_group[id] of theirs are in that concurrency group (a long event, like live training, where
-    one visitor's queued runs would keep everyone else waiting for many minutes)."""
+    per_group[id] of theirs are in that concurrency group, or group_totals[id] of everyone's. The
+    last two are for a long event, like live training: a visitor who opens new sessions passes any
+    per-visitor cap, so only a total keeps such runs from filling the queue every endpoint shares."""
     push = queue.push
-    per_group = per_group or {}
+    per_group, group_totals = per_group or {}, group_totals or {}
     admitting: dict[tuple[str, str | None], int] = {}  # calls being queued now: a burst must not pass at once
 
-    async def limited_push(body, request, username):
-        who = visitor(body.session_hash, None, request)
-        event = queue.blocks.fns.get(body.fn_index)  # Gradio's table of events, by index
-        group = event.concurrency_id if event is not None else None
-        in_flight = sum(count for (person, _), count in admitting.items() if person == who)
-        if pending_calls(queue, who) + in_flight >= limit:
-            message = (
+    def refusal(who: str, group: str | None) -> str | None:
+        mine = sum(count for (person, _), count in admitting.items() if person == who)
+        if pending_calls(queue, who, behind_proxy=behind_proxy) + mine >= limit:
+            return (
                 f"You already have {limit} requests waiting or running; this one was not queued. "
                 f"Wait for one to finish, then try again."
             )
-            return False, message, "queue_full"
-        if (
-            group in per_group
-            and pending_calls(queue, who, group) + admitting.get((who, group), 0) >= per_group[group]
-        ):
-            message = (
-                f"You already have {per_group[group]} of these waiting or running; this one was not "
-                f"queued. Wait for it to finish (or stop it), then try again."
+        if group in per_group:
+            mine_here = pending_calls(queue, who, group, behind_proxy) + admitting.get((who, group), 0)
+            if mine_here >= per_group[group]:
+                return (
+                    f"You already have {per_group[group]} of these waiting or running; this one was "
+                    f"not queued. Wait for it to finish (or stop it), then try again."
+                )
+        if group in group_totals:
+            everyone = pending_calls(queue, None, group) + sum(
+                count for (_, other), count in admitting.items() if other == group
             )
+            if everyone >= group_totals[group]:
+                return (
+                    f"{group_totals[group]} of these are already waiting or running; this one was not "
+                    f"queued. Try again in a few minutes."
+                )
+        return None
+
+    async def limited_push(body, request, username):
+        who = visitor(body.session_hash, None, request, behind_proxy)
+        event = queue.blocks.fns.get(body.fn_index)  # Gradio's table of events, by index
+        group = event.concurrency_id if event is not None else None
+        message = refusal(who, group)
+        if message is not None:
             return False, message, "queue_full"
         admitting[who, group] = admitting.get((who, group), 0) + 1
         try:

@@ -41,7 +41,7 @@ def wait_until_indexed(client: Client, timeout: float = 300) -> None:
 @pytest.fixture(scope="module")
 def mnist_app(tiny_data, tmp_path_factory):
     log = tmp_path_factory.mktemp("mnist-app") / "app.log"
-    process, url = start_app({"MNIST_DIR": str(tiny_data)}, log_path=log)
+    process, url = start_app({"MNIST_DIR": str(tiny_data), "LIVE_RUNS_WAITING": "2"}, log_path=log)
     client = Client(url, verbose=False)
     wait_until_indexed(client)
     yield process, url, client
@@ -140,7 +140,7 @@ def test_without_mnist_both_tabs_say_how_to_enable_them(client_without_mnist):
         lambda: client_without_mnist.predict(seed=1, index=0, k=3, api_name="/nearest"),
         lambda: client_without_mnist.predict(recipe="tutorial", seconds=5, seed=0, api_name="/train_live"),
     ):
-        with pytest.raises(Exception, match="set MNIST_DIR to a folder holding MNIST/raw/"):
+        with pytest.raises(Exception, match="This needs the MNIST training images"):
             call()
     assert client_without_mnist.predict(seed=1, count=2, api_name="/generate")  # the rest works
 
@@ -198,10 +198,20 @@ def test_one_live_run_at_a_time_and_a_stop_ends_it(mnist_app, tiny_data):
     again = httpx.post(f"{url}gradio_api/call/train_live",
                        json={"data": ["tutorial", 5, 9], "session_hash": first.session_hash})  # fmt: skip
     assert again.status_code == 503 and "You already have 1 of these waiting or running" in again.text
+    # Claiming to be someone else does not help: off a Space, X-Forwarded-For is the caller's own
+    # word, and the call counts against the session it names.
+    spoofed = httpx.post(f"{url}gradio_api/call/train_live", headers={"x-forwarded-for": "1.2.3.4"},
+                         json={"data": ["tutorial", 5, 9], "session_hash": first.session_hash})  # fmt: skip
+    assert spoofed.status_code == 503
     waiting = second.submit(recipe="tutorial", seconds=5, seed=2, api_name="/train_live")
     time.sleep(3)
     assert waiting.status().code.name in ("IN_QUEUE", "STARTING", "JOINING_QUEUE")  # waits its turn
     assert len(live_children(process)) == 1
+    # New visitors (new sessions, or forged addresses) cannot pile up more: LIVE_RUNS_WAITING=2 in all.
+    third = httpx.post(f"{url}gradio_api/call/train_live", headers={"x-forwarded-for": "5.6.7.8"},
+                       json={"data": ["tutorial", 5, 3]})  # fmt: skip
+    assert third.status_code == 503 and "2 of these are already waiting or running" in third.text
+    assert Client(url, verbose=False).predict(seed=1, count=2, api_name="/generate")  # the rest is served
     running.cancel()  # what the Stop button does
     with ThreadPoolExecutor(1) as pool:
         outputs = pool.submit(waiting.result, timeout=90).result()
@@ -307,14 +317,44 @@ def test_the_apps_idx_reader_reads_what_torchvision_reads_and_refuses_damage(tin
         read_mnist_idx(tmp_path / "nowhere", train=False)
 
 
-def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path):
+def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path, caplog):
     from gan_core.nearest import NearestImages, mnist_source
 
     assert mnist_source({}) is None and mnist_source({"MNIST_DOWNLOAD": "1"})[1] is True
     assert mnist_source({"SPACE_ID": "you/space"})[1] is True
     images = NearestImages(CLASSIFIER, mnist_source({"MNIST_DIR": str(tmp_path / "nowhere")}))
-    images.start().join(timeout=60)
-    with pytest.raises(ValueError, match="the MNIST training images could not be read: cannot read MNIST"):
+    with caplog.at_level("WARNING"):
+        images.start().join(timeout=60)
+    # The visitor is told what to do; the folder and the reason go to the log, for the app's owner.
+    with pytest.raises(
+        ValueError, match=r"could not be read \(the app's log says why\)\. This needs the MNIST"
+    ):
         images.query(torch.zeros(784), 3)
+    assert f"cannot index {tmp_path / 'nowhere'}: cannot read MNIST" in caplog.text
     with pytest.raises(ValueError, match="set MNIST_DIR to a folder holding MNIST/raw/"):
         images.data_folder()  # live training says the same
+
+
+def test_a_run_nobody_watches_any_more_is_ended_and_small_data_sets_are_handled(tiny_data, tmp_path):
+    from gan_core.live import LiveSettings, LiveTrainer
+    from gan_core.nearest import NearestImages, mnist_source
+    from tests.helpers import write_tiny_mnist
+
+    trainer = LiveTrainer(lambda: tiny_data, stall_s=2)
+    updates = trainer.run(LiveSettings.checked("tutorial", 60, 1))
+    next(updates)  # the stream started, then its reader went away without closing it
+    child = trainer._child
+    assert child.poll() is None
+    child.wait(timeout=20)  # killed within stall_s of the first update left untaken, not at 60 s
+    updates.close()
+
+    small = write_tiny_mnist(tmp_path / "ten", train_count=10, test_count=5)
+    too_big = LiveTrainer(lambda: small).run(LiveSettings.checked("tutorial", 5, 0, batch_size=64))
+    with pytest.raises(
+        ValueError, match="live training stopped: batch_size 64 is more than the 10 training images"
+    ):
+        next(too_big)
+    images = NearestImages(CLASSIFIER, mnist_source({"MNIST_DIR": str(small)}))
+    images.start().join(timeout=60)
+    by_pixels, by_features = images.query(torch.zeros(784), 16)  # k past the 10 images: all 10
+    assert len(by_pixels.indices) == len(by_features.indices) == 10
