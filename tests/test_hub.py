@@ -412,3 +412,30 @@ def test_a_damaged_file_in_the_cache_is_downloaded_again(first_push, hub_env, tm
     assert again.returncode == 0, again.stderr
     assert cached.read_bytes() == original
     assert np.array_equal(np.load(tmp_path / "again.npy"), np.load(tmp_path / "first.npy"))
+
+
+def test_with_seeds_each_run_is_pushed_to_its_own_repo(tiny_data, hub_env, outputs, tmp_path):
+    result = train(tiny_data, tmp_path / "many", hub_env, outputs, "--seeds", "4,6", "--push",
+                   "--repo-id", "tester/many", "--subset", 100, "--batch-size", 50)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for seed in (4, 6):
+        repo = f"tester/many-seed-{seed}"
+        assert f"pushed {tmp_path / 'many' / f'seed-{seed}'} to" in result.stdout
+        pushed = api(hub_env).hf_hub_download(repo, "model.safetensors")
+        assert (
+            Path(pushed).read_bytes()
+            == (tmp_path / "many" / f"seed-{seed}" / "model.safetensors").read_bytes()
+        )
+    # A repo id the Hub cannot take is refused for every seed before anything trains.
+    bad = train(
+        tiny_data,
+        tmp_path / "bad",
+        hub_env,
+        outputs,
+        "--seeds",
+        "1,2",
+        "--push",
+        "--repo-id",
+        "tester/x" * 20,
+    )
+    assert bad.returncode == 2 and not (tmp_path / "bad").exists()
