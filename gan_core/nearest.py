@@ -33,7 +33,6 @@ TRIM_EVERY = 10  # feature chunks between hand-backs of freed memory
 FEATURE_CHUNK = 200  # images per classifier pass: small, so the activations stay a few tens of MB
 NEAR_COPY_SHARE = 0.5  # nearer than half a real digit's nearest distance looks like a copy
 REFERENCE_DIGITS = 500  # real test digits whose nearest training image sets the "typical" distance
-DOWNLOAD_FOLDER = Path.home() / ".cache" / "mnist-gan" / "data"
 
 HOW_TO_ENABLE = (
     "This needs the MNIST training images, which this app was started without: set MNIST_DIR to a "
@@ -48,7 +47,9 @@ def mnist_source(environ: Mapping[str, str]) -> tuple[Path, bool] | None:
     if environ.get("MNIST_DIR"):
         return Path(environ["MNIST_DIR"]), False
     if environ.get("SPACE_ID") or environ.get("MNIST_DOWNLOAD") == "1":
-        return DOWNLOAD_FOLDER, True
+        # Asked for only here: a machine with no home folder still runs the rest of the app.
+        cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return cache / "mnist-gan" / "data", True
     return None
 
 
