@@ -693,15 +693,15 @@ limit_calls_per_visitor(
 # On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
 PHONE_CSS = """
 @media (max-width: 640px) {
-  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot {
+  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot, #live-plot {
     overflow-x: auto !important;
   }
   #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib,
-  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib {
+  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib, #live-plot .matplotlib {
     justify-content: flex-start; align-items: flex-start;
   }
   #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
-  #compare-digits-plot img { min-width: 720px; }
+  #compare-digits-plot img, #live-plot img { min-width: 720px; }
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
 """

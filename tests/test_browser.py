@@ -164,14 +164,21 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
         ("Generate", "#generate-output img", "generate"),
         ("Interpolate", "#interpolate-output img", "interpolate"),
         ("Training scores", "#scores-plot img", "scores"),
-        ("How it works", "#recipes-plot img", "how-it-works"),
+        ("Latent map", "#map-output img", None),
+        ("Compare", "#compare-improved img", None),
+        ("Live training", "#live-start", None),
+        ("Nearest images", "#nearest-button", None),
+        ("How it works", "#recipes-plot img", "how-it-works"),  # last: the checks below are of its plots
     ]:
         open_tab(phone, tab)
         expect(phone.locator(readable).first).to_be_visible(timeout=15_000)
         # Nothing pushes the page sideways; each picture spans the screen or more.
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, tab
         assert width(readable) >= 300, tab
-        phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
+        if name:
+            phone.screenshot(
+                path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True
+            )
     # The plots keep a readable width and scroll sideways inside their box, from their left edge.
     plot_box = phone.locator("#recipes-plot").bounding_box()
     plot = phone.locator("#recipes-plot img").first.bounding_box()
