@@ -193,3 +193,21 @@ def test_json_files_refuse_nan_instead_of_writing_what_json_readers_reject(tmp_p
         run_files.write_json(tmp_path / "x.json", {"d_loss": float("nan")})
     assert not (tmp_path / "x.json").exists()
     assert run_files.json_text({"a": 1}) == '{\n  "a": 1\n}\n'
+
+
+def test_weights_are_written_with_their_metadata_and_read_back_exactly(tmp_path):
+    from safetensors import safe_open
+
+    from gan_core.models import Generator
+    from gan_core.run_files import read_weights, write_weights
+
+    generator = Generator(latent_size=4, hidden_size=8)
+    write_weights(tmp_path / "g.safetensors", generator, {"epoch": "7"})
+    with safe_open(str(tmp_path / "g.safetensors"), "pt") as weights:
+        assert weights.metadata() == {"epoch": "7"}
+    loaded = read_weights(tmp_path / "g.safetensors")
+    assert loaded.keys() == generator.state_dict().keys()
+    assert all(torch.equal(loaded[name], value) for name, value in generator.state_dict().items())
+    write_weights(tmp_path / "plain.safetensors", generator)
+    with safe_open(str(tmp_path / "plain.safetensors"), "pt") as weights:
+        assert not weights.metadata()

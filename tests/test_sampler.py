@@ -152,3 +152,44 @@ def test_the_latent_map_slerps_down_the_edges_then_across_each_row(sampler, size
         np.array_equal(shown[i], corner(s))
         for i, s in zip((0, size - 1, size * (size - 1), -1), (11, 12, 13, 14), strict=True)
     ] == [True] * 4
+
+
+@pytest.mark.parametrize("index", [0, 5, 8, MAX_COUNT - 1])
+def test_the_digit_at_an_index_is_that_cell_of_the_generated_grid(sampler, index):
+    digit = sampler.digit(42, index)
+    assert digit.shape == (784,)
+    grid = cells(sampler.generate(42, MAX_COUNT), GRID_SCALE)
+    assert np.array_equal(to_uint8_digits(digit[None])[0], grid[index])
+    assert np.array_equal(
+        to_uint8_digits(sampler.digit(42.0, float(index))[None])[0], grid[index]
+    )  # 5.0 is 5
+
+
+@pytest.mark.parametrize(
+    "seed, index, message",
+    [
+        (1, MAX_COUNT, "index must be between 0 and 63, got 64"),
+        (1, -1, "index must be between 0 and 63, got -1"),
+        (1, 2.5, "index must be a whole number between 0 and 63, got 2.5"),
+        (-1, 0, "seed must be between 0 and 2147483647, got -1"),
+    ],
+)
+def test_a_bad_index_or_seed_is_refused(sampler, seed, index, message):
+    with pytest.raises(ValueError, match=message):
+        sampler.digit(seed, index)
+
+
+def test_a_frame_is_the_digit_interpolate_shows(sampler):
+    frame = sampler.frame(3, 7, 0.3, "lerp")
+    shown = np.asarray(sampler.interpolate(3, 7, 0.3, "lerp"))[::12, ::12]
+    assert frame.shape == (784,) and np.array_equal(to_uint8_digits(frame[None])[0], shown)
+    assert not torch.equal(frame, sampler.frame(3, 7, 0.3, "slerp"))
+
+
+def test_switches_take_true_and_false_only():
+    from gan_core.sampling import check_switch
+
+    assert check_switch(True, "captions") is True and check_switch(False, "tint") is False
+    for value in (1, 0, "true", None):
+        with pytest.raises(ValueError, match=r"captions must be true or false, got"):
+            check_switch(value, "captions")
