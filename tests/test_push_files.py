@@ -84,3 +84,18 @@ def test_a_first_push_deletes_nothing(tmp_path):
     operations = push_operations(make_run(tmp_path), "# card", [], lambda _: None)
     assert not [op for op in operations if isinstance(op, CommitOperationDelete)]
     assert len(operations) == len(PUSH_PATTERNS) - 1 + len(SAMPLES)
+
+
+def test_the_sample_grids_of_a_run_are_found_by_their_names(tmp_path):
+    from gan_core.layout import nearest_sample_epoch, sample_epochs
+
+    (tmp_path / "samples").mkdir()
+    for name in ("epoch_0010.png", "epoch_0003.png", "epoch_12.png", "notes.txt", "epoch_0004.jpg"):
+        (tmp_path / "samples" / name).write_bytes(b"")
+    assert sample_epochs(tmp_path) == [3, 10, 12]
+    assert sample_epochs(tmp_path / "no-run") == []
+    # The slider's epoch -> the latest saved grid at or before it, or the first one.
+    assert nearest_sample_epoch([], 5) is None
+    assert [nearest_sample_epoch([5, 10, 15], wanted) for wanted in (1, 5, 9, 10, 14, 15, 300)] == [
+        5, 5, 5, 10, 10, 15, 15,
+    ]  # fmt: skip

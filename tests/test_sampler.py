@@ -193,3 +193,10 @@ def test_switches_take_true_and_false_only():
     for value in (1, 0, "true", None):
         with pytest.raises(ValueError, match=r"captions must be true or false, got"):
             check_switch(value, "captions")
+
+
+@pytest.mark.parametrize("corner", ["seed_a", "seed_b", "seed_c", "seed_d"])
+def test_each_corner_of_the_map_is_checked_by_name(sampler, corner):
+    seeds = {"seed_a": 1, "seed_b": 2, "seed_c": 3, "seed_d": 4, corner: -5}
+    with pytest.raises(ValueError, match=f"^{corner} must be between 0 and 2147483647, got -5$"):
+        sampler.latent_map(*seeds.values(), 4)
