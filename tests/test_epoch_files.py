@@ -124,6 +124,8 @@ def test_each_epochs_weights_are_stamped_with_their_epoch_and_kind(tmp_path):
     for ema, folder in ((0.0, tmp_path / "plain"), (0.9, tmp_path / "ema")):
         folder.mkdir()
         _, state, history = state_and_history(ema)
+        if state.ema is not None:  # an average that differs from G, so the grid shows which one drew
+            state.ema.load_state_dict({name: value * 0.5 for name, value in state.ema.state_dict().items()})
         files = HistoryFiles(folder, history)
         noise = torch.randn(64, 4)
         record = record_epoch(state, history, row(1), noise, CPU)
@@ -144,6 +146,8 @@ def test_each_epochs_weights_are_stamped_with_their_epoch_and_kind(tmp_path):
         assert np.array_equal(grid[2:30, 2:30], expected[0]) and np.array_equal(
             grid[2:30, 32:60], expected[1]
         )
+        written = json.loads((folder / HISTORY_FILE).read_text())
+        assert written["config"] == history["config"] and written["meta"] == history["meta"]
         saved = read_training_state(folder)
         assert saved["epoch"] == 1 and saved["history"] == {
             "config": history["config"],

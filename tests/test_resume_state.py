@@ -219,3 +219,16 @@ def test_a_state_of_other_sizes_does_not_fit(tmp_path):
     broken = {**saved, "d_optimizer": {"state": {}, "param_groups": []}}
     with pytest.raises(ValueError, match="does not fit this run"):
         load_resume_state(build_state(config(), CPU), broken, CPU, tmp_path / STATE_FILE)
+
+
+class NotATensor:
+    """Anything a pickle can carry besides tensors and plain containers: code could run on load."""
+
+
+def test_a_state_carrying_python_objects_is_refused_unread(tmp_path):
+    save_raw(tmp_path, {**good_state(), "extra": NotATensor()})
+    with pytest.raises(
+        ValueError,
+        match=r"training_state.pt is damaged and cannot be resumed from \(.*Weights only load failed",
+    ):
+        read_training_state(tmp_path)
