@@ -76,7 +76,9 @@ class LiveTab:
                 for update in updates:
                     rows.append({"step": update.step, "d_x": update.d_x, "d_g_z": update.d_g_z,
                                  "d_loss": update.d_loss, "g_loss": update.g_loss})  # fmt: skip
-                    grid = self.outputs.write(update.grid_png, f"mnist-gan_live_{recipe}_seed{seed}.png")
+                    grid = self.outputs.write(
+                        update.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
+                    )
                     yield grid, scores_figure({"epochs": rows}, by="step"), status_line(update, settings)
 
         return train_live
