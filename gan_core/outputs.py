@@ -19,21 +19,28 @@ class OutputFiles:
         self.folder = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
         self.max_age_s, self.sweep_every_s = max_age_s, sweep_every_s
         self.last_sweep = time.time()
+        self.removed = False
         atexit.register(self.remove)
 
     def remove(self) -> None:
         """Delete every file handed out, and the folder (at exit, or when the app is stopped)."""
+        self.removed = True  # first: a request still running must not write the folder back
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def write(self, data: bytes, name: str) -> str:
         """A path to a file holding `data`, called `name` (what a download is saved as). Two identical
         answers share one file, written atomically, so a visitor never downloads a file that another
         request is still writing."""
+        if self.removed:
+            raise RuntimeError("the app is stopping; no more answers are written")
         path = self.folder / hashlib.sha256(data).hexdigest()[:32] / name
         try:
             os.utime(path)  # reused: keep it from the next sweep
         except FileNotFoundError:
             atomic_write_bytes(path, data)
+        if self.removed:  # stopped while this one was being written: what it wrote goes too
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise RuntimeError("the app is stopping; no more answers are written")
         self.sweep()
         return str(path)
 

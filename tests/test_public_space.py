@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -192,3 +193,19 @@ def test_a_stalled_mnist_mirror_is_one_error_line_within_a_minute(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "cannot read MNIST" in errors[0] and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_an_answer_finished_after_the_stop_does_not_bring_the_outputs_back(tmp_path, monkeypatch):
+    # The race of a stop that lands while a call is still drawing: its write must not recreate
+    # the folder the stop removed.
+    import tempfile
+
+    from gan_core.outputs import OutputFiles
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts the folder
+    outputs = OutputFiles()
+    assert Path(outputs.write(b"first", "a.png")).read_bytes() == b"first"
+    outputs.remove()
+    with pytest.raises(RuntimeError, match="the app is stopping"):
+        outputs.write(b"late", "b.png")
+    assert not outputs.folder.exists() and not list(tmp_path.iterdir())
