@@ -14,6 +14,10 @@ from pathlib import Path
 from .run_files import atomic_write_bytes
 
 
+class OutputsRemoved(RuntimeError):
+    """An answer finished after the app began to stop: its file is not kept."""
+
+
 class OutputFiles:
     def __init__(self, max_age_s: float = 3600, sweep_every_s: float = 60):
         self.folder = Path(tempfile.mkdtemp(prefix="mnist-gan-outputs-"))
@@ -32,7 +36,7 @@ class OutputFiles:
         answers share one file, written atomically, so a visitor never downloads a file that another
         request is still writing."""
         if self.removed:
-            raise RuntimeError("the app is stopping; no more answers are written")
+            raise OutputsRemoved("the app is stopping; no more answers are written")
         path = self.folder / hashlib.sha256(data).hexdigest()[:32] / name
         try:
             os.utime(path)  # reused: keep it from the next sweep
@@ -40,7 +44,7 @@ class OutputFiles:
             atomic_write_bytes(path, data)
         if self.removed:  # stopped while this one was being written: what it wrote goes too
             shutil.rmtree(self.folder, ignore_errors=True)
-            raise RuntimeError("the app is stopping; no more answers are written")
+            raise OutputsRemoved("the app is stopping; no more answers are written")
         self.sweep()
         return str(path)
 

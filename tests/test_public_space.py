@@ -200,12 +200,12 @@ def test_an_answer_finished_after_the_stop_does_not_bring_the_outputs_back(tmp_p
     # the folder the stop removed.
     import tempfile
 
-    from gan_core.outputs import OutputFiles
+    from gan_core.outputs import OutputFiles, OutputsRemoved
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts the folder
     outputs = OutputFiles()
     assert Path(outputs.write(b"first", "a.png")).read_bytes() == b"first"
     outputs.remove()
-    with pytest.raises(RuntimeError, match="the app is stopping"):
+    with pytest.raises(OutputsRemoved, match="the app is stopping"):
         outputs.write(b"late", "b.png")
     assert not outputs.folder.exists() and not list(tmp_path.iterdir())

@@ -8,6 +8,8 @@ import inspect
 
 import gradio as gr
 
+from gan_core.outputs import OutputsRemoved
+
 
 def shown_to_user(function):
     """Bad input becomes a gr.Error with our message, in the UI and through the API alike. Works for
@@ -28,8 +30,8 @@ def shown_to_user(function):
             check_count(args)
             try:
                 yield from function(*args)
-            except ValueError as error:
-                raise gr.Error(str(error)) from None
+            except (ValueError, OutputsRemoved) as error:
+                raise shown_error(error) from None
 
         return streaming
 
@@ -38,10 +40,18 @@ def shown_to_user(function):
         check_count(args)
         try:
             return function(*args)
-        except ValueError as error:
-            raise gr.Error(str(error)) from None
+        except (ValueError, OutputsRemoved) as error:
+            raise shown_error(error) from None
 
     return wrapper
+
+
+def shown_error(error: Exception) -> gr.Error:
+    """The message the visitor sees. No traceback in the log: a bad value is the caller's mistake,
+    not the app's, and printing 30 lines for each would let any visitor flood the log."""
+    if isinstance(error, OutputsRemoved):
+        return gr.Error("The app is stopping; try again in a moment.", print_exception=False)
+    return gr.Error(str(error), print_exception=False)
 
 
 def call_signature(function) -> tuple[int, tuple]:
