@@ -59,8 +59,8 @@ class DigitReader:
     def captioned(self, seed, count):
         """Sampler.generate's grid with the classifier's guess and confidence under each digit."""
         seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)  # 4.0 is 4
-        grid = self.sampler.generate(seed, count)
         images = self.sampler.images(seeded_noise(seed, count, self.sampler.generator.latent_size))
+        grid = digit_grid(images, columns=min(count, 8), scale=GRID_SCALE)  # generate()'s grid, drawn once
         confidence, label = self.read(images)
         captions = [caption(d, c) for d, c in zip(label.tolist(), confidence.tolist(), strict=True)]
         return captioned_grid(grid, captions, columns=min(count, 8), scale=GRID_SCALE)
