@@ -1,7 +1,8 @@
 """Training speed: the seed's loop vs our eager path vs our CUDA-graph path, in one process.
 
 Our paths are timed for --recipe tutorial (the same algorithm as the seed loop) and for --recipe
-improved (which adds D's R1 penalty).
+improved (which adds D's R1 penalty), each with the fused engine (the default; "ours", "improved")
+and with the autograd reference step ("autograd").
 
     python benchmarks/train_speed.py --data-dir ../shared/data --device cpu --seed-epochs 1 --eager-epochs 2
     python benchmarks/train_speed.py --data-dir data --device cuda      # also times the graph path
@@ -100,13 +101,23 @@ def main(argv=None) -> int:
         ),
         "steps_per_epoch": len(images) // config.batch_size,
     }
-    raw["ours, eager"] = time_our_path(config, device, images, args.eager_epochs, graphs=False)
-    # --recipe improved adds the R1 penalty: a second backward pass through D on the real batch.
+    # Each recipe through both engines (the fused default, and the autograd reference step).
+    # --recipe improved adds the R1 penalty: autograd runs it as a double backward through D.
     improved = replace(config, recipe="improved")
+    reference, improved_reference = replace(config, engine="autograd"), replace(improved, engine="autograd")
+    raw["ours, eager"] = time_our_path(config, device, images, args.eager_epochs, graphs=False)
     raw["improved, eager"] = time_our_path(improved, device, images, args.eager_epochs, graphs=False)
+    raw["autograd, eager"] = time_our_path(reference, device, images, args.eager_epochs, graphs=False)
+    raw["improved autograd"] = time_our_path(
+        improved_reference, device, images, args.eager_epochs, graphs=False
+    )
     if device.type == "cuda":
         raw["ours, CUDA graphs"] = time_our_path(config, device, images, args.graph_epochs, graphs=True)
         raw["improved, graphs"] = time_our_path(improved, device, images, args.graph_epochs, graphs=True)
+        raw["autograd, graphs"] = time_our_path(reference, device, images, args.graph_epochs, graphs=True)
+        raw["improved autograd, graphs"] = time_our_path(
+            improved_reference, device, images, args.graph_epochs, graphs=True
+        )
         if args.compile:
             try:
                 raw["graphs + compile"] = time_our_path(
@@ -134,10 +145,10 @@ def main(argv=None) -> int:
         )
 
     print(f"device: {report['device']['device_name']}, {len(images)} images, batch {config.batch_size}")
-    print(f"{'path':<18} {'s/epoch':>9} {'steps/s':>9} {'vs seed':>8} {'300 epochs':>11} {'setup s':>8}")
+    print(f"{'path':<26} {'s/epoch':>9} {'steps/s':>9} {'vs seed':>8} {'300 epochs':>11} {'setup s':>8}")
     for row in rows:
         print(
-            f"{row['path']:<18} {row['median_epoch_seconds']:>9.3f} {row['steps_per_second']:>9.0f} "
+            f"{row['path']:<26} {row['median_epoch_seconds']:>9.3f} {row['steps_per_second']:>9.0f} "
             f"{row['speedup_vs_seed']:>7.1f}x {row['estimated_300_epoch_seconds']:>10.1f}s "
             f"{row['setup_seconds']:>8.2f}"
         )

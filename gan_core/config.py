@@ -16,6 +16,7 @@ from .messages import shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
+ENGINES = ("fused", "autograd")  # gan_core.fused_step, gan_core.step.train_step
 MAX_WIDTH = 4096  # largest latent or hidden size: wider is no longer the tutorial's small MLP
 MAX_EPOCHS = 1_000_000
 
@@ -156,8 +157,11 @@ class TrainConfig:
     device: str = setting("auto", "auto picks cuda, then mps, then cpu", kind=str, choices=DEVICE_CHOICES)
     cuda_graphs: bool = setting(True, "on CUDA, run the plain eager loop instead of replaying whole epochs "
                                 "as CUDA graphs", kind=bool)
-    compile: bool = setting(False, "torch.compile the discriminator and generator losses (slower start)",
-                            kind=bool)
+    engine: str = setting("fused", "fused: the step with its backward passes written out, faster; "
+                          "autograd: the reference step, as the tutorial writes it (same algorithm, same "
+                          "noise; the two differ by float rounding)", kind=str, choices=ENGINES)
+    compile: bool = setting(False, "torch.compile the discriminator and generator losses of the autograd "
+                            "engine (slower start; implies --engine autograd)", kind=bool)
     # the recipe, and the settings it fixes unless a flag overrides them
     recipe: str = setting("improved", "improved: the tutorial's settings plus an R1 penalty of weight 10 on "
                           "D (see README, Sample quality); tutorial: the tutorial's settings", kind=str,

@@ -1,4 +1,4 @@
-"""The two ways to run an epoch of train_step, side by side.
+"""The two ways to run an epoch of steps (the state's engine), side by side.
 
 - EagerEpoch: a Python loop over batches (CPU, MPS, and CUDA with --no-cuda-graphs);
 - GraphEpoch: a whole epoch of steps captured once as a CUDA graph and replayed, which removes
@@ -13,7 +13,7 @@ import torch
 
 from .data import to_model_range
 from .history import STAT_NAMES
-from .step import TrainState, batch_at, train_step
+from .step import TrainState, batch_at
 
 
 class EagerEpoch:
@@ -30,7 +30,7 @@ class EagerEpoch:
         order = torch.randperm(len(self.images), device=self.images.device)
         totals = torch.zeros(len(STAT_NAMES), device=self.images.device)
         for step in range(self.steps):
-            totals += train_step(self.state, batch_at(self.images, order, step, self.batch_size))
+            totals += self.state.run_step(batch_at(self.images, order, step, self.batch_size))
             if on_step is not None:
                 on_step(step + 1, totals)
         return totals
@@ -58,7 +58,7 @@ class GraphEpoch:
         with torch.cuda.graph(self.graph):
             self.totals.zero_()
             for step in range(self.steps):
-                self.totals += train_step(state, batch_at(self.images, self.order, step, batch_size))
+                self.totals += state.run_step(batch_at(self.images, self.order, step, batch_size))
 
     def _warm_up(self) -> None:
         """Run a few steps on a side stream so cuBLAS, autograd and Adam's state exist before
@@ -69,7 +69,7 @@ class GraphEpoch:
         side_stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side_stream):
             for step in range(self.WARMUP_STEPS):
-                train_step(self.state, batch_at(self.images, self.order, step, self.batch_size))
+                self.state.run_step(batch_at(self.images, self.order, step, self.batch_size))
         torch.cuda.current_stream().wait_stream(side_stream)
         _restore(self.state, snapshot)
 

@@ -1,4 +1,4 @@
-"""fit(): the whole run. Epochs of train_step, a checkpoint after each, quality figures when
+"""fit(): the whole run. Epochs of steps, a checkpoint after each, quality figures when
 asked, and a run directory that `--resume` can always continue after Ctrl-C or a crash."""
 
 from __future__ import annotations

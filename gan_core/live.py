@@ -2,8 +2,8 @@
 
 The training runs in a child process (`python -m gan_core.live`), with one CPU thread: the app's
 other tabs keep the rest of the machine, and a Stop, a closed tab or the time cap ends the run by
-ending the process, which frees all it held. It writes nothing to disk. Each step is gan_core's
-train_step, the one train.py runs; only the loop around it is this file's: batches drawn from the
+ending the process, which frees all it held. It writes nothing to disk. Each step is the one
+train.py runs (the fused engine); only the loop around it is this file's: batches drawn from the
 images in memory, and every UPDATE_EVERY_S seconds one line of JSON on stdout with the fixed-noise
 grid and the means of the steps since the last line.
 """
@@ -89,7 +89,7 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
     from .history import STAT_NAMES
     from .images import digit_grid, png_bytes
     from .latent import seeded_noise
-    from .step import batch_at, build_state, published_generator, train_step
+    from .step import batch_at, build_state, published_generator
 
     torch.set_num_threads(1)
     images = to_model_range(read_mnist_idx(data_folder, train=True)[0])
@@ -114,7 +114,7 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
         position = step % steps_per_epoch
         if position == 0 and step:
             order = torch.randperm(len(images))
-        totals += train_step(state, batch_at(images, order, position, settings.batch_size))
+        totals += state.run_step(batch_at(images, order, position, settings.batch_size))
         step, since_last = step + 1, since_last + 1
         now = time.monotonic()
         done = now - began >= settings.seconds

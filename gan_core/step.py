@@ -34,6 +34,11 @@ class TrainState:
     ema: Generator | None = None
     ema_decay: float = 0.0
     r1_gamma: float = 0.0
+    # What runs one step: train_step below, or fused_step.fused_train_step (--engine).
+    step: Callable[[TrainState, torch.Tensor], torch.Tensor] | None = None
+
+    def run_step(self, real_images: torch.Tensor) -> torch.Tensor:
+        return (self.step or train_step)(self, real_images)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -106,6 +111,10 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.ema.load_state_dict(generator.state_dict())
         state.ema.requires_grad_(False)
         state.ema_decay = recipe.ema_decay
+    if config.engine == "fused" and not config.compile:
+        from .fused_step import fused_train_step  # it builds on this module's pieces
+
+        state.step = fused_train_step
     if config.compile:
         # Fuses the small elementwise kernels around each Linear (forward and backward); costs
         # compile time at start-up, so it is opt-in and measured in benchmarks/train_speed.py.

@@ -1,7 +1,8 @@
-"""train_step against a plain implementation of the algorithm, and history.json against the steps.
+"""Both engines' step (gan_core.step.train_step, gan_core.fused_step) against a plain implementation
+of the algorithm, and history.json against the steps.
 
 The reference below is written the way the tutorial describes one step, with nothing shared with
-gan_core.step but the two networks' classes: D on real images with target 1 (or the recipe's real
+gan_core but the two networks' classes: D on real images with target 1 (or the recipe's real
 label) and on detached fakes with target 0, then G with target 1, each with its own Adam; R1 adds
 gamma/2 times the mean squared norm of the gradient of D's logit with respect to the real images.
 """
@@ -14,9 +15,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan_core.config import TrainConfig
+from gan_core.config import ENGINES, TrainConfig
 from gan_core.data import load_mnist_images, to_model_range
-from gan_core.step import build_state, train_step
+from gan_core.step import build_state
 from tests.helpers import run_script, train_args
 
 BATCH = 16
@@ -25,7 +26,9 @@ RECIPES = {
     "improved": {"recipe": "improved"},
     "label smoothing and betas": {"recipe": "tutorial", "real_label": 0.9, "adam_betas": (0.5, 0.999)},
     "a small R1 weight": {"recipe": "tutorial", "r1_gamma": 0.5},
+    "a large R1 weight": {"recipe": "tutorial", "r1_gamma": 100.0},
 }
+SATURATED = "a D whose scores are exactly 1"  # the BCE's clamp: a saturated score passes no gradient
 
 
 def reference_step(generator, discriminator, g_adam, d_adam, real, noise, real_label, r1_gamma):
@@ -57,12 +60,17 @@ def reference_step(generator, discriminator, g_adam, d_adam, real, noise, real_l
     return stats, d_gradients, g_gradients
 
 
-@pytest.mark.parametrize("name", RECIPES)
-def test_train_step_makes_the_updates_of_the_plain_algorithm(name):
-    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, **RECIPES[name])
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", [*RECIPES, SATURATED])
+def test_a_step_makes_the_updates_of_the_plain_algorithm(name, engine):
+    settings = RECIPES.get(name, {"recipe": "tutorial"})
+    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, engine=engine, **settings)
     recipe = config.resolved()
     torch.manual_seed(0)
     state = build_state(config, torch.device("cpu"))
+    if name == SATURATED:
+        with torch.no_grad():
+            state.discriminator.net[4].bias.fill_(40.0)  # sigmoid(40) is 1.0 in float32
     generator, discriminator = copy.deepcopy(state.generator), copy.deepcopy(state.discriminator)
     g_adam = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=recipe.adam_betas, foreach=False)
     d_adam = torch.optim.Adam(
@@ -70,14 +78,16 @@ def test_train_step_makes_the_updates_of_the_plain_algorithm(name):
     )
     batches = torch.rand(3, BATCH, 784) * 2 - 1
     for step, real in enumerate(batches):
-        torch.manual_seed(100 + step)  # train_step draws its 2B noise vectors from the global RNG
-        stats = train_step(state, real)
+        torch.manual_seed(100 + step)  # a step draws its 2B noise vectors from the global RNG
+        stats = state.run_step(real)
         torch.manual_seed(100 + step)
         noise = torch.randn(2 * BATCH, config.latent_size)
         expected, d_gradients, g_gradients = reference_step(
             generator, discriminator, g_adam, d_adam, real, noise, recipe.real_label, recipe.r1_gamma
         )
         assert torch.allclose(stats, expected, atol=1e-5), (step, stats, expected)
+        if name == SATURATED and step == 0:
+            assert stats[2] == 1.0 and not any(p.grad.any() for p in state.discriminator.parameters())
         # The gradients each network stepped with, then the weights after the step.
         for ours, theirs in zip(state.discriminator.parameters(), d_gradients, strict=True):
             assert torch.allclose(ours.grad, theirs, rtol=1e-4, atol=1e-6), (step, "D gradient")
@@ -89,10 +99,11 @@ def test_train_step_makes_the_updates_of_the_plain_algorithm(name):
             assert torch.allclose(ours, theirs, atol=1e-6), (step, "G weights")
 
 
-def test_the_r1_penalty_moves_d_by_gamma_over_two():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_r1_penalty_moves_d_by_gamma_over_two(engine):
     """The penalty's weight in D's gradient, checked on its own: gamma/2, not gamma."""
-    config = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="tutorial", r1_gamma=4.0)
-    plain = TrainConfig(batch_size=BATCH, latent_size=8, hidden_size=32, recipe="tutorial", r1_gamma=0.0)
+    sizes = {"batch_size": BATCH, "latent_size": 8, "hidden_size": 32, "recipe": "tutorial", "engine": engine}
+    config, plain = TrainConfig(**sizes, r1_gamma=4.0), TrainConfig(**sizes, r1_gamma=0.0)
     real = torch.rand(BATCH, 784) * 2 - 1
     gradients = {}
     for name, settings in (("penalised", config), ("plain", plain)):
@@ -100,7 +111,7 @@ def test_the_r1_penalty_moves_d_by_gamma_over_two():
         state = build_state(settings, torch.device("cpu"))
         discriminator = copy.deepcopy(state.discriminator)  # D before the step, the same for both
         torch.manual_seed(1)
-        train_step(state, real)
+        state.run_step(real)
         gradients[name] = [p.grad.clone() for p in state.discriminator.parameters()]
     real = real.clone().requires_grad_(True)
     (logit_gradient,) = torch.autograd.grad(discriminator.net[:-1](real).sum(), real, create_graph=True)
@@ -118,6 +129,8 @@ def test_the_r1_penalty_moves_d_by_gamma_over_two():
 
 
 def test_history_holds_the_mean_of_every_step_of_the_epoch(tiny_data, tmp_path):
+    """Replayed with the engine train.py ran (fused), the means agree to float32's last digits;
+    with the autograd reference, to its rounding differences."""
     out = tmp_path / "run"
     result = run_script(
         *train_args(tiny_data, out, "--epochs", "2", "--batch-size", "40", "--recipe", "tutorial")
@@ -127,19 +140,29 @@ def test_history_holds_the_mean_of_every_step_of_the_epoch(tiny_data, tmp_path):
 
     # The same run, replayed one step at a time: fit() seeds, builds the state, then each epoch
     # shuffles with randperm and takes the batches in order.
-    config = TrainConfig(batch_size=40, recipe="tutorial")
     images = to_model_range(load_mnist_images(tiny_data))
-    torch.manual_seed(config.seed)
-    state = build_state(config, torch.device("cpu"))
-    for row in recorded:
-        order = torch.randperm(len(images))
-        steps = torch.stack(
-            [train_step(state, images[order[i : i + 40]]) for i in range(0, len(images) - 39, 40)]
-        )
-        means, last = steps.mean(dim=0).tolist(), steps[-1].tolist()
-        names = ("d_loss", "g_loss", "d_x", "d_g_z")
-        assert [row[name] for name in names] == pytest.approx(means, rel=1e-5, abs=1e-6)
-        assert [row[name] for name in names] != pytest.approx(last, rel=1e-3)  # the mean, not the last batch
+    for engine, tolerance in (("fused", 1e-6), ("autograd", 1e-4)):
+        config = TrainConfig(batch_size=40, recipe="tutorial", engine=engine)
+        torch.manual_seed(config.seed)
+        state = build_state(config, torch.device("cpu"))
+        for row in recorded:
+            order = torch.randperm(len(images))
+            steps = torch.stack(
+                [state.run_step(images[order[i : i + 40]]) for i in range(0, len(images) - 39, 40)]
+            )
+            means, last = steps.mean(dim=0).tolist(), steps[-1].tolist()
+            names = ("d_loss", "g_loss", "d_x", "d_g_z")
+            assert [row[name] for name in names] == pytest.approx(means, rel=tolerance, abs=1e-7), engine
+            assert [row[name] for name in names] != pytest.approx(last, rel=1e-3)  # the mean, not the last
+
+    # The same run through `--engine autograd`: recorded as such, and the same means to rounding.
+    reference = tmp_path / "autograd"
+    flags = ("--epochs", "2", "--batch-size", "40", "--recipe", "tutorial", "--engine", "autograd")
+    assert run_script(*train_args(tiny_data, reference, *flags)).returncode == 0
+    history = json.loads((reference / "history.json").read_text())
+    assert history["config"]["engine"] == "autograd"
+    for row, fused_row in zip(history["epochs"], recorded, strict=True):
+        assert [row[name] for name in names] == pytest.approx([fused_row[name] for name in names], rel=1e-4)
 
 
 def test_the_state_has_the_configured_networks_and_optimisers():
@@ -162,13 +185,14 @@ def test_the_state_has_the_configured_networks_and_optimisers():
     assert state.ema_decay == 0.99 and not any(p.requires_grad for p in state.ema.parameters())
 
 
-def test_a_step_whose_scores_are_nan_records_the_bce_of_one_half_instead_of_crashing():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_step_whose_scores_are_nan_records_the_bce_of_one_half_instead_of_crashing(engine):
     # Weights that overflowed give NaN scores; BCE raises on NaN, so they count as 0.5 (log 2 each)
     # and the epoch ends, for fit() to stop it with a message.
-    state = build_state(TrainConfig(batch_size=4, recipe="tutorial"), torch.device("cpu"))
+    state = build_state(TrainConfig(batch_size=4, recipe="improved", engine=engine), torch.device("cpu"))
     with torch.no_grad():
         state.discriminator.net[0].weight.fill_(float("nan"))
-    d_loss, g_loss, _, _ = train_step(state, torch.zeros(4, 784)).tolist()
+    d_loss, g_loss, _, _ = state.run_step(torch.zeros(4, 784)).tolist()
     assert d_loss == pytest.approx(2 * math.log(2)) and g_loss == pytest.approx(math.log(2))
 
 

@@ -23,11 +23,14 @@ def cuda_run(data, out, *flags):
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "improved"])
-@pytest.mark.parametrize("path", ["cuda-graphs", "compile"])
+@pytest.mark.parametrize("path", ["cuda-graphs", "compile", "autograd-engine"])
 def test_a_cuda_path_trains_like_the_eager_loop(tiny_data, tmp_path, recipe, path):
+    """Graphs of the fused step, of the compiled autograd step, and of the autograd step, each
+    against the fused step run eagerly."""
     flags = ["--recipe", recipe, "--batch-size", "40"]
     eager = cuda_run(tiny_data, tmp_path / "eager", *flags, "--no-cuda-graphs")
-    other = cuda_run(tiny_data, tmp_path / path, *flags, *(["--compile"] if path == "compile" else []))
+    path_flags = {"cuda-graphs": [], "compile": ["--compile"], "autograd-engine": ["--engine", "autograd"]}
+    other = cuda_run(tiny_data, tmp_path / path, *flags, *path_flags[path])
     assert other["meta"]["path"] == "cuda-graphs" and eager["meta"]["path"] == "eager"
     for ours, reference in zip(other["epochs"], eager["epochs"], strict=True):
         # TF32 matmuls and another summation order: close, not equal.
