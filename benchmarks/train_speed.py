@@ -35,30 +35,40 @@ from gan_core.history import STAT_NAMES  # noqa: E402
 from gan_core.step import build_state, configure_cuda_math, device_metadata, resolve_device  # noqa: E402
 
 
+class TimedPath:
+    """One of our paths, built once and timed an epoch at a time (so that paths can take turns)."""
+
+    def __init__(self, config: TrainConfig, device: torch.device, images: torch.Tensor, graphs: bool):
+        torch.manual_seed(config.seed)
+        state = build_state(config, device, capturable=graphs)
+        setup_start = time.perf_counter()
+        runner_class = GraphEpoch if graphs else EagerEpoch
+        self.runner = runner_class(state, images, config.batch_size)
+        self.setup_seconds = time.perf_counter() - setup_start
+        self.seconds, self.history = [], []
+
+    def epoch(self) -> None:
+        start = time.perf_counter()
+        means = (self.runner.run() / self.runner.steps).tolist()  # the one host read, as in fit()
+        self.seconds.append(time.perf_counter() - start)
+        self.history.append(dict(zip(STAT_NAMES, means, strict=True)))
+
+    def result(self) -> dict:
+        return {
+            "epoch_seconds": self.seconds,
+            "setup_seconds": self.setup_seconds,
+            "steps_per_epoch": self.runner.steps,
+            "history": self.history,
+        }
+
+
 def time_our_path(
     config: TrainConfig, device: torch.device, images: torch.Tensor, epochs: int, graphs: bool
 ) -> dict:
-    torch.manual_seed(config.seed)
-    state = build_state(config, device, capturable=graphs)
-    setup_start = time.perf_counter()
-    runner = (
-        GraphEpoch(state, images, config.batch_size)
-        if graphs
-        else EagerEpoch(state, images, config.batch_size)
-    )
-    setup_seconds = time.perf_counter() - setup_start
-    seconds, history = [], []
+    path = TimedPath(config, device, images, graphs)
     for _ in range(epochs):
-        start = time.perf_counter()
-        means = (runner.run() / runner.steps).tolist()  # the one host read, as in fit()
-        seconds.append(time.perf_counter() - start)
-        history.append(dict(zip(STAT_NAMES, means, strict=True)))
-    return {
-        "epoch_seconds": seconds,
-        "setup_seconds": setup_seconds,
-        "steps_per_epoch": runner.steps,
-        "history": history,
-    }
+        path.epoch()
+    return path.result()
 
 
 def summarise(name: str, result: dict, seed_median: float | None) -> dict:
@@ -94,23 +104,27 @@ def main(argv=None) -> int:
         configure_cuda_math()
     config = TrainConfig(data_dir=args.data_dir, subset=args.subset, recipe="tutorial")
     images = load_mnist_images(args.data_dir, subset=args.subset, download=False).to(device)
-    raw = {}
-    raw["seed loop"] = {
-        "epoch_seconds": run_seed_loop(
-            args.data_dir, args.seed_epochs, device.type, args.subset, log=lambda *_: None
-        ),
-        "steps_per_epoch": len(images) // config.batch_size,
-    }
     # Each recipe through both engines (the fused default, and the autograd reference step).
     # --recipe improved adds the R1 penalty: autograd runs it as a double backward through D.
     improved = replace(config, recipe="improved")
     reference, improved_reference = replace(config, engine="autograd"), replace(improved, engine="autograd")
-    raw["ours, eager"] = time_our_path(config, device, images, args.eager_epochs, graphs=False)
-    raw["improved, eager"] = time_our_path(improved, device, images, args.eager_epochs, graphs=False)
-    raw["autograd, eager"] = time_our_path(reference, device, images, args.eager_epochs, graphs=False)
-    raw["improved autograd"] = time_our_path(
-        improved_reference, device, images, args.eager_epochs, graphs=False
-    )
+    eager = {
+        "ours, eager": TimedPath(config, device, images, graphs=False),
+        "improved, eager": TimedPath(improved, device, images, graphs=False),
+        "autograd, eager": TimedPath(reference, device, images, graphs=False),
+        "improved autograd": TimedPath(improved_reference, device, images, graphs=False),
+    }
+    # The tutorial's loop and the eager paths take turns, an epoch each: a shared machine's slow
+    # spells then fall on every path alike instead of on whichever ran during them.
+    seed_seconds = []
+    for round_ in range(max(args.seed_epochs, args.eager_epochs)):
+        if round_ < args.seed_epochs:
+            seed_seconds += run_seed_loop(args.data_dir, 1, device.type, args.subset, log=lambda *_: None)
+        for path in eager.values():
+            if round_ < args.eager_epochs:
+                path.epoch()
+    raw = {"seed loop": {"epoch_seconds": seed_seconds, "steps_per_epoch": len(images) // config.batch_size}}
+    raw |= {name: path.result() for name, path in eager.items()}
     if device.type == "cuda":
         raw["ours, CUDA graphs"] = time_our_path(config, device, images, args.graph_epochs, graphs=True)
         raw["improved, graphs"] = time_our_path(improved, device, images, args.graph_epochs, graphs=True)
