@@ -11,14 +11,25 @@ MAX_TABLE_ROWS = 500  # a long run's table is thinned to this many rows, so a pa
 
 
 def shown_rows(history: History, limit: int = MAX_TABLE_ROWS) -> list:
-    """At most about `limit` epoch rows, evenly spread, always with the evaluated and the last epochs."""
+    """At most `limit` epoch rows, evenly spread, with the first and the last epochs, and up to half
+    of them evaluated epochs (all of them when there are few): a long run evaluated every few
+    epochs must not bring its whole history back through the evaluated rows."""
     rows = history.get("epochs", [])
     if len(rows) <= limit:
         return rows
-    stride = -(-len(rows) // limit)
-    return [
-        row for index, row in enumerate(rows) if index % stride == 0 or "quality" in row or row is rows[-1]
-    ]
+    evaluated = evenly_spread([row for row in rows if "quality" in row], limit // 2)
+    kept = {id(row) for row in evaluated + evenly_spread(rows, limit - len(evaluated))}
+    return [row for row in rows if id(row) in kept]
+
+
+def evenly_spread(rows: list, count: int) -> list:
+    """`count` of the rows (all when there are fewer), evenly spaced, the first and the last included."""
+    if len(rows) <= count:
+        return rows
+    if count < 2:
+        return rows[-count:] if count else []
+    spacing = (len(rows) - 1) / (count - 1)
+    return [rows[round(index * spacing)] for index in range(count)]
 
 
 def score_table(history: History) -> list[list]:
