@@ -72,6 +72,33 @@ def test_one_visitor_cannot_take_the_queue_from_the_others(app_url, named_sessio
     assert all(client.predict(seed, 4, api_name="/generate") for seed in range(32))
 
 
+def test_on_a_space_new_sessions_from_one_address_do_not_pass_the_cap(tiny_data, tmp_path):
+    # A client that makes up a new session for every call passes the per-session cap; on a Space
+    # all of one address's sessions together may have 2 x MAX_CALLS_PER_VISITOR calls. The address
+    # is the last X-Forwarded-For entry (the one the Space's proxy adds).
+    env = {"SPACE_ID": "tester/space", "MNIST_DIR": str(tiny_data), "MAX_CALLS_PER_VISITOR": "2"}
+    process, url = start_app(env, log_path=tmp_path / "app.log")
+    try:
+
+        def greedy(index):
+            body = json.dumps({"data": [1, 2, 32, "slerp"], "session_hash": f"made-up-{index}"}).encode()
+            headers = {"content-type": "application/json", "x-forwarded-for": f"9.9.9.{index}, 10.0.0.7"}
+            return httpx.post(f"{url}gradio_api/call/interpolation_strip", content=body, headers=headers)
+
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(greedy, range(12)))
+        refused = [a for a in answers if a.status_code == 503]
+        assert all(a.status_code in (200, 503) for a in answers)
+        assert 12 - 4 - 3 <= len(refused) <= 12 - 4, [a.status_code for a in answers]  # some may finish first
+        assert all("Your address already has 4 requests waiting or running" in a.text for a in refused)
+        # Another address is served meanwhile, and off the Space's proxy the header is ignored.
+        other = {"content-type": "application/json", "x-forwarded-for": "10.0.0.8"}
+        body = json.dumps({"data": [3, 4], "session_hash": "someone-else"}).encode()
+        assert httpx.post(f"{url}gradio_api/call/generate", content=body, headers=other).status_code == 200
+    finally:
+        stop(process)
+
+
 def test_the_app_removes_its_outputs_when_it_stops(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
