@@ -4,6 +4,7 @@ asked, and a run directory that `--resume` can always continue after Ctrl-C or a
 from __future__ import annotations
 
 import math
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,7 +196,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
         write_summary(run.out, history)
         log(
             f"interrupted during epoch {epoch}; {run.out} holds epoch {epoch_count(history)}: "
-            f"continue with --resume --out {run.out}"
+            f"continue with --resume --out {shlex.quote(str(run.out))}"
         )
         raise
     finally:

@@ -143,6 +143,10 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
     if run_dir.is_dir():
         lock_run_directory(run_dir)  # no training may change the files while they go up
     for required in (MODEL_FILE, CONFIG_FILE, HISTORY_FILE):
+        if (run_dir / required).is_symlink():  # never followed, and never pushed without it
+            raise PushError(
+                f"{run_dir / required} is a link, which is never pushed; copy the file there instead"
+            )
         if not (run_dir / required).is_file():
             raise PushError(
                 f"{run_dir} is not a finished run: {required} is missing (train first, or check --out)"

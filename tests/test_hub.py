@@ -317,6 +317,15 @@ def test_links_are_never_followed_when_pushing(first_push, hub_env, outputs, tmp
     assert pushed.returncode == 0, pushed.stderr
     assert "epoch_0099.png is a link; it is not pushed" in pushed.stderr
     assert "samples/epoch_0099.png" not in api(hub_env).list_repo_files("tester/linked")
+    # Linked weights are refused, not skipped: a mirroring push would delete the repo's weights.
+    (run_dir / "model.safetensors").rename(tmp_path / "weights.safetensors")
+    (run_dir / "model.safetensors").symlink_to(tmp_path / "weights.safetensors")
+    before = api(hub_env).model_info("tester/linked").sha
+    pushed = run_script(
+        "train.py", "--push-only", "--out", str(run_dir), "--repo-id", "tester/linked", env=hub_env
+    )
+    assert pushed.returncode == 3 and "model.safetensors is a link, which is never pushed" in pushed.stderr
+    assert api(hub_env).model_info("tester/linked").sha == before
 
 
 def test_a_run_with_more_files_than_a_commit_should_hold_goes_up_in_several(

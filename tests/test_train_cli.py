@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from safetensors.torch import load_file
 from gan_core.loading import read_generator
 from gan_core.models import Generator
 from gan_core.run_files import read_training_state
-from tests.helpers import ROOT, run_script, start_training, train_args
+from tests.helpers import ROOT, run_script, start_training, train_args, write_tiny_mnist
 
 RUN_FILES = {
     "model.safetensors",
@@ -133,6 +134,17 @@ def test_resume_with_different_settings_says_which_differ(two_epoch_run, tiny_da
     assert "--lr is 0.001 but the run used 0.0002" in result.stderr
 
 
+def test_resume_on_other_data_is_refused_and_changes_nothing(two_epoch_run, tmp_path):
+    # The same file names and sizes, other contents: a folder of another data set, or damaged data.
+    other = write_tiny_mnist(tmp_path / "other", seed=1)
+    out = two_epoch_run[0]
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    result = run_script(*train_args(other, out, "--resume", "--epochs", "3", "--batch-size", "50"))
+    assert result.returncode == 2, result.stderr
+    assert "the training data differ from the run's (train-images-idx3-ubyte has other contents" in result.stderr
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
 def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path):
     train(real_data, tmp_path / "real", "--subset", "2000", epochs=2)
     last = json.loads((tmp_path / "real" / "history.json").read_text())["epochs"][-1]
@@ -144,7 +156,7 @@ def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path)
 def test_ctrl_c_or_sigterm_leaves_a_consistent_run_that_resumes(
     tiny_data, tmp_path, signal_number, exit_code
 ):
-    out = tmp_path / "interrupted"
+    out = tmp_path / "my run's folder"  # the hint quotes it for the shell
     process = start_training(train_args(tiny_data, out, "--epochs", "500", "--sample-every", "50"))
     for line in process.stdout:  # wait until training is under way
         if line.startswith("epoch    3/"):
@@ -153,7 +165,7 @@ def test_ctrl_c_or_sigterm_leaves_a_consistent_run_that_resumes(
     process.send_signal(signal_number)
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == exit_code
-    assert f"continue with --resume --out {out}" in stdout
+    assert f"continue with --resume --out {shlex.quote(str(out))}" in stdout
     assert not list(out.rglob("*.tmp"))  # no temporary file left behind
     saved = read_training_state(out)["epoch"]
     history = json.loads((out / "history.json").read_text())
