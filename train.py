@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             trained = True
         if args.push or args.push_only:
             print(f"pushed {config.out} to {push_run(config.out, args.repo_id, args.private)}")
+            print(f"next: serve it with `MODEL_REPO={shlex.quote(args.repo_id)} python app.py`, or "
+                  f"the local copy with `python app.py --run {out}`")  # fmt: skip
         else:
             print(f"next: look at it with `python app.py --run {out}`; publish it with "
                   f"`python train.py --push-only --out {out} --repo-id USER/NAME`")  # fmt: skip

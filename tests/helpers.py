@@ -85,8 +85,10 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) ->
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 
-def start_app(env: dict | None = None, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
-    """Launch `python app.py` on a free port; return the process and its URL."""
+def start_app(
+    env: dict | None = None, log_path: Path | None = None, args: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str]:
+    """Launch `python app.py [args]` on a free port; return the process and its URL."""
     port = free_port()
     # The app indexes the MNIST training images where MNIST_DIR is set (CI sets it for the real-data
     # tests): only the apps that ask for it pay for that, not every app the tests start.
@@ -100,7 +102,7 @@ def start_app(env: dict | None = None, log_path: Path | None = None) -> tuple[su
     }
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "app.py", *args], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         wait_for_port(port, process)

@@ -69,10 +69,10 @@ def api(hub_env):
     return HfApi(endpoint=hub_env["HF_ENDPOINT"], token=hub_env["HF_TOKEN"])
 
 
-def app_image(env, seed, outputs, tmp_path):
-    """Start the app with `env`, fetch /generate(seed, 16) and the page config; stop it."""
+def app_image(env, seed, outputs, tmp_path, args=()):
+    """Start the app with `env` (and `args`), fetch /generate(seed, 16) and the page config; stop it."""
     log = tmp_path / f"app-{len(outputs)}.log"
-    process, url = start_app(env, log_path=log)
+    process, url = start_app(env, log_path=log, args=args)
     try:
         image = np.asarray(
             Image.open(Client(url, verbose=False).predict(seed=seed, count=16, api_name="/generate"))
@@ -95,6 +95,9 @@ def first_push(tiny_data, hub_env, outputs, tmp_path_factory):
     assert result.returncode == 0, result.stderr
     sha = api(hub_env).model_info("tester/mnist-gan").sha
     assert f"tester/mnist-gan/commit/{sha}" in result.stdout
+    # and it ends by saying how to look at the run, which test_the_app_serves_a_local_run... runs
+    assert "next: serve it with `MODEL_REPO=tester/mnist-gan python app.py`" in result.stdout
+    assert f"the local copy with `python app.py --run {run_dir}`" in result.stdout
     return run_dir, sha
 
 
@@ -126,6 +129,18 @@ def test_the_app_pulls_the_pushed_generator_and_draws_the_same_digits(first_push
     image, config = app_image({**hub_env, "MODEL_REPO": "tester/mnist-gan"}, 31, outputs, tmp_path)
     assert np.array_equal(image, expected_image(run_dir, 31))
     assert "tester/mnist-gan @ main" in config
+
+
+def test_the_app_serves_a_local_run_as_train_py_says(first_push, hub_env, outputs, tmp_path):
+    # train.py ends by saying how to look at the run (checked in first_push); that serves its digits.
+    run_dir, _ = first_push
+    image, config = app_image(hub_env, 12, outputs, tmp_path, args=("--run", str(run_dir)))
+    assert np.array_equal(image, expected_image(run_dir, 12))
+    assert f"the run in {run_dir}" in config and "serving the bundled weights" not in config
+    # A folder that is not there: the bundled weights, and a notice that says why.
+    image, config = app_image({**hub_env, "MODEL_DIR": str(tmp_path / "missing")}, 12, outputs, tmp_path)
+    assert f"could not load MODEL_DIR='{tmp_path / 'missing'}'" in config and "is not a folder" in config
+    assert not np.array_equal(image, expected_image(run_dir, 12))
 
 
 def test_a_second_push_is_a_second_commit_and_a_pinned_revision_keeps_the_first(
