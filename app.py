@@ -62,6 +62,7 @@ from gan_core.report import TABLE_HEADERS, quality_summary, score_table, trainin
 from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler, check_switch
 from gan_core.session_limits import limit_calls_per_visitor
+from gan_core.space_settings import whole_setting
 from ui.calls import call_signature, shown_to_user
 from ui.live_tab import LIVE_TRAINING, LiveTab
 from ui.nearest_tab import NearestTab
@@ -144,16 +145,6 @@ MAX_REQUEST_BYTES = 64 * 1024
 # The MNIST training images, for the nearest-image check and live training: MNIST_DIR, or a
 # download on a Space; indexed on a background thread once the app is serving.
 NEAREST = NearestImages(CLASSIFIER, mnist_source(os.environ))
-
-
-def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int:
-    """A count from the environment (a Space setting); anything but a whole number from 1 to
-    `high` is logged and replaced by the default rather than stopping the Space."""
-    text = environ.get(name, str(default)).strip()
-    if text.isdecimal() and 0 < int(text) <= high:
-        return int(text)
-    log.warning("%s=%r is not a whole number from 1 to %d; using %d", name, text[:40], high, default)
-    return default
 
 
 def sampler_for(model) -> Sampler:

@@ -51,7 +51,7 @@ def check_repo_id(repo_id: str) -> str:
         or not REPO_ID.fullmatch(repo_id)
         or "--" in repo_id
         or ".." in repo_id
-        or repo_id.endswith(".git")
+        or repo_id.lower().endswith(".git")
     ):
         raise ValueError(
             f"{shown(repo_id)} is not a Hub repo id: expected USER/NAME (letters, digits, '-', '_', '.'; "

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from app import load_app_model
 from gan_core.loading import check_repo_id, load_generator
 from gan_core.run_files import read_training_state
+from gan_core.space_settings import whole_setting
 from tests.helpers import ROOT, train_args
 
 
@@ -47,12 +48,14 @@ def test_a_missing_history_is_a_clear_error(run_copy):
 
 
 @pytest.mark.parametrize(
-    "repo_id", ["../../etc", "user/../x", "no-slash", "a/b/c", "user/name.git", "", "user/ name"]
-)
+    "repo_id",
+    ["../../etc", "user/../x", "no-slash", "a/b/c", "user/name.git", "", "user/ name", "user/name\n",
+     "user/name.", "user/a--b", "user/name.GIT", "-user/name", "user/.name", "user/a..b", "user/" + "x" * 97],
+)  # fmt: skip
 def test_model_repo_must_be_a_repo_id_and_the_app_falls_back(repo_id):
     with pytest.raises(ValueError, match="is not a Hub repo id"):
         check_repo_id(repo_id)
-    if repo_id:
+    if repo_id and repo_id == repo_id.strip():  # the app strips a Space setting's stray whitespace first
         model = load_app_model({"MODEL_REPO": repo_id})
         assert model.source == "bundled weights" and "is not a Hub repo id" in model.notice
 
@@ -106,3 +109,14 @@ def test_sigkill_at_random_points_then_resume_gives_a_complete_continuous_run(ti
     history = json.loads((out / "history.json").read_text())
     assert [row["epoch"] for row in history["epochs"]] == list(range(1, epochs + 1))
     assert load_generator(out)[0] is not None and read_training_state(out)["epoch"] == epochs
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(" 12\n", 12), ("1", 1), ("10000", 10_000), ("0", 64), ("10001", 64), ("-3", 64), ("abc", 64),
+     ("", 64), ("1e3", 64), ("12.0", 64), ("9" * 400, 64)],
+)  # fmt: skip
+def test_a_space_setting_is_a_bounded_whole_number_or_the_default(value, expected, caplog):
+    assert whole_setting("QUEUE_MAX_SIZE", 64, high=10_000, environ={"QUEUE_MAX_SIZE": value}) == expected
+    assert ("is not a whole number from 1 to 10000; using 64" in caplog.text) == (expected == 64)
+    assert whole_setting("QUEUE_MAX_SIZE", 64, high=10_000, environ={}) == 64  # unset: the default

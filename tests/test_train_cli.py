@@ -141,7 +141,9 @@ def test_resume_on_other_data_is_refused_and_changes_nothing(two_epoch_run, tmp_
     before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     result = run_script(*train_args(other, out, "--resume", "--epochs", "3", "--batch-size", "50"))
     assert result.returncode == 2, result.stderr
-    assert "the training data differ from the run's (train-images-idx3-ubyte has other contents" in result.stderr
+    assert (
+        "the training data differ from the run's (train-images-idx3-ubyte has other contents" in result.stderr
+    )
     assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
 
 
