@@ -23,10 +23,12 @@ from gan_core.claim import RunDirectoryBusy
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
 from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
+from gan_core.fit_together import fit_together
 from gan_core.hub import PushError, check_push_access, push_run
 from gan_core.loading import check_repo_id
 from gan_core.messages import shown
 from gan_core.seeds import parse_seeds, quality_over_seeds, quality_table, resumable, seed_config
+from gan_core.stacked_step import supports
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
 
@@ -178,9 +180,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def train_seeds(args, config: TrainConfig) -> int:
-    """One run per seed, one after the other, each exactly as `--seed N --out OUT/seed-N` would
-    train (and push) it; then the quality figures over the seeds, where runs were evaluated."""
+    """One run per seed, each into OUT/seed-N and pushed to REPO-seed-N as `--seed N` would be;
+    then the quality figures over the seeds, where runs were evaluated. The fused engine trains
+    the runs together (stacked); otherwise they train one after the other, each by fit()."""
     runs = [seed_config(config, seed) for seed in args.seeds]
+    together = supports(config) and len(runs) > 1
     repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
     try:
         if args.push or args.push_only:
@@ -190,9 +194,13 @@ def train_seeds(args, config: TrainConfig) -> int:
             for repo in repos.values():  # every repo before any training, as for a single run
                 check_push_access(repo, args.private)
             print(f"Hub: {len(repos)} repos are ready ({next(iter(repos.values()))} ...)")
+        if together and not args.push_only:
+            print(f"{len(runs)} seeds trained together -> {shlex.quote(config.out)}/seed-N")
+            fit_together(runs, [args.resume and resumable(run) for run in runs])
         for number, run in enumerate(runs, start=1):
-            print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
-            if not args.push_only:
+            if not together or args.push_only:
+                print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
+            if not args.push_only and not together:
                 fit(run, resume=args.resume and resumable(run))
             if args.push or args.push_only:
                 print(f"pushed {run.out} to {push_run(run.out, repos[run.out], args.private)}")

@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     )
     rows = [{"runs": 1, "engine": "fused (one run)", "ms_per_step": one * 1e3, "vs_one_run": 1.0}]
     for count in [int(text) for text in args.runs.split(",")]:
-        runs = StackedRuns(config, list(range(count)), device)
+        runs = StackedRuns.fresh(config, list(range(count)), device)
         batches = lambda shape=(count, batch, 784): torch.rand(shape, device=device) * 2 - 1  # noqa: E731
         seconds = seconds_per_step(runs.step, batches, device, args.steps)
         rows.append(

@@ -178,26 +178,12 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
             ) as bar:
                 totals = runner.run(on_step=_progress_updater(bar, run.device))
                 means = dict(zip(STAT_NAMES, (totals / runner.steps).tolist(), strict=True))  # one host read
-            check_finite(run, epoch, means)
-            record = finish_epoch(run, epoch, means, time.perf_counter() - epoch_start, lr)
-            writer.submit(
-                record_epoch(
-                    run.state,
-                    history,
-                    record,
-                    run.fixed_noise if _sampled(config, epoch) else None,
-                    run.device,
-                )
-            )
-            log(epoch_line(config, record))
+            close_epoch(run, writer, epoch, means, time.perf_counter() - epoch_start, lr, log)
             overall.update(1)
     except KeyboardInterrupt:
         writer.close()  # the finished epochs reach the disk before we say they did
         write_summary(run.out, history)
-        log(
-            f"interrupted during epoch {epoch}; {run.out} holds epoch {epoch_count(history)}: "
-            f"continue with --resume --out {shlex.quote(str(run.out))}"
-        )
+        log(interrupted_line(run, epoch))
         raise
     finally:
         writer.close()
@@ -206,6 +192,23 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     log(
         f"trained epochs {first_epoch}-{config.epochs} in {time.perf_counter() - run_start:.1f}s on "
         f"{history['meta']['device_name']} ({history['meta']['path']}); run directory: {run.out.resolve()}"
+    )
+
+
+def close_epoch(run: Run, writer: EpochWriter, epoch: int, means: dict, seconds: float, lr, log) -> None:
+    """After an epoch's steps: stop on NaN, measure quality when due, hand the epoch's files to
+    the writer and log its line."""
+    check_finite(run, epoch, means)
+    record = finish_epoch(run, epoch, means, seconds, lr)
+    sample_noise = run.fixed_noise if _sampled(run.config, epoch) else None
+    writer.submit(record_epoch(run.state, run.history, record, sample_noise, run.device))
+    log(epoch_line(run.config, record))
+
+
+def interrupted_line(run: Run, epoch: int) -> str:
+    return (
+        f"interrupted during epoch {epoch}; {run.out} holds epoch {epoch_count(run.history)}: "
+        f"continue with --resume --out {shlex.quote(str(run.out))}"
     )
 
 

@@ -18,42 +18,56 @@ import torch.nn.functional as F
 
 from .config import TrainConfig
 from .fused_step import _bce_logit_gradient
-from .step import _nan_as_half, build_state
+from .step import TrainState, _nan_as_half, build_state
 
 LAYERS = ("net.0", "net.2", "net.4")  # the three Linear layers of both networks
 
 
 class StackedRuns:
-    """N runs of one config that differ only by seed, trained together on one device."""
+    """N runs of one config that differ only by seed, trained together on one device.
 
-    def __init__(self, config: TrainConfig, seeds: list[int], device: torch.device):
-        recipe = config.resolved()
-        if recipe.ema_decay > 0 or recipe.lr_decay != "none":
+    Built from the runs' own TrainStates (fresh, or restored by --resume) and each run's random
+    generator where it stands; write_back() puts the weights and Adam's moments back into those
+    states, so that each run's checkpoint is the one a single run writes.
+    """
+
+    def __init__(self, config: TrainConfig, states: list[TrainState], rngs: list[torch.Generator], device):
+        if not supports(config):
             raise ValueError("stacked runs support neither an EMA nor a decaying rate yet")
-        self.config, self.seeds, self.device = config, list(seeds), device
+        recipe = config.resolved()
+        self.config, self.device, self.rngs = config, device, list(rngs)
         self.real_label, self.r1_gamma = recipe.real_label, recipe.r1_gamma
         self.slope = 0.2  # the discriminator's leaky_relu
-        generators, discriminators, self.rngs = [], [], []
-        for seed in self.seeds:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)  # what fit() does before build_state
-                state = build_state(config, torch.device("cpu"))
-                rng = torch.Generator(device=device)
-                if device.type == "cpu":
-                    rng.set_state(torch.get_rng_state())  # the single run's RNG, where it stands now
-                else:  # a single run shuffles and draws noise from the device's RNG, seeded alike
-                    rng.manual_seed(seed)
-            generators.append(state.generator)
-            discriminators.append(state.discriminator)
-            self.rngs.append(rng)
-        self.g = _stacked_parameters(generators, device)
-        self.d = _stacked_parameters(discriminators, device)
+        self.g = _stacked_parameters([state.generator for state in states], device)
+        self.d = _stacked_parameters([state.discriminator for state in states], device)
         betas = recipe.adam_betas
         self.g_optimizer = torch.optim.Adam(self.g, lr=config.lr, betas=betas, fused=True)
         self.d_optimizer = torch.optim.Adam(self.d, lr=config.lr, betas=betas, fused=True)
+        _stack_adam_moments(self.g_optimizer, [state.g_optimizer for state in states])
+        _stack_adam_moments(self.d_optimizer, [state.d_optimizer for state in states])
+
+    @classmethod
+    def fresh(cls, config: TrainConfig, seeds: list[int], device) -> StackedRuns:
+        """New runs, each built from its seed as fit() builds a single run."""
+        states, rngs = [], []
+        for seed in seeds:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)  # what fit() does before build_state
+                states.append(build_state(config, torch.device("cpu")))
+                rngs.append(run_generator(device, seed))
+        return cls(config, states, rngs, device)
+
+    def write_back(self, states: list[TrainState]) -> None:
+        """Each run's weights and Adam moments into its own TrainState (for its checkpoint)."""
+        for index, state in enumerate(states):
+            for networks, stacked in ((state.generator, self.g), (state.discriminator, self.d)):
+                for param, rows in zip(networks.parameters(), stacked, strict=True):
+                    param.data.copy_(rows.data[index])
+            _unstack_adam_moments(self.g_optimizer, state.g_optimizer, index)
+            _unstack_adam_moments(self.d_optimizer, state.d_optimizer, index)
 
     def __len__(self) -> int:
-        return len(self.seeds)
+        return len(self.rngs)
 
     def noise(self, rows: int) -> torch.Tensor:
         """(N, rows, latent) noise, each run's from its own generator, as a single run draws it."""
@@ -146,6 +160,63 @@ class StackedRuns:
         d_grads[4] += self._through_leaky_relu(grad_logit_grad1 @ weight2.transpose(1, 2), hidden2).sum(
             1, keepdim=True
         )
+
+
+def supports(config: TrainConfig) -> bool:
+    """Whether runs of this config can be stacked: the fused engine's recipe without an EMA or a
+    decaying rate, which the stacked step does not do (yet)."""
+    recipe = config.resolved()
+    return (
+        config.engine == "fused"
+        and not config.compile
+        and recipe.ema_decay == 0
+        and recipe.lr_decay == "none"
+    )
+
+
+def run_generator(device: torch.device, seed: int | None = None) -> torch.Generator:
+    """A run's own generator on `device`: seeded, or (seed None) where the global one of that
+    device stands now, which is where a single run would go on drawing."""
+    rng = torch.Generator(device=device)
+    if seed is not None and device.type != "cpu":
+        rng.manual_seed(seed)  # a single run draws on the device from the seeded device RNG
+    elif device.type == "cpu":
+        rng.set_state(torch.get_rng_state())  # after build_state's draws, as a single run stands
+    else:
+        rng.set_state(torch.cuda.get_rng_state(device))
+    return rng
+
+
+def use_as_global(rng: torch.Generator, device: torch.device) -> None:
+    """Make `rng`'s state the global one of its device (what a run's checkpoint records)."""
+    if device.type == "cpu":
+        torch.set_rng_state(rng.get_state())
+    else:
+        torch.cuda.set_rng_state(rng.get_state(), device)
+
+
+def _stack_adam_moments(stacked: torch.optim.Adam, singles: list[torch.optim.Adam]) -> None:
+    """Resumed runs carry Adam's step and moments; all at the same step, they stack."""
+    firsts = singles[0].param_groups[0]["params"]
+    if firsts[0] not in singles[0].state:
+        return  # fresh runs: nothing to carry over
+    for index, param in enumerate(stacked.param_groups[0]["params"]):
+        per_run = [single.state[single.param_groups[0]["params"][index]] for single in singles]
+        stacked.state[param] = {
+            "step": per_run[0]["step"].clone().to(param.device),
+            "exp_avg": torch.stack([state["exp_avg"] for state in per_run]).to(param.device),
+            "exp_avg_sq": torch.stack([state["exp_avg_sq"] for state in per_run]).to(param.device),
+        }
+
+
+def _unstack_adam_moments(stacked: torch.optim.Adam, single: torch.optim.Adam, run: int) -> None:
+    for param, own in zip(stacked.param_groups[0]["params"], single.param_groups[0]["params"], strict=True):
+        state = stacked.state[param]
+        single.state[own] = {
+            "step": state["step"].clone().to(own.device),
+            "exp_avg": state["exp_avg"][run].clone().to(own.device),
+            "exp_avg_sq": state["exp_avg_sq"][run].clone().to(own.device),
+        }
 
 
 def _stacked_parameters(networks, device) -> list[torch.nn.Parameter]:

@@ -25,7 +25,7 @@ def single_run(config, seed, images):
 def test_every_stacked_run_is_the_single_run_of_its_seed(tiny_data, recipe):
     config = TrainConfig(batch_size=BATCH, latent_size=16, hidden_size=48, recipe=recipe)
     images = to_model_range(load_mnist_images(tiny_data))
-    runs = StackedRuns(config, SEEDS, torch.device("cpu"))
+    runs = StackedRuns.fresh(config, SEEDS, torch.device("cpu"))
     orders = runs.orders(len(images))
     batches = [torch.stack([batch_at(images, order, i, BATCH) for order in orders]) for i in range(STEPS)]
     stacked = torch.stack([runs.step(batch) for batch in batches])  # (steps, runs, 4)
@@ -44,4 +44,4 @@ def test_every_stacked_run_is_the_single_run_of_its_seed(tiny_data, recipe):
 
 def test_stacked_runs_refuse_what_they_do_not_support_yet():
     with pytest.raises(ValueError, match="EMA"):
-        StackedRuns(TrainConfig(recipe="improved", ema_decay=0.999), [0, 1], torch.device("cpu"))
+        StackedRuns.fresh(TrainConfig(recipe="improved", ema_decay=0.999), [0, 1], torch.device("cpu"))
