@@ -4,7 +4,7 @@
 # 1. a 3-epoch smoke run of the CUDA-graph path, and --lr-decay and --recipe improved on both paths;
 # 2. the full run of --recipe improved (300 epochs), which can become weights/; 3. benchmarks/train_speed.py
 # (seed loop vs eager vs graphs vs graphs + torch.compile, and their agreement); 4. the full run again
-# with --compile, for its total including compile time.
+# with --compile, for its total including compile time; 5. the stacked engine: 1, 8 and 32 runs at once.
 set -u
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-out}
@@ -57,3 +57,6 @@ timeout 240 python3 benchmarks/train_speed.py --data-dir data --device cuda --se
   --graph-epochs 20 --compile --results-dir "$OUT" 2>&1 | grep -v Warning | tee "$OUT/train_speed.log"
 
 full_run /tmp/full-compiled train_full_compiled.log --recipe improved --compile
+
+# Many runs at once (the stacked engine of --seeds): 1, 8 and 32 runs per step against one run.
+timeout 120 python3 benchmarks/stacked_runs.py --device cuda --runs 1,8,32 --results-dir "$OUT" 2>&1 | tee "$OUT/stacked_runs.log"

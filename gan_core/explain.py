@@ -100,9 +100,10 @@ safetensors and huggingface_hub."""
 def how_it_works_intro() -> str:
     return (
         "One training step is two updates, D first, then G, on one batch of real images and a "
-        "batch of noise. These are the lines that run them in this app's training code "
-        "(`gan_core/step.py`, read when the app starts, so they are always the code that trained "
-        "the model):"
+        "batch of noise. These are the lines that run them in this project's reference step "
+        "(`gan_core/step.py`, read when the app starts, so they cannot drift from the code). "
+        "`train.py` runs the same algorithm with its backward passes written out by hand "
+        "(`gan_core/fused_step.py`, faster); the tests hold the two to each other step by step:"
     )
 
 

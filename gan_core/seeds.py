@@ -1,9 +1,9 @@
 """Many runs of one recipe, one per seed, and their quality reported over the seeds.
 
 `train.py --seeds 0-4` trains each seed's run into `--out/seed-N/`, a complete run directory
-that resumes and pushes like any other. The runs are trained one after the other, each by fit()
-exactly as a single run, so each seed's run is bit for bit the run `--seed N` gives. (Training them
-stacked in one process, with the matmuls batched over the runs, is the GPU speed-up still to come.)
+that resumes and pushes like any other. With the fused engine the runs train together, stacked
+(fit_together.py), each within float rounding of the run `--seed N` gives; otherwise one after
+the other, each by fit() exactly as a single run, bit for bit.
 
 One run's MNIST-FD is one draw: quality_over_seeds() gives each figure's mean over the seeds and
 a 95% confidence interval (Student's t), which is what a recipe should be judged by.

@@ -35,3 +35,14 @@ def test_a_cuda_path_trains_like_the_eager_loop(tiny_data, tmp_path, recipe, pat
     for ours, reference in zip(other["epochs"], eager["epochs"], strict=True):
         # TF32 matmuls and another summation order: close, not equal.
         assert [ours[name] for name in STATS] == pytest.approx([reference[name] for name in STATS], abs=2e-2)
+
+
+def test_seeds_trained_together_on_the_gpu_are_each_the_run_of_their_seed(tiny_data, tmp_path):
+    flags = ["--batch-size", "40", "--no-cuda-graphs"]
+    arguments = train_args(tiny_data, tmp_path / "many", "--epochs", "3", *flags, "--seeds", "1,2")
+    together = run_script(*[arg if arg != "cpu" else "cuda" for arg in arguments], timeout=600)
+    assert together.returncode == 0, together.stderr
+    alone = cuda_run(tiny_data, tmp_path / "alone", *flags, "--seed", "2")
+    stacked = json.loads((tmp_path / "many" / "seed-2" / "history.json").read_text())
+    for ours, reference in zip(stacked["epochs"], alone["epochs"], strict=True):
+        assert [ours[name] for name in STATS] == pytest.approx([reference[name] for name in STATS], abs=2e-2)
