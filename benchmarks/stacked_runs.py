@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     rows = [{"runs": 1, "engine": "fused (one run)", "ms_per_step": one * 1e3, "vs_one_run": 1.0}]
     for count in [int(text) for text in args.runs.split(",")]:
         runs = StackedRuns.fresh(config, list(range(count)), device)
-        batches = lambda shape=(count, batch, 784): torch.rand(shape, device=device) * 2 - 1  # noqa: E731
+        batches = lambda shape=(count, batch, 784): torch.rand(shape, device=device) * 2 - 1
         seconds = seconds_per_step(runs.step, batches, device, args.steps)
         rows.append(
             {"runs": count, "engine": "stacked", "ms_per_step": seconds * 1e3, "vs_one_run": seconds / one}

@@ -77,7 +77,7 @@ def _train_group(group: list, log) -> None:
             seconds = time.perf_counter() - epoch_start
             for run, rng, writer, run_means in zip(runs, rngs, writers, means, strict=True):
                 use_as_global(rng, device)  # what this run's checkpoint records as its RNG
-                seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")  # noqa: E731
+                seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")
                 close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds, None,
                             seeded_log)  # fmt: skip
     except KeyboardInterrupt:

@@ -161,24 +161,40 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
         # Deletions and the small files first, the weights last: a push cut short leaves no new
         # weights beside old samples.
         operations.sort(key=lambda op: (isinstance(op, CommitOperationAdd), op.path_in_repo == MODEL_FILE))
-        batches = [
-            operations[i : i + MAX_FILES_PER_COMMIT] for i in range(0, len(operations), MAX_FILES_PER_COMMIT)
-        ]
-        for number, batch in enumerate(batches, start=1):
-            part = f", part {number} of {len(batches)}" if len(batches) > 1 else ""
-            message = f"Upload MNIST GAN run ({epoch_count(history)} epochs{part})"
-            try:
-                head = api.create_commit(
-                    repo_id=repo_id, repo_type="model", operations=batch, commit_message=message
-                ).oid
-            except Exception as error:
-                head = _landed_anyway(api, repo_id, head, message, error)
+        epochs = epoch_count(history)
+        head = commit_in_parts(
+            api,
+            repo_id,
+            "model",
+            operations,
+            lambda part: f"Upload MNIST GAN run ({epochs} epochs{part})",
+            head,
+        )
     except Exception as error:
         raise explain_hub_error(error, repo_id, f"upload {run_dir} to {repo_id}") from None
     return f"{constants.ENDPOINT}/{repo_id}/commit/{head}"
 
 
-def _landed_anyway(api: HfApi, repo_id: str, parent: str, message: str, error: Exception) -> str:
+def commit_in_parts(api: HfApi, repo_id: str, repo_type: str, operations: list, message, head: str) -> str:
+    """The operations in commits of at most MAX_FILES_PER_COMMIT, in order; returns the last
+    commit's id. message(part) titles each commit, part being "" or ", part k of n". `head` is the
+    repo's commit before them, to tell a commit whose answer was lost from one never made."""
+    size = MAX_FILES_PER_COMMIT
+    parts = [operations[i : i + size] for i in range(0, len(operations), size)]
+    for number, part in enumerate(parts, start=1):
+        title = message(f", part {number} of {len(parts)}" if len(parts) > 1 else "")
+        try:
+            head = api.create_commit(
+                repo_id=repo_id, repo_type=repo_type, operations=part, commit_message=title
+            ).oid
+        except Exception as error:
+            head = _landed_anyway(api, repo_id, repo_type, head, title, error)
+    return head
+
+
+def _landed_anyway(
+    api: HfApi, repo_id: str, repo_type: str, parent: str, message: str, error: Exception
+) -> str:
     """A commit whose answer was lost (a dropped connection, a gateway's 5xx) may still have been
     made: if the repo's newest commit is new and carries this message, it is ours, and the push
     goes on; otherwise the original error stands."""
@@ -187,7 +203,7 @@ def _landed_anyway(api: HfApi, repo_id: str, parent: str, message: str, error: E
     )
     if answer_lost:
         try:
-            newest = api.list_repo_commits(repo_id)[0]
+            newest = api.list_repo_commits(repo_id, repo_type=repo_type)[0]
         except Exception:
             raise error from None
         if newest.commit_id != parent and newest.title == message:

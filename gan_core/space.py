@@ -21,7 +21,7 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, constants
 
-from .hub import PushError, explain_hub_error
+from .hub import PushError, commit_in_parts, explain_hub_error
 from .loading import bound_hub_calls, check_repo_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,12 +130,11 @@ def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
             if ours(name) and name not in kept
         ]
         operations += [CommitOperationDelete(path_in_repo=name) for name in stale]
-        api.create_commit(
-            repo_id=repo_id,
-            repo_type="space",
-            operations=operations,
-            commit_message="Deploy the MNIST GAN demo",
-        )
+        # Deletions first, like a push; a repository past 100 files goes up in several commits.
+        operations.sort(key=lambda op: isinstance(op, CommitOperationAdd))
+        head = api.repo_info(repo_id, repo_type="space").sha
+        title = lambda part: "Deploy the MNIST GAN demo" + (f" ({part.removeprefix(', ')})" if part else "")
+        commit_in_parts(api, repo_id, "space", operations, title, head)
     except Exception as error:
         raise explain_hub_error(error, repo_id, f"deploy the Space {repo_id}") from None
     return f"{constants.ENDPOINT}/spaces/{repo_id}"
