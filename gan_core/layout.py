@@ -31,7 +31,7 @@ PUSH_PATTERNS = [
     HISTORY_FILE,
     SCORES_FILE,
     REAL_IMAGES_FILE,
-    f"{SAMPLES_DIR}/*.png",
+    f"{SAMPLES_DIR}/epoch_[0-9]*.png",  # the grids' own names: a PNG the user put there is theirs
     CARD_FILE,
 ]
 

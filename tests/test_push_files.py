@@ -69,7 +69,8 @@ def test_a_linked_samples_folder_is_not_pushed(tmp_path):
 def test_the_commit_mirrors_the_run_and_keeps_the_users_own_files(tmp_path):
     run_dir = make_run(tmp_path)
     published = ["README.md", "model.safetensors", "samples/epoch_0300.png", "samples/epoch_0001.png",
-                 "scores.png", "my-notes.md", "samples/extra.txt", ".gitattributes"]  # fmt: skip
+                 "scores.png", "my-notes.md", "samples/extra.txt", "samples/my-favourite.png",
+                 ".gitattributes"]  # fmt: skip
     operations = push_operations(run_dir, "# card", published, lambda _: None)
     added = {op.path_in_repo: op for op in operations if isinstance(op, CommitOperationAdd)}
     deleted = [op.path_in_repo for op in operations if isinstance(op, CommitOperationDelete)]
