@@ -1,11 +1,16 @@
 """train.py run as users run it, on tiny IDX files the tests write."""
 
+import fcntl
 import json
 import os
+import pty
+import re
 import shlex
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -145,6 +150,30 @@ def test_resume_on_other_data_is_refused_and_changes_nothing(two_epoch_run, tmp_
         "the training data differ from the run's (train-images-idx3-ubyte has other contents" in result.stderr
     )
     assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
+def test_on_a_terminal_one_bar_follows_the_whole_run_below_the_epoch_lines(tiny_data, tmp_path):
+    # A pseudo-terminal 100 columns wide (a fresh one is 0 wide, where tqdm draws nothing).
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    arguments = train_args(tiny_data, tmp_path / "run", "--epochs", "3", "--batch-size", "50")
+    process = subprocess.Popen([sys.executable, *arguments], cwd=ROOT, stdout=follower, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while chunk := _read_or_end(leader):
+        screen += chunk
+    assert process.wait(timeout=60) == 0
+    text = screen.decode()
+    assert re.search(r"run: 100%\|.*\| 3/3 \[", text), text  # the overall bar, at its end
+    assert "epoch    3/3  d_loss" in text  # the epoch lines are still written, above the bar
+    assert text.index("epoch    1/3  d_loss") < text.rindex("run: 100%")
+
+
+def _read_or_end(descriptor: int) -> bytes:
+    try:
+        return os.read(descriptor, 65536)
+    except OSError:  # the child closed the terminal
+        return b""
 
 
 def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path):
