@@ -162,3 +162,33 @@ def test_any_value_of_any_training_flag_is_accepted_or_refused_clearly(tmp_path_
     assert "nothing to resume" in message or f"--{flag}" in message, message
     if flag != "out":
         assert not out.exists()
+
+
+def _past_the_bounds(rule):
+    """Values just outside a numeric setting's bounds, as text (each end that has a bound)."""
+    values = []
+    if rule.high is not None:
+        values.append(rule.high if rule.ends[1] == ")" else rule.high * 10 + 1)
+    if rule.low is not None:
+        values.append(rule.low if rule.ends[0] == "(" else rule.low - 1)
+    if rule.kind is tuple:
+        return [f"{value},0.5" for value in values] + [f"0.5,{value}" for value in values]
+    return [str(int(value)) if rule.kind is int else repr(float(value)) for value in values]
+
+
+BOUNDED = [
+    (name, value)
+    for name, rule in train.TrainConfig.settings().items()
+    if rule.kind in (int, float, tuple)
+    for value in _past_the_bounds(rule)
+] + [("eval_samples", str(10**12)), ("seeds", "0-5000"), ("real_label", "nan"), ("lr", "inf")]
+
+
+@pytest.mark.parametrize("name, value", BOUNDED)
+def test_every_bounded_flag_refuses_a_value_past_its_bounds_at_parse_time(name, value, capsys):
+    """Each end of each bound, deterministically (the fuzz above draws values at random)."""
+    flag = "--" + name.replace("_", "-")
+    with pytest.raises(SystemExit) as exit_info:
+        train.build_parser().parse_args([f"{flag}={value}"])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_info.value.code == 2 and error.startswith(f"train.py: error: argument {flag}: "), error
