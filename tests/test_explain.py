@@ -4,8 +4,9 @@ checks that the page shows it)."""
 import inspect
 import textwrap
 
-from gan_core.explain import equilibrium_text, generator_loss_source, step_excerpts
+from gan_core.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts
 from gan_core.history import read_history
+from gan_core.plots import recipes_figure
 from gan_core.step import generator_loss, train_step
 from tests.helpers import ROOT
 
@@ -30,3 +31,27 @@ def test_the_equilibrium_answer_quotes_both_bundled_runs():
     assert f"D(x) is {last['d_x']:.2f} and its D(G(z)) {last['d_g_z']:.2f}" in text
     assert "D(x) is 0.68 and its D(G(z)) 0.32 and 27% of its digits are ones" in text  # the measured run
     assert f"D(x) = {improved['epochs'][-1]['d_x']:.2f}" in text and "300 epochs" in text
+
+
+def test_the_recipes_plot_draws_both_bundled_histories():
+    histories = {name: read_history(ROOT / folder / "history.json") for name, folder in
+                 (("improved (R1)", "weights"), ("tutorial", "weights/tutorial"))}  # fmt: skip
+    (axis,) = recipes_figure(histories).axes
+    lines = {line.get_label(): line for line in axis.get_lines()}
+    for name, history in histories.items():
+        rows = history["epochs"]
+        for score, label in (("d_x", "D(x)"), ("d_g_z", "D(G(z))")):
+            line = lines[f"{label}, {name}"]
+            assert list(line.get_xdata()) == [row["epoch"] for row in rows]
+            assert list(line.get_ydata()) == [row[score] for row in rows]
+    assert list(lines["0.5 (the tutorial's claim)"].get_ydata()) == [0.5, 0.5]
+
+
+def test_the_loading_snippet_of_the_tab_runs(tmp_path):
+    """The three lines the tab shows, run as shown, on a run folder instead of a Hub repo."""
+    code = LOADING.split("```python\n")[1].split("```")[0]
+    assert code.count('"you/mnist-gan"') == 1
+    scope = {}
+    exec(code.replace('"you/mnist-gan"', repr(str(ROOT / "weights"))), scope)  # noqa: S102
+    digits = scope["digits"]
+    assert digits.shape == (16, 784) and digits.min() >= -1 and digits.max() <= 1
