@@ -3,7 +3,7 @@
 #   run(command="bash benchmarks/gpu_session.sh", carry=["data"])   # data/MNIST/raw holds real MNIST
 # 1. a 3-epoch smoke run of the CUDA-graph path, and --lr-decay and --recipe improved on both paths;
 # 2. the full run of --recipe improved (300 epochs), which can become weights/; 3. benchmarks/train_speed.py
-# (seed loop vs eager vs graphs vs graphs + torch.compile, and their agreement); 4. the full run again
+# (the tutorial's loop vs eager vs graphs vs graphs + torch.compile, and their agreement); 4. the full run again
 # with --compile, for its total including compile time; 5. the stacked engine: 1, 8 and 32 runs at once.
 set -u
 export PYTHONUNBUFFERED=1
@@ -53,7 +53,7 @@ full_run() {  # $1: output folder, $2: log name, rest: extra flags
 full_run /tmp/full train_full.log --recipe improved
 tar czf "$OUT/full_run.tgz" -C /tmp/full --exclude training_state.pt --exclude discriminator.safetensors .
 
-timeout 240 python3 benchmarks/train_speed.py --data-dir data --device cuda --seed-epochs 2 --eager-epochs 4 \
+timeout 240 python3 benchmarks/train_speed.py --data-dir data --device cuda --tutorial-epochs 2 --eager-epochs 4 \
   --graph-epochs 20 --compile --results-dir "$OUT" 2>&1 | grep -v Warning | tee "$OUT/train_speed.log"
 
 full_run /tmp/full-compiled train_full_compiled.log --recipe improved --compile

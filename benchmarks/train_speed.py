@@ -1,10 +1,11 @@
 """Training speed: the seed's loop vs our eager path vs our CUDA-graph path, in one process.
 
-Our paths are timed for --recipe tutorial (the same algorithm as the seed loop) and for --recipe
+Our paths are timed for --recipe tutorial (the same algorithm as the tutorial's loop) and for --recipe
 improved (which adds D's R1 penalty), each with the fused engine (the default; "ours", "improved")
 and with the autograd reference step ("autograd").
 
-    python benchmarks/train_speed.py --data-dir ../shared/data --device cpu --seed-epochs 1 --eager-epochs 2
+    python benchmarks/train_speed.py --data-dir ../shared/data --device cpu --tutorial-epochs 3 \
+        --eager-epochs 3
     python benchmarks/train_speed.py --data-dir data --device cuda      # also times the graph path
 
 Prints a table (median seconds per epoch, steps per second, speed-up against the seed) and writes
@@ -27,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.seed_reference import run_seed_loop  # noqa: E402
+from benchmarks.tutorial_reference import run_tutorial_loop  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
 from gan_core.data import load_mnist_images  # noqa: E402
 from gan_core.epochs import EagerEpoch, GraphEpoch  # noqa: E402
@@ -71,7 +72,7 @@ def time_our_path(
     return path.result()
 
 
-def summarise(name: str, result: dict, seed_median: float | None) -> dict:
+def summarise(name: str, result: dict, tutorial_median: float | None) -> dict:
     median = statistics.median(result["epoch_seconds"])
     row = {
         "path": name,
@@ -79,7 +80,7 @@ def summarise(name: str, result: dict, seed_median: float | None) -> dict:
         "median_epoch_seconds": median,
         "steps_per_second": result["steps_per_epoch"] / median,
         "setup_seconds": result.get("setup_seconds", 0.0),
-        "speedup_vs_seed": (seed_median / median) if seed_median else None,
+        "speedup_vs_tutorial": (tutorial_median / median) if tutorial_median else None,
     }
     row["estimated_300_epoch_seconds"] = 300 * median * (600 / result["steps_per_epoch"])
     return row
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu", "mps"))
     parser.add_argument("--subset", type=int, default=None, help="first N images (default: all 60,000)")
-    parser.add_argument("--seed-epochs", type=int, default=2)
+    parser.add_argument("--tutorial-epochs", type=int, default=2)
     parser.add_argument("--eager-epochs", type=int, default=3)
     parser.add_argument("--graph-epochs", type=int, default=20, help="CUDA only")
     parser.add_argument(
@@ -116,14 +117,21 @@ def main(argv=None) -> int:
     }
     # The tutorial's loop and the eager paths take turns, an epoch each: a shared machine's slow
     # spells then fall on every path alike instead of on whichever ran during them.
-    seed_seconds = []
-    for round_ in range(max(args.seed_epochs, args.eager_epochs)):
-        if round_ < args.seed_epochs:
-            seed_seconds += run_seed_loop(args.data_dir, 1, device.type, args.subset, log=lambda *_: None)
+    tutorial_seconds = []
+    for round_ in range(max(args.tutorial_epochs, args.eager_epochs)):
+        if round_ < args.tutorial_epochs:
+            tutorial_seconds += run_tutorial_loop(
+                args.data_dir, 1, device.type, args.subset, log=lambda *_: None
+            )
         for path in eager.values():
             if round_ < args.eager_epochs:
                 path.epoch()
-    raw = {"seed loop": {"epoch_seconds": seed_seconds, "steps_per_epoch": len(images) // config.batch_size}}
+    raw = {
+        "tutorial's loop": {
+            "epoch_seconds": tutorial_seconds,
+            "steps_per_epoch": len(images) // config.batch_size,
+        }
+    }
     raw |= {name: path.result() for name, path in eager.items()}
     if device.type == "cuda":
         raw["ours, CUDA graphs"] = time_our_path(config, device, images, args.graph_epochs, graphs=True)
@@ -140,8 +148,8 @@ def main(argv=None) -> int:
             except Exception as error:  # report, keep the other rows
                 print(f"graphs + compile failed: {type(error).__name__}: {error}")
 
-    seed_median = statistics.median(raw["seed loop"]["epoch_seconds"])
-    rows = [summarise(name, result, seed_median) for name, result in raw.items()]
+    tutorial_median = statistics.median(raw["tutorial's loop"]["epoch_seconds"])
+    rows = [summarise(name, result, tutorial_median) for name, result in raw.items()]
     report = {
         "device": device_metadata(device),
         "images": len(images),
@@ -159,11 +167,11 @@ def main(argv=None) -> int:
         )
 
     print(f"device: {report['device']['device_name']}, {len(images)} images, batch {config.batch_size}")
-    print(f"{'path':<26} {'s/epoch':>9} {'steps/s':>9} {'vs seed':>8} {'300 epochs':>11} {'setup s':>8}")
+    print(f"{'path':<26} {'s/epoch':>9} {'steps/s':>9} {'vs tutorial':>12} {'300 epochs':>11} {'setup s':>8}")
     for row in rows:
         print(
             f"{row['path']:<26} {row['median_epoch_seconds']:>9.3f} {row['steps_per_second']:>9.0f} "
-            f"{row['speedup_vs_seed']:>7.1f}x {row['estimated_300_epoch_seconds']:>10.1f}s "
+            f"{row['speedup_vs_tutorial']:>11.1f}x {row['estimated_300_epoch_seconds']:>10.1f}s "
             f"{row['setup_seconds']:>8.2f}"
         )
     for key in ("eager_vs_graphs_max_abs_difference", "eager_vs_compiled_graphs_max_abs_difference"):

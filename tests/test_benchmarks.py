@@ -12,7 +12,7 @@ def test_train_speed_runs_on_cpu_and_writes_its_table(tiny_data, tmp_path):
         str(tiny_data),
         "--device",
         "cpu",
-        "--seed-epochs",
+        "--tutorial-epochs",
         "1",
         "--eager-epochs",
         "1",
@@ -20,10 +20,16 @@ def test_train_speed_runs_on_cpu_and_writes_its_table(tiny_data, tmp_path):
         str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
-    assert "seed loop" in result.stdout and "ours, eager" in result.stdout
+    assert "tutorial's loop" in result.stdout and "ours, eager" in result.stdout
     report = json.loads((tmp_path / "train_speed_cpu.json").read_text())
     assert report["device"]["device"] == "cpu" and report["images"] == 400
-    assert [row["path"] for row in report["rows"]] == ["seed loop", "ours, eager", "improved, eager"]
+    assert [row["path"] for row in report["rows"]] == [
+        "tutorial's loop",
+        "ours, eager",
+        "improved, eager",
+        "autograd, eager",
+        "improved autograd",
+    ]
     assert all(row["median_epoch_seconds"] > 0 and row["steps_per_second"] > 0 for row in report["rows"])
 
 

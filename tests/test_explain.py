@@ -52,6 +52,6 @@ def test_the_loading_snippet_of_the_tab_runs(tmp_path):
     code = LOADING.split("```python\n")[1].split("```")[0]
     assert code.count('"you/mnist-gan"') == 1
     scope = {}
-    exec(code.replace('"you/mnist-gan"', repr(str(ROOT / "weights"))), scope)  # noqa: S102
+    exec(code.replace('"you/mnist-gan"', repr(str(ROOT / "weights"))), scope)
     digits = scope["digits"]
     assert digits.shape == (16, 784) and digits.min() >= -1 and digits.max() <= 1

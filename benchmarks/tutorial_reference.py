@@ -5,7 +5,7 @@ passes, backprop into G during the D step, `.item()` prints every 200 steps, `sa
 epoch, last-batch scores. Its two undefined helpers are defined as in the tutorial it cites
 (yunjey/pytorch-tutorial, generative_adversarial_network/main.py).
 
-    python benchmarks/seed_reference.py --data-dir ../shared/data --epochs 1
+    python benchmarks/tutorial_reference.py --data-dir ../shared/data --epochs 1
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ import torchvision.transforms as transforms
 from torchvision.utils import save_image
 
 
-def run_seed_loop(data_dir: str, num_epochs: int, device: str, subset: int | None = None,
+def run_tutorial_loop(data_dir: str, num_epochs: int, device: str, subset: int | None = None,
                   sample_dir: str | None = None, log=print) -> list[float]:
-    """Run the seed's loop for `num_epochs`; return the seconds of each epoch."""
-    sample_dir = sample_dir or tempfile.mkdtemp(prefix="seed-samples-")
+    """Run the tutorial's loop for `num_epochs`; return the seconds of each epoch."""
+    sample_dir = sample_dir or tempfile.mkdtemp(prefix="tutorial-samples-")
     latent_size, hidden_size, image_size, batch_size = 64, 256, 784, 100
 
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean=[0.5], std=[0.5])])
@@ -103,5 +103,5 @@ if __name__ == "__main__":
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--subset", type=int, default=None)
     args = parser.parse_args()
-    seconds = run_seed_loop(args.data_dir, args.epochs, args.device, args.subset)
+    seconds = run_tutorial_loop(args.data_dir, args.epochs, args.device, args.subset)
     print("seconds per epoch:", ", ".join(f"{s:.2f}" for s in seconds))
