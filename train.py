@@ -18,6 +18,7 @@ import shlex
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from gan_core.claim import RunDirectoryBusy
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
@@ -27,7 +28,16 @@ from gan_core.fit_together import fit_together
 from gan_core.hub import PushError, check_push_access, push_run
 from gan_core.loading import check_repo_id
 from gan_core.messages import shown
-from gan_core.seeds import parse_seeds, quality_over_seeds, quality_table, resumable, seed_config
+from gan_core.run_files import write_json
+from gan_core.seeds import (
+    QUALITY_OVER_SEEDS_FILE,
+    parse_seeds,
+    quality_over_seeds,
+    quality_record,
+    quality_table,
+    resumable,
+    seed_config,
+)
 from gan_core.stacked_step import supports
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
@@ -221,6 +231,7 @@ def train_seeds(args, config: TrainConfig) -> int:
     summary = quality_over_seeds([run.out for run in runs])
     if summary is not None:
         print(quality_table(summary))
+        write_json(Path(config.out) / QUALITY_OVER_SEEDS_FILE, quality_record(summary, args.seeds))
     print(f"next: resume them all with the same command and --resume; look at one with "
           f"`python app.py --run {shlex.quote(runs[0].out)}`")  # fmt: skip
     return 0

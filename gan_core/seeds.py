@@ -22,6 +22,7 @@ from .layout import HISTORY_FILE
 from .run_files import saved_epoch
 
 MAX_SEEDS = 1024
+QUALITY_OVER_SEEDS_FILE = "quality_over_seeds.json"  # in --out, beside the seed-N folders
 MAX_SEED = 2**63 - 1
 # Student's t at 97.5% for 1 to 30 degrees of freedom; past 30 the normal's 1.96 is within 4%.
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
@@ -89,6 +90,19 @@ def quality_over_seeds(run_dirs: list[Path]) -> dict | None:
         values = [100 * quality["digit_histogram"][digit] for quality in qualities]
         figures[f"share of {digit}s (%)"] = (*confidence_interval(values), values)
     return {"runs": len(qualities), "figures": figures}
+
+
+def quality_record(summary: dict, seeds: list[int]) -> dict:
+    """The summary as JSON for OUT/quality_over_seeds.json: each figure's mean, the half-width of
+    its 95% interval (null for one run) and the runs' values."""
+    return {
+        "seeds": seeds,
+        "runs_evaluated": summary["runs"],
+        "figures": {
+            name: {"mean": mean, "half_width_95": half if math.isfinite(half) else None, "values": values}
+            for name, (mean, half, values) in summary["figures"].items()
+        },
+    }
 
 
 def quality_table(summary: dict) -> str:

@@ -52,10 +52,18 @@ def test_seeds_trained_together_are_each_the_run_that_seed_gives_alone(tiny_data
     mean, half = confidence_interval([history["epochs"][-1]["quality"]["mnist_fd"] for history in histories])
     assert "quality over 2 seeds (mean ± 95% interval):" in together.stdout
     assert f"MNIST-FD           {mean:.2f} ± {half:.2f}" in together.stdout
+    written = json.loads((tmp_path / "many" / "quality_over_seeds.json").read_text())
+    assert written["seeds"] == [3, 5] and written["runs_evaluated"] == 2
+    assert written["figures"]["MNIST-FD"] == pytest.approx({"mean": mean, "half_width_95": half, "values": [
+        history["epochs"][-1]["quality"]["mnist_fd"] for history in histories]})  # fmt: skip
     assert histories[1]["meta"]["path"] == "stacked (2 runs)" and histories[0]["config"]["seed"] == 3
     alone = run_script(*train_args(tiny_data, tmp_path / "alone", "--seed", 5, *QUICK))
     assert alone.returncode == 0, alone.stderr
-    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["seed-3", "seed-5"]
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == [
+        "quality_over_seeds.json",
+        "seed-3",
+        "seed-5",
+    ]
     assert_same_run(tmp_path / "many" / "seed-5", tmp_path / "alone", exactly=False)
     assert rows_without_timing(tmp_path / "many" / "seed-3") != rows_without_timing(tmp_path / "alone")
     # A stacked run goes on alone as if it had been trained alone (its RNG and Adam moments are its own).
