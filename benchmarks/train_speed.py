@@ -140,6 +140,13 @@ def main(argv=None) -> int:
         raw["improved autograd, graphs"] = time_our_path(
             improved_reference, device, images, args.graph_epochs, graphs=True
         )
+        for name, recipe_config in (("triton, graphs", config), ("improved triton, graphs", improved)):
+            try:  # the Triton kernels: report a failure, keep the other rows
+                raw[name] = time_our_path(
+                    replace(recipe_config, engine="triton"), device, images, args.graph_epochs, graphs=True
+                )
+            except Exception as error:
+                print(f"{name} failed: {type(error).__name__}: {error}")
         if args.compile:
             try:
                 raw["graphs + compile"] = time_our_path(

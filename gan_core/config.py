@@ -16,7 +16,7 @@ from .messages import shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
-ENGINES = ("fused", "autograd")  # gan_core.fused_step, gan_core.step.train_step
+ENGINES = ("fused", "autograd", "triton")  # fused_step; step.train_step; fused_step with kernels.py
 MAX_WIDTH = 4096  # largest latent or hidden size: wider is no longer the tutorial's small MLP
 MAX_EPOCHS = 1_000_000
 
@@ -159,7 +159,9 @@ class TrainConfig:
                                 "as CUDA graphs", kind=bool)
     engine: str = setting("fused", "fused: the step with its backward passes written out, faster; "
                           "autograd: the reference step, as the tutorial writes it (same algorithm, same "
-                          "noise; the two differ by float rounding)", kind=str, choices=ENGINES)
+                          "noise; the two differ by float rounding); triton: the fused step with each "
+                          "layer's product and activation in one Triton kernel (CUDA only)", kind=str,
+                          choices=ENGINES)
     compile: bool = setting(False, "torch.compile the discriminator and generator losses of the autograd "
                             "engine (slower start; implies --engine autograd)", kind=bool)
     # the recipe, and the settings it fixes unless a flag overrides them

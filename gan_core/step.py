@@ -34,8 +34,10 @@ class TrainState:
     ema: Generator | None = None
     ema_decay: float = 0.0
     r1_gamma: float = 0.0
-    # What runs one step: train_step below, or fused_step.fused_train_step (--engine).
+    # What runs one step: train_step below, or fused_step.fused_train_step (--engine), and for the
+    # latter its layer work: torch operations (None) or Triton kernels (kernels.py).
     step: Callable[[TrainState, torch.Tensor], torch.Tensor] | None = None
+    ops: object | None = None
 
     def run_step(self, real_images: torch.Tensor) -> torch.Tensor:
         return (self.step or train_step)(self, real_images)
@@ -111,10 +113,16 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.ema.load_state_dict(generator.state_dict())
         state.ema.requires_grad_(False)
         state.ema_decay = recipe.ema_decay
-    if config.engine == "fused" and not config.compile:
+    if config.engine in ("fused", "triton") and not config.compile:
         from .fused_step import fused_train_step  # it builds on this module's pieces
 
         state.step = fused_train_step
+    if config.engine == "triton" and not config.compile:
+        if device.type != "cuda":
+            raise ValueError("--engine triton runs Triton kernels on a CUDA GPU; use --engine fused here")
+        from .kernels import TritonOps  # Triton, and its kernels, only for this engine
+
+        state.ops = TritonOps()
     if config.compile:
         # Fuses the small elementwise kernels around each Linear (forward and backward); costs
         # compile time at start-up, so it is opt-in and measured in benchmarks/train_speed.py.

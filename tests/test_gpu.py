@@ -23,13 +23,14 @@ def cuda_run(data, out, *flags):
 
 
 @pytest.mark.parametrize("recipe", ["tutorial", "improved"])
-@pytest.mark.parametrize("path", ["cuda-graphs", "compile", "autograd-engine"])
+@pytest.mark.parametrize("path", ["cuda-graphs", "compile", "autograd-engine", "triton-engine"])
 def test_a_cuda_path_trains_like_the_eager_loop(tiny_data, tmp_path, recipe, path):
-    """Graphs of the fused step, of the compiled autograd step, and of the autograd step, each
-    against the fused step run eagerly."""
+    """Graphs of the fused step, of the compiled autograd step, of the autograd step and of the
+    fused step with Triton kernels, each against the fused step run eagerly."""
     flags = ["--recipe", recipe, "--batch-size", "40"]
     eager = cuda_run(tiny_data, tmp_path / "eager", *flags, "--no-cuda-graphs")
-    path_flags = {"cuda-graphs": [], "compile": ["--compile"], "autograd-engine": ["--engine", "autograd"]}
+    path_flags = {"cuda-graphs": [], "compile": ["--compile"], "autograd-engine": ["--engine", "autograd"],
+                  "triton-engine": ["--engine", "triton"]}  # fmt: skip
     other = cuda_run(tiny_data, tmp_path / path, *flags, *path_flags[path])
     assert other["meta"]["path"] == "cuda-graphs" and eager["meta"]["path"] == "eager"
     for ours, reference in zip(other["epochs"], eager["epochs"], strict=True):
