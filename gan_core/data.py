@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import os
 import socket
 import struct
 from contextlib import contextmanager
@@ -22,7 +23,18 @@ MNIST_FILES = (
 )
 
 
+# Seconds a read of the MNIST download may wait before it fails (a stalled mirror or proxy);
+# MNIST_READ_TIMEOUT sets it, for a slow link.
 DOWNLOAD_TIMEOUT_S = 20.0
+
+
+def download_timeout(environ=os.environ) -> float:
+    text = environ.get("MNIST_READ_TIMEOUT", "").strip()
+    try:
+        seconds = float(text) if text else DOWNLOAD_TIMEOUT_S
+    except ValueError:
+        seconds = DOWNLOAD_TIMEOUT_S
+    return seconds if 0 < seconds < 3600 else DOWNLOAD_TIMEOUT_S
 
 
 class DataError(RuntimeError):
@@ -52,7 +64,7 @@ def load_mnist(
     folder = raw_folder(data_dir)
     created = [path for path in (Path(data_dir), Path(data_dir) / "MNIST", folder) if not path.exists()]
     try:
-        with socket_timeout(DOWNLOAD_TIMEOUT_S):
+        with socket_timeout(download_timeout()):
             dataset = MNIST(root=str(data_dir), train=train, download=download)
         images, labels = dataset.data, dataset.targets
     except Exception as error:  # torchvision raises RuntimeError, ValueError, URLError, OSError...

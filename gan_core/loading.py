@@ -130,7 +130,9 @@ def check_generator(generator: Generator, weights_path: Path) -> None:
         raise ValueError(f"{weights_path} draws the same image for every latent: the generator is degenerate")
 
 
-HUB_TIMEOUT_S = 10.0  # per connect and per read: a Hub that accepts and never answers fails after this
+# Per connect and per read: a Hub that accepts and never answers fails after this many seconds.
+# huggingface_hub's own setting for it, HF_HUB_DOWNLOAD_TIMEOUT (default 10), is honoured.
+HUB_TIMEOUT_S = float(constants.HF_HUB_DOWNLOAD_TIMEOUT)
 
 
 def bound_hub_calls() -> None:

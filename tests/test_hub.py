@@ -17,6 +17,7 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 from PIL import Image
 
+from app import load_app_model
 from gan_core.layout import PUSH_PATTERNS
 from gan_core.loading import read_generator
 from gan_core.sampling import Sampler
@@ -138,9 +139,9 @@ def test_the_app_serves_a_local_run_as_train_py_says(first_push, hub_env, output
     assert np.array_equal(image, expected_image(run_dir, 12))
     assert f"the run in {run_dir}" in config and "serving the bundled weights" not in config
     # A folder that is not there: the bundled weights, and a notice that says why.
-    image, config = app_image({**hub_env, "MODEL_DIR": str(tmp_path / "missing")}, 12, outputs, tmp_path)
-    assert f"could not load MODEL_DIR='{tmp_path / 'missing'}'" in config and "is not a folder" in config
-    assert not np.array_equal(image, expected_image(run_dir, 12))
+    model = load_app_model({"MODEL_DIR": str(tmp_path / "missing")})
+    assert model.source == "bundled weights" and "is not a folder" in model.notice
+    assert f"could not load MODEL_DIR='{tmp_path / 'missing'}'" in model.notice
 
 
 def test_a_second_push_is_a_second_commit_and_a_pinned_revision_keeps_the_first(

@@ -139,7 +139,8 @@ def start_silent_hub(storage):
 
 def test_a_hub_that_never_answers_delays_start_and_push_by_seconds(tmp_path):
     hub, endpoint = start_silent_hub(tmp_path / "storage")
-    env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "home"), "HF_TOKEN": "hf_test_never_answered"}
+    env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "home"), "HF_TOKEN": "hf_test_never_answered",
+           "HF_HUB_DOWNLOAD_TIMEOUT": "2"}  # seconds per connect and read (10 by default)  # fmt: skip
     try:
         began = time.monotonic()
         process, url = start_app({**env, "MODEL_REPO": "tester/silent"})
@@ -148,12 +149,12 @@ def test_a_hub_that_never_answers_delays_start_and_push_by_seconds(tmp_path):
             page = httpx.get(f"{url}config").text
         finally:
             stop(process)
-        assert started < 60 and "could not load MODEL_REPO='tester/silent'" in page
+        assert started < 30 and "could not load MODEL_REPO='tester/silent'" in page
         began = time.monotonic()
         pushed = run_script(
             "train.py", "--push-only", "--out", "weights", "--repo-id", "tester/silent", env=env
         )
-        assert time.monotonic() - began < 60
+        assert time.monotonic() - began < 30
         assert pushed.returncode == 3 and "could not reach the Hub" in pushed.stderr, pushed.stderr
         assert "--push-only" in pushed.stderr and "Traceback" not in pushed.stderr
     finally:
@@ -211,12 +212,13 @@ def test_a_stalled_mnist_mirror_is_one_error_line_within_a_minute(tmp_path):
         began = time.monotonic()
         result = run_script(
             "train.py", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--epochs", "1",
-            env=proxies, timeout=180,
+            env={**proxies, "MNIST_READ_TIMEOUT": "3"}, timeout=180,
         )  # fmt: skip
         elapsed = time.monotonic() - began
     finally:
         stop(proxy)
-    assert result.returncode == 2 and elapsed < 90, (elapsed, result.stderr)
+    # Each read of the two mirrors waits MNIST_READ_TIMEOUT (3 s here, 20 s by default), no more.
+    assert result.returncode == 2 and elapsed < 30, (elapsed, result.stderr)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "cannot read MNIST" in errors[0] and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()

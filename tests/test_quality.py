@@ -53,7 +53,7 @@ def test_real_images_score_near_the_reference_and_noise_far_from_it(real_data):
     train_images = to_model_range(load_mnist(real_data, train=True, subset=10_000)[0])
     evaluator = QualityEvaluator(load_classifier(), test_images)
     real = evaluator.figures(train_images)
-    noise = evaluator.figures(torch.rand(10_000, 784) * 2 - 1)
+    noise = evaluator.figures(torch.rand(2_000, 784) * 2 - 1)  # far off at any sample size
     assert real["mnist_fd"] < 5 and real["inception_score"] > 9.5
     assert all(0.08 < share < 0.13 for share in real["digit_histogram"])
     assert noise["mnist_fd"] > 100 * real["mnist_fd"] and noise["inception_score"] < 3
