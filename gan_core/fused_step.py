@@ -8,9 +8,9 @@ pass. For the tutorial's fixed MLPs every derivative is a few lines. R1's gradie
 with respect to an image is three matrix products that reuse D's forward pass on the real batch,
 and its weight gradients are three more.
 
-train_step stays the readable reference: the tests hold this step to it, step by step, for every
-recipe (tests/test_fused_step.py). It draws the same noise from the same RNG in the same order,
-so the two differ only by float rounding.
+train_step stays the readable reference: the tests hold both steps to a plain implementation of
+the algorithm, step by step, for every recipe (tests/test_algorithm.py). This step draws the same
+noise from the same RNG in the same order, so the two differ only by float rounding.
 """
 
 from __future__ import annotations
@@ -129,6 +129,5 @@ def _add_r1_gradients(ops, d_grads, layers, slope, real_hidden, gamma: float) ->
     d_grads[0].addmm_(logit_grad1.t(), grad_image_grad)
     grad_logit_grad1 = ops.grad_through(grad_image_grad, weight1.t(), hidden1, LEAKY_RELU, slope)
     d_grads[2].addmm_(logit_grad2.t(), grad_logit_grad1)
-    d_grads[4] += ops.grad_through(grad_logit_grad1, weight2.t(), hidden2, LEAKY_RELU, slope).sum(
-        0, keepdim=True
-    )
+    grad_logit_grad2 = ops.grad_through(grad_logit_grad1, weight2.t(), hidden2, LEAKY_RELU, slope)
+    d_grads[4] += grad_logit_grad2.sum(0, keepdim=True)

@@ -33,11 +33,13 @@ class StackedRuns:
 
     def __init__(self, config: TrainConfig, states: list[TrainState], rngs: list[torch.Generator], device):
         if not supports(config):
-            raise ValueError("stacked runs support neither an EMA nor a decaying rate yet")
+            raise ValueError(
+                "stacked runs need the fused engine, and support neither an EMA nor a decaying rate yet"
+            )
         recipe = config.resolved()
         self.config, self.device, self.rngs = config, device, list(rngs)
         self.real_label, self.r1_gamma = recipe.real_label, recipe.r1_gamma
-        self.slope = 0.2  # the discriminator's leaky_relu
+        self.slope = states[0].discriminator.net[1].negative_slope  # D's leaky_relu
         self.g = _stacked_parameters([state.generator for state in states], device)
         self.d = _stacked_parameters([state.discriminator for state in states], device)
         betas = recipe.adam_betas
@@ -157,9 +159,8 @@ class StackedRuns:
         d_grads[0].baddbmm_(logit_grad1.transpose(1, 2), grad_image_grad)
         grad_logit_grad1 = self._through_leaky_relu(grad_image_grad @ weight1.transpose(1, 2), hidden1)
         d_grads[2].baddbmm_(logit_grad2.transpose(1, 2), grad_logit_grad1)
-        d_grads[4] += self._through_leaky_relu(grad_logit_grad1 @ weight2.transpose(1, 2), hidden2).sum(
-            1, keepdim=True
-        )
+        grad_logit_grad2 = self._through_leaky_relu(grad_logit_grad1 @ weight2.transpose(1, 2), hidden2)
+        d_grads[4] += grad_logit_grad2.sum(1, keepdim=True)
 
 
 def supports(config: TrainConfig) -> bool:
@@ -175,14 +176,13 @@ def supports(config: TrainConfig) -> bool:
 
 
 def run_generator(device: torch.device, seed: int | None = None) -> torch.Generator:
-    """A run's own generator on `device`: seeded, or (seed None) where the global one of that
-    device stands now, which is where a single run would go on drawing."""
+    """A run's own generator on `device`, standing where a single run's global one would."""
     rng = torch.Generator(device=device)
-    if seed is not None and device.type != "cpu":
-        rng.manual_seed(seed)  # a single run draws on the device from the seeded device RNG
-    elif device.type == "cpu":
-        rng.set_state(torch.get_rng_state())  # after build_state's draws, as a single run stands
-    else:
+    if device.type == "cpu":  # the CPU RNG also drew the weights: go on from where that left it
+        rng.set_state(torch.get_rng_state())
+    elif seed is not None:  # a fresh run's device RNG, as torch.manual_seed(seed) leaves it
+        rng.manual_seed(seed)
+    else:  # as the run's prepare() (a seed, or a resumed state) left the device's RNG
         rng.set_state(torch.cuda.get_rng_state(device))
     return rng
 

@@ -4,8 +4,14 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.helpers import start_app, stop, write_tiny_mnist
+
+if not torch.cuda.is_available():
+    # Without a GPU, the Triton kernels of --engine triton are tested in Triton's interpreter. It is
+    # chosen when triton is first imported, which torch's fused Adam already does: so before any test.
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 @pytest.fixture(scope="session")
