@@ -120,6 +120,25 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, under Playwright: one place for the system browser's path and
+    flags, shared by the browser tests and tools/mnist_screenshots.py. Never `playwright install`
+    (it downloads a browser of its own); .ci/run installs Debian's chromium instead."""
+    executable = Path("/usr/bin/chromium")
+    if not executable.exists():
+        raise FileNotFoundError(f"{executable} is missing: apt-get install -y chromium (.ci/run does)")
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    ]
+    return playwright.chromium.launch(executable_path=str(executable), headless=True, args=flags)
+
+
 TOKEN = "hf_test_secret_5d41402abc4b2a76"  # the test Hub's token for the user "tester"
 
 

@@ -2,38 +2,22 @@
 
 import io
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 # UPDATE_SCREENSHOTS=1 writes the README's pictures; otherwise they go to the test's temp folder.
 SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else None
 
 
 @pytest.fixture(scope="module")
 def page(app_url):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         page.goto(app_url)
         expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
@@ -132,7 +116,7 @@ def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
     shot(page, "scores", tmp_path)
 
 
-def test_the_gif_plays_in_the_page_and_the_strip_follows_the_seeds(page):
+def test_the_gif_plays_in_the_page_and_the_strip_follows_the_seeds_and_the_method(page):
     open_tab(page, "Interpolate")
     gif_source = image_source(page, "strip-gif")
     assert gif_source.endswith("_slerp.gif")  # an <img> that plays, named for the download
@@ -147,9 +131,21 @@ def test_the_gif_plays_in_the_page_and_the_strip_follows_the_seeds(page):
     assert "5-to-2" in new_gif
     old, new = pixels(page, strip_source), pixels(page, new_strip)
     assert old.shape == new.shape and np.abs(old.astype(int) - new.astype(int)).mean() > 5
-    seed_a.fill("1")  # as the other tests expect the page
+    # The method too: the same two ends, and between them a straight line's other digits (a subtler
+    # change than a new seed's: about 3.5 grey levels on average over the 8 middle frames of 5 to 2).
+    page.get_by_label("lerp", exact=True).check()
+    lerp_strip = wait_for_new_source(page, "strip-output", new_strip)
+    assert wait_for_new_source(page, "strip-gif", new_gif).endswith("_lerp.gif")
+    old, new = pixels(page, new_strip), pixels(page, lerp_strip)
+    assert old.shape == new.shape
+    difference, frame = np.abs(old.astype(int) - new.astype(int)), old.shape[1] // 10
+    assert difference[:, :frame].max() <= 1 and difference[:, -frame:].max() <= 1
+    assert difference[:, frame:-frame].mean() > 1
+    page.get_by_label("slerp", exact=True).check()  # as the other tests expect the page
+    slerp_strip = wait_for_new_source(page, "strip-output", lerp_strip)
+    seed_a.fill("1")
     seed_a.press("Enter")
-    wait_for_new_source(page, "strip-output", new_strip)
+    wait_for_new_source(page, "strip-output", slerp_strip)
 
 
 def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, tmp_path):
@@ -175,6 +171,16 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
         # Nothing pushes the page sideways; each picture spans the screen or more.
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, tab
         assert width(readable) >= 300, tab
+        if tab == "Interpolate":
+            # The strip shrinks to the screen: each of its frames (10 unless the slider says other)
+            # still gets about 24 CSS px or more, the width of the picture as drawn (object-fit).
+            frames = int(phone.get_by_label("frames").first.input_value() or 10)
+            strip = phone.locator("#strip-output img").first
+            expect(strip).to_be_visible()
+            drawn = strip.evaluate(
+                "img => Math.min(img.clientWidth, img.clientHeight * img.naturalWidth / img.naturalHeight)"
+            )
+            assert drawn / frames >= 24, f"{drawn:.0f} px for {frames} frames"
         if name:
             phone.screenshot(
                 path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True

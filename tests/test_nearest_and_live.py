@@ -20,7 +20,7 @@ from gan_core.images import CAPTION_HEIGHT, to_uint8_digits
 from gan_core.latent import seeded_noise, slerp
 from gan_core.loading import load_generator
 from gan_core.quality import load_classifier
-from tests.helpers import ROOT, start_app, stop
+from tests.helpers import ROOT, launch_chromium, start_app, stop
 
 GENERATOR = load_generator(ROOT / "weights")[0]
 CLASSIFIER = load_classifier()
@@ -255,12 +255,11 @@ def test_with_the_real_mnist_the_index_is_built_in_the_background(real_data, tmp
 
 
 def test_in_the_browser_live_training_and_nearest_images(mnist_app, tmp_path):
-    from tests.test_browser import CHROMIUM, open_tab
+    from tests.test_browser import open_tab
 
     _, url, _ = mnist_app
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         page.goto(url)
         expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)

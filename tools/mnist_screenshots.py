@@ -16,8 +16,8 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import start_app, stop  # noqa: E402
-from tests.test_browser import CHROMIUM, open_tab  # noqa: E402
+from tests.helpers import launch_chromium, start_app, stop  # noqa: E402
+from tests.test_browser import open_tab  # noqa: E402
 
 
 def main() -> None:
@@ -27,8 +27,7 @@ def main() -> None:
     process, url = start_app({"MNIST_DIR": str(Path(args.mnist).resolve())})
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1200, "height": 1000})
             page.goto(url)
             expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
