@@ -194,7 +194,7 @@ def train_seeds(args, config: TrainConfig) -> int:
     then the quality figures over the seeds, where runs were evaluated. The fused engine trains
     the runs together (stacked); otherwise they train one after the other, each by fit()."""
     runs = [seed_config(config, seed) for seed in args.seeds]
-    together = supports(config) and len(runs) > 1
+    together = supports(config) and len(runs) > 1 and not args.push_only
     repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
     try:
         if args.push or args.push_only:
@@ -204,14 +204,14 @@ def train_seeds(args, config: TrainConfig) -> int:
             for repo in repos.values():  # every repo before any training, as for a single run
                 check_push_access(repo, args.private)
             print(f"Hub: {len(repos)} repos are ready ({next(iter(repos.values()))} ...)")
-        if together and not args.push_only:
+        if together:
             print(f"{len(runs)} seeds trained together -> {shlex.quote(config.out)}/seed-N")
             fit_together(runs, [args.resume and resumable(run) for run in runs])
         for number, run in enumerate(runs, start=1):
-            if not together or args.push_only:
+            if not together:
                 print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
-            if not args.push_only and not together:
-                fit(run, resume=args.resume and resumable(run))
+                if not args.push_only:
+                    fit(run, resume=args.resume and resumable(run))
             if args.push or args.push_only:
                 print(f"pushed {run.out} to {push_run(run.out, repos[run.out], args.private)}")
     except Terminated:
