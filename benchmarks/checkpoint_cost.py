@@ -78,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10, 1_000, 10_000, 100_000])
     parser.add_argument("--epochs", type=int, default=30, help="checkpoints timed per history length")
+    parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the background writer runs: beside training, on one core
     machine = f"{platform.machine()}, {torch.get_num_threads()} thread, torch {torch.__version__}"
@@ -87,11 +88,11 @@ def main() -> None:
     for row in results:
         cells = (row["checkpoint_ms_median"], row["checkpoint_ms_max"], row["whole_history_extra_ms_median"])
         print(f"{row['history_rows']:>12,} | {cells[0]:>9.1f} | {cells[1]:>7.1f} | {cells[2]:>25.1f}")
-    out = ROOT / "benchmarks" / "results" / "checkpoint_cost.json"
+    out = Path(args.results_dir) / "checkpoint_cost.json"
     out.write_text(
         json.dumps({"machine": machine, "epochs_per_length": args.epochs, "results": results}, indent=2)
     )
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

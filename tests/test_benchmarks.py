@@ -64,3 +64,20 @@ def test_the_abuse_benchmark_runs_and_the_app_keeps_serving(tmp_path):
     report = json.loads((tmp_path / "app_abuse.json").read_text())
     assert report["still_serving"] and report["outcomes"].get("upload: 403", 0) > 0
     assert not any(key.endswith(": 200") for key in report["outcomes"])  # nothing abusive was accepted
+
+
+def test_the_checkpoint_cost_benchmark_runs_and_writes_its_table(tmp_path):
+    result = run_script(
+        "benchmarks/checkpoint_cost.py",
+        "--rows",
+        "10",
+        "2000",
+        "--epochs",
+        "3",
+        "--results-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "checkpoint_cost.json").read_text())
+    assert [row["history_rows"] for row in report["results"]] == [10, 2000]
+    assert all(row["checkpoint_ms_median"] > 0 for row in report["results"])
