@@ -27,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import write_result  # noqa: E402
 from benchmarks.app_load import memory_kib  # noqa: E402
 from tests.helpers import start_app, stop  # noqa: E402
 
@@ -149,8 +150,7 @@ def main(argv=None) -> int:
         "disk_kib_after_exit": round(disk_after_exit / 1024, 1),
     }
     print(json.dumps(result, indent=2))
-    Path(args.results_dir).mkdir(parents=True, exist_ok=True)
-    (Path(args.results_dir) / "app_abuse.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.results_dir, "app_abuse.json", result)
     return 0
 
 

@@ -15,7 +15,6 @@ writes JSON to benchmarks/results/ (or --json).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -31,6 +30,7 @@ from gradio_client.utils import QueueError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import write_result  # noqa: E402
 from tests.helpers import start_app, stop  # noqa: E402
 
 DISTINCT_INPUTS = 8  # few enough that every input is answered many times and can be compared
@@ -182,19 +182,9 @@ def main(argv=None) -> int:
     print("app memory (MiB): start {start:.0f}, end {end:.0f}, peak {peak:.0f}".format(**result["rss_mib"]))
     for message in result["busy_messages"]:
         print(f"busy message: {message}")
-    out = (
-        Path(args.json)
-        if args.json
-        else (
-            ROOT
-            / "benchmarks"
-            / "results"
-            / f"app_load_cpu_{args.clients}x{args.seconds:.0f}s_queue{args.queue_size}.json"
-        )
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    name = f"app_load_cpu_{args.clients}x{args.seconds:.0f}s_queue{args.queue_size}.json"
+    out = Path(args.json) if args.json else ROOT / "benchmarks" / "results" / name
+    write_result(out.parent, out.name, result)
     return 0
 
 

@@ -25,6 +25,7 @@ from gradio_client import Client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import write_result  # noqa: E402
 from tests.helpers import start_app, stop  # noqa: E402
 
 
@@ -111,9 +112,8 @@ def main() -> None:
         },
         "live": live,
     }
-    out = ROOT / "benchmarks" / "results" / "nearest_and_live.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+    write_result(ROOT / "benchmarks" / "results", "nearest_and_live.json", result)
 
 
 if __name__ == "__main__":

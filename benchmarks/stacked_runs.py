@@ -10,7 +10,6 @@ writes benchmarks/results/stacked_runs_<device>.json with the device's name.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -21,6 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import write_result  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
 from gan_core.stacked_step import StackedRuns  # noqa: E402
 from gan_core.step import build_state, device_metadata, resolve_device  # noqa: E402
@@ -80,10 +80,7 @@ def main(argv=None) -> int:
             f"{row['engine']:<18} {row['runs']:>5} {row['ms_per_step']:>9.2f} "
             f"{row['vs_one_run']:>9.2f}x {per_run:>8.2f}"
         )
-    out = Path(args.results_dir) / f"stacked_runs_{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_result(args.results_dir, f"stacked_runs_{device.type}.json", report)
     return 0
 
 

@@ -28,6 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import write_result  # noqa: E402
 from benchmarks.tutorial_reference import run_tutorial_loop  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
 from gan_core.data import load_mnist_images  # noqa: E402
@@ -184,10 +185,7 @@ def main(argv=None) -> int:
     for key in ("eager_vs_graphs_max_abs_difference", "eager_vs_compiled_graphs_max_abs_difference"):
         if key in report:
             print(f"{key.replace('_', ' ')} (epoch means, first epochs):", json.dumps(report[key]))
-    out = Path(args.results_dir) / f"train_speed_{device.type}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_result(args.results_dir, f"train_speed_{device.type}.json", report)
     return 0
 
 
