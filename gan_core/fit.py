@@ -78,9 +78,10 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
     return out
 
 
-def prepare(config: TrainConfig, resume: bool) -> Run | None:
+def prepare(config: TrainConfig, resume: bool, like: Run | None = None) -> Run | None:
     """Check the flags, the folder and the data, then build or restore the training state and
-    claim the folder; None when a resumed run has already reached --epochs."""
+    claim the folder; None when a resumed run has already reached --epochs. `like`: a run of the
+    same data and evaluation settings whose images and evaluator this one shares (--seeds)."""
     config.validate()
     device = resolve_device(config.device)
     out = Path(config.out)
@@ -91,7 +92,7 @@ def prepare(config: TrainConfig, resume: bool) -> Run | None:
         if out.is_dir():
             lock_run_directory(out)  # a folder another process is using is "in use" before anything else
         check_fresh_folder(out)
-    images = load_mnist_images(config.data_dir, subset=config.subset)
+    images = like.images if like is not None else load_mnist_images(config.data_dir, subset=config.subset)
     if config.batch_size > len(images):
         raise ValueError(f"--batch-size {config.batch_size} is larger than the {len(images)} training images")
     data = fingerprint(config.data_dir, config.subset)
@@ -120,8 +121,8 @@ def prepare(config: TrainConfig, resume: bool) -> Run | None:
 
     images = images.to(device)
     write_static_files(out, config, images[:64])
-    evaluator = None
-    if config.eval_every:
+    evaluator = like.evaluator if like is not None else None
+    if config.eval_every and evaluator is None:
         with torch.random.fork_rng(devices=[]):  # the classifier's throw-away initial weights
             evaluator = QualityEvaluator.for_mnist_test_set(config.data_dir, config.eval_samples)
     fixed_noise = seeded_noise(config.seed, 64, config.latent_size).to(device)

@@ -18,7 +18,7 @@ import torch
 from .config import TrainConfig
 from .data import to_model_range
 from .epoch_files import EpochWriter, write_summary
-from .fit import RunDirectoryUnwritable, _kept, close_epoch, interrupted_line, prepare
+from .fit import RunDirectoryUnwritable, TrainingDiverged, _kept, close_epoch, interrupted_line, prepare
 from .history import STAT_NAMES, epoch_count
 from .run_files import saved_epoch
 from .stacked_step import StackedRuns, run_generator, use_as_global
@@ -28,8 +28,9 @@ def fit_together(configs: list[TrainConfig], resume: list[bool], log=print) -> N
     """Train the runs of `configs` (one config, different seeds and folders) together."""
     prepared = []
     for config, resumed in zip(configs, resume, strict=True):
+        like = prepared[0][0] if prepared else None  # one copy of the data and the evaluator for all
         try:
-            run = prepare(config, resumed)
+            run = prepare(config, resumed, like)
         except OSError as error:
             raise RunDirectoryUnwritable(
                 f"cannot write {error.filename or config.out}: {error.strerror or error}; "
@@ -47,7 +48,8 @@ def fit_together(configs: list[TrainConfig], resume: list[bool], log=print) -> N
             _train_group(group, log)
         except OSError as error:
             raise RunDirectoryUnwritable(
-                f"cannot write {error.filename}: {error.strerror or error}"
+                f"cannot write {error.filename}: {error.strerror or error}; each run keeps the "
+                f"checkpoint of its last finished epoch"
             ) from None
 
 
@@ -55,9 +57,8 @@ def _train_group(group: list, log) -> None:
     runs, rngs = [run for run, _ in group], [rng for _, rng in group]
     config, device = runs[0].config, runs[0].device
     engine = StackedRuns(config, [run.state for run in runs], rngs, device)
-    images = to_model_range(runs[0].images)  # the same data for every run: one copy on the device
+    images = to_model_range(runs[0].images)  # the same data for every run (shared by prepare)
     for run in runs:
-        run.images = runs[0].images
         run.history["meta"]["path"] = f"stacked ({len(runs)} run{'s' if len(runs) > 1 else ''})"
     batch_size = config.batch_size
     steps = len(images) // batch_size
@@ -75,11 +76,18 @@ def _train_group(group: list, log) -> None:
             means = (totals / steps).tolist()  # one host read for all the runs
             engine.write_back([run.state for run in runs])
             seconds = time.perf_counter() - epoch_start
+            diverged = []
             for run, rng, writer, run_means in zip(runs, rngs, writers, means, strict=True):
                 use_as_global(rng, device)  # what this run's checkpoint records as its RNG
                 seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")
-                close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds, None,
-                            seeded_log)  # fmt: skip
+                try:
+                    close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds,
+                                None, seeded_log)  # fmt: skip
+                except TrainingDiverged as error:  # the other runs' epoch is still recorded
+                    diverged.append(f"seed {run.config.seed}: {error}")
+            if diverged:
+                others = "; the other runs kept this epoch" if len(diverged) < len(runs) else ""
+                raise TrainingDiverged("; ".join(diverged) + others)
     except KeyboardInterrupt:
         for run, writer in zip(runs, writers, strict=True):
             writer.close()  # the finished epochs reach the disk before we say they did
