@@ -22,6 +22,10 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+# isort: off
+import gan_core  # noqa: F401  first: it mends HF_HUB_* settings before gradio imports huggingface_hub
+
+# isort: on
 import gradio as gr
 from PIL import Image
 from starlette.middleware import Middleware

@@ -39,6 +39,7 @@ from gan_core.seeds import (
     seed_config,
 )
 from gan_core.stacked_step import supports
+from gan_core.step import engine_problem, resolve_device
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
 
@@ -127,6 +128,14 @@ def seed_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def resolve_device_or_cpu(name: str):
+    """The device --device names; an unknown one is reported later, where fit() resolves it."""
+    try:
+        return resolve_device(name)
+    except ValueError:
+        return resolve_device("cpu")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (kill, Docker, systemd, job schedulers), stopped like Ctrl-C: the run stays resumable."""
 
@@ -142,9 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.push or args.push_only) and not args.repo_id:
         parser.error("--push and --push-only need --repo-id USER/NAME")
-    config = TrainConfig(
-        **{field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
-    )
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    if args.compile and values["engine"] == "fused":
+        values["engine"] = "autograd"  # what --compile runs, recorded as such
+    config = TrainConfig(**values)
+    problem = None if args.push_only else engine_problem(config, resolve_device_or_cpu(config.device))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)  # before the Hub or any folder is touched
+        return 2
     if args.seeds is not None:
         if any(
             argument == "--seed" or argument.startswith("--seed=")

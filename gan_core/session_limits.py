@@ -29,11 +29,21 @@ def visitor(session_hash: str | None, event_id: str | None, request, behind_prox
 
 def address(request, behind_proxy: bool = False) -> str:
     """Where a call comes from. Behind a proxy (a Space), that is the last X-Forwarded-For entry,
-    the one the proxy added: the entries before it are whatever the caller sent. Elsewhere the
-    header is the caller's own and ignored."""
-    forwarded = request.headers.get("x-forwarded-for", "") if request is not None and behind_proxy else ""
+    the one the proxy added: the entries (and header lines) before it are whatever the caller sent.
+    Elsewhere the header is the caller's own and ignored."""
+    lines = _header_lines(request.headers, "x-forwarded-for") if request is not None and behind_proxy else []
+    # The last entry of the last line: a caller may send lines of its own before the proxy's.
+    forwarded = lines[-1].split(",")[-1].strip() if lines else ""
     host = request.client.host if request is not None and request.client else "unknown"
-    return f"address {forwarded.split(',')[-1].strip() or host}"
+    return f"address {forwarded or host}"
+
+
+def _header_lines(headers, name: str) -> list[str]:
+    """Every line of a header: Starlette's headers keep repeated ones apart; a plain dict (a
+    request Gradio kept as a copy) holds one."""
+    if hasattr(headers, "getlist"):
+        return headers.getlist(name)
+    return [headers[name]] if headers.get(name) else []
 
 
 def pending_calls(

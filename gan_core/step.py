@@ -113,13 +113,14 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.ema.load_state_dict(generator.state_dict())
         state.ema.requires_grad_(False)
         state.ema_decay = recipe.ema_decay
-    if config.engine in ("fused", "triton") and not config.compile:
+    if config.engine in ("fused", "triton") and not config.compile:  # --compile: the autograd step
         from .fused_step import fused_train_step  # it builds on this module's pieces
 
         state.step = fused_train_step
-    if config.engine == "triton" and not config.compile:
-        if device.type != "cuda":
-            raise ValueError("--engine triton runs Triton kernels on a CUDA GPU; use --engine fused here")
+    problem = engine_problem(config, device)
+    if problem:
+        raise ValueError(problem)
+    if config.engine == "triton":
         from .kernels import TritonOps  # Triton, and its kernels, only for this engine
 
         state.ops = TritonOps()
@@ -129,6 +130,16 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.d_loss_fn = torch.compile(discriminator_loss)
         state.g_loss_fn = torch.compile(generator_loss)
     return state
+
+
+def engine_problem(config: TrainConfig, device: torch.device) -> str | None:
+    """Why --engine cannot run as asked on `device` (None when it can): train.py asks before it
+    touches the Hub or any folder, build_state again before it builds anything."""
+    if config.engine == "triton" and config.compile:
+        return "--compile compiles the autograd step, --engine triton is the fused one: choose one of them"
+    if config.engine == "triton" and device.type != "cuda":
+        return "--engine triton runs Triton kernels on a CUDA GPU; use --engine fused here"
+    return None
 
 
 def published_generator(state: TrainState) -> Generator:

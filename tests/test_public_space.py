@@ -82,7 +82,13 @@ def test_on_a_space_new_sessions_from_one_address_do_not_pass_the_cap(tiny_data,
 
         def greedy(index):
             body = json.dumps({"data": [1, 2, 32, "slerp"], "session_hash": f"made-up-{index}"}).encode()
-            headers = {"content-type": "application/json", "x-forwarded-for": f"9.9.9.{index}, 10.0.0.7"}
+            # The caller's own entries, in the proxy's line or (odd calls) in a line of their own.
+            forwarded = (
+                [("x-forwarded-for", f"9.9.{index}.9"), ("x-forwarded-for", "10.0.0.7")]
+                if index % 2
+                else [("x-forwarded-for", f"9.9.9.{index}, 10.0.0.7")]
+            )
+            headers = [("content-type", "application/json"), *forwarded]
             return httpx.post(f"{url}gradio_api/call/interpolation_strip", content=body, headers=headers)
 
         with ThreadPoolExecutor(12) as pool:

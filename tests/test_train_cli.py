@@ -176,6 +176,36 @@ def _read_or_end(descriptor: int) -> bytes:
         return b""
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            ["--engine", "triton"],
+            "--engine triton runs Triton kernels on a CUDA GPU; use --engine fused here",
+        ),
+        (["--engine", "triton", "--compile"], "--compile compiles the autograd step, --engine triton is"),
+    ],
+)
+def test_an_engine_that_cannot_run_is_refused_before_the_hub_or_any_folder(flags, message, tmp_path):
+    out = tmp_path / "out"
+    # --device cpu (train_args), and --seeds and --push too: the engine is checked before the Hub
+    # (unreachable here) or any folder
+    result = run_script(
+        *train_args(tmp_path / "no-data", out, *flags, "--seeds", "0,1", "--push", "--repo-id", "a/b")
+    )
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {message}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not result.stdout and not out.exists()
+
+
+def test_a_hub_timeout_that_is_not_whole_seconds_is_a_warning_not_a_traceback():
+    # huggingface_hub itself would stop with a ValueError at import (its int() of the setting).
+    result = run_script("train.py", "--help", env={"HF_HUB_DOWNLOAD_TIMEOUT": "1.5"})
+    assert result.returncode == 0 and "usage: train.py" in result.stdout
+    warning = "warning: HF_HUB_DOWNLOAD_TIMEOUT='1.5' is not a whole number of seconds; using 10"
+    assert result.stderr.strip() == warning
+
+
 def test_real_mnist_short_run_learns_to_tell_real_from_fake(real_data, tmp_path):
     train(real_data, tmp_path / "real", "--subset", "2000", epochs=2)
     last = json.loads((tmp_path / "real" / "history.json").read_text())["epochs"][-1]
