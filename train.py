@@ -20,11 +20,11 @@ import sys
 import threading
 from pathlib import Path
 
-from gan_core.claim import RunDirectoryBusy
+from gan_core.claim import RunDirectoryBusy, check_fresh_folder
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
 from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
-from gan_core.fit_together import fit_together
+from gan_core.fit_together import SEEDS_HINT, fit_together
 from gan_core.hub import PushError, check_push_access, push_run
 from gan_core.loading import check_repo_id
 from gan_core.messages import shown
@@ -210,7 +210,11 @@ def train_seeds(args, config: TrainConfig) -> int:
     runs = [seed_config(config, seed) for seed in args.seeds]
     together = supports(config) and len(runs) > 1 and not args.push_only
     repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
+    trained = False
     try:
+        for run in runs:  # a folder of the user's stops the command before any seed is written
+            if not args.push_only and not (args.resume and resumable(run)) and Path(run.out).exists():
+                check_fresh_folder(Path(run.out))
         if args.push or args.push_only:
             for repo in repos.values():
                 check_repo_id(repo)
@@ -220,12 +224,14 @@ def train_seeds(args, config: TrainConfig) -> int:
             print(f"Hub: {len(repos)} repos are ready ({next(iter(repos.values()))} ...)")
         if together:
             print(f"{len(runs)} seeds trained together -> {shlex.quote(config.out)}/seed-N")
+            trained = True
             fit_together(runs, [args.resume and resumable(run) for run in runs])
         for number, run in enumerate(runs, start=1):
             if not together:
                 print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
                 if not args.push_only:
-                    fit(run, resume=args.resume and resumable(run))
+                    trained = True
+                    fit(run, resume=args.resume and resumable(run), hint=SEEDS_HINT)
             if args.push or args.push_only:
                 print(f"pushed {run.out} to {push_run(run.out, repos[run.out], args.private)}")
     except Terminated:
@@ -234,10 +240,13 @@ def train_seeds(args, config: TrainConfig) -> int:
         return 130
     except PushError as error:
         print(f"error: {error}", file=sys.stderr)
-        print(
-            f"The runs in {shlex.quote(config.out)} are intact; push the rest with --push-only.",
-            file=sys.stderr,
-        )
+        if not trained:
+            print("Nothing was trained. Fix the above, then run the same command again.", file=sys.stderr)
+        else:
+            print(
+                f"The runs in {shlex.quote(config.out)} are intact; push the rest with --push-only.",
+                file=sys.stderr,
+            )
         return 3
     except (DataError, TrainingDiverged, RunDirectoryUnwritable, RunDirectoryBusy, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -56,8 +56,15 @@ class Run:
     evaluator: QualityEvaluator | None
 
 
-def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | None = None) -> Path:
-    """Train per `config`, writing the run directory `config.out`; returns its path.
+def fit(
+    config: TrainConfig,
+    resume: bool = False,
+    log=print,
+    progress: bool | None = None,
+    hint: str | None = None,
+) -> Path:
+    """Train per `config`, writing the run directory `config.out`; returns its path. `hint`: how
+    to go on after Ctrl-C, where `--resume --out OUT` is not it (a run of `--seeds`).
 
     With `resume`, continue from the last finished epoch of `config.out` (weights, optimizer
     moments, RNG state, history). Ctrl-C stops between checkpoints, so the run stays resumable.
@@ -70,7 +77,7 @@ def fit(config: TrainConfig, resume: bool = False, log=print, progress: bool | N
         if run is None:
             log(f"{out} already has {saved_epoch(out)} epochs (--epochs {config.epochs}); nothing to train")
             return out
-        train_epochs(run, log, progress)
+        train_epochs(run, log, progress, hint)
     except OSError as error:
         raise RunDirectoryUnwritable(
             f"cannot write {error.filename or out}: {error.strerror or error}; {_kept(out, saved_epoch(out))}"
@@ -143,7 +150,7 @@ def claim_for_resume(out: Path, config: TrainConfig) -> dict | None:
     return prior
 
 
-def train_epochs(run: Run, log, progress: bool | None) -> None:
+def train_epochs(run: Run, log, progress: bool | None, hint: str | None = None) -> None:
     """The loop over epochs; the files of each are written while the next one trains."""
     config, history = run.config, run.history
     setup_start = time.perf_counter()
@@ -184,7 +191,7 @@ def train_epochs(run: Run, log, progress: bool | None) -> None:
     except KeyboardInterrupt:
         writer.close()  # the finished epochs reach the disk before we say they did
         write_summary(run.out, history)
-        log(interrupted_line(run, epoch))
+        log(interrupted_line(run, epoch, hint))
         raise
     finally:
         writer.close()
@@ -206,10 +213,10 @@ def close_epoch(run: Run, writer: EpochWriter, epoch: int, means: dict, seconds:
     log(epoch_line(run.config, record))
 
 
-def interrupted_line(run: Run, epoch: int) -> str:
+def interrupted_line(run: Run, epoch: int, hint: str | None = None) -> str:
     return (
         f"interrupted during epoch {epoch}; {run.out} holds epoch {epoch_count(run.history)}: "
-        f"continue with --resume --out {shlex.quote(str(run.out))}"
+        f"continue with {hint or f'--resume --out {shlex.quote(str(run.out))}'}"
     )
 
 

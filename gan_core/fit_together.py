@@ -23,11 +23,15 @@ from .history import STAT_NAMES, epoch_count
 from .run_files import saved_epoch
 from .stacked_step import StackedRuns, run_generator, use_as_global
 
+SEEDS_HINT = "the same --seeds command and --resume"  # each run's own flags are the command's
+
 
 def fit_together(configs: list[TrainConfig], resume: list[bool], log=print) -> None:
     """Train the runs of `configs` (one config, different seeds and folders) together."""
     prepared = []
-    for config, resumed in zip(configs, resume, strict=True):
+    # The resumed runs first: a damaged one stops the command before a fresh one writes anything.
+    order = sorted(range(len(configs)), key=lambda index: not resume[index])
+    for config, resumed in ((configs[index], resume[index]) for index in order):
         like = prepared[0][0] if prepared else None  # one copy of the data and the evaluator for all
         try:
             run = prepare(config, resumed, like)
@@ -92,7 +96,7 @@ def _train_group(group: list, log) -> None:
         for run, writer in zip(runs, writers, strict=True):
             writer.close()  # the finished epochs reach the disk before we say they did
             write_summary(run.out, run.history)
-            log(interrupted_line(run, epoch))
+            log(interrupted_line(run, epoch, SEEDS_HINT))
         raise
     finally:
         for writer in writers:
@@ -100,6 +104,7 @@ def _train_group(group: list, log) -> None:
     for run in runs:
         write_summary(run.out, run.history)
     log(
-        f"trained epochs {first_epoch}-{config.epochs} of {len(runs)} runs together in "
+        f"trained epochs {first_epoch}-{config.epochs} of {len(runs)} run{'s' if len(runs) > 1 else ''} "
+        f"together in "
         f"{time.perf_counter() - run_start:.1f}s on {runs[0].history['meta']['device_name']}"
     )

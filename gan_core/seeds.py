@@ -82,6 +82,7 @@ def quality_over_seeds(run_dirs: list[Path]) -> dict | None:
     qualities = [row["quality"] for row in finals if row is not None]
     if not qualities:
         return None
+    epochs = [row["epoch"] for row in finals if row is not None]  # of each run's last evaluation
     figures = {}
     for name, label in (("mnist_fd", "MNIST-FD"), ("inception_score", "Inception Score")):
         values = [quality[name] for quality in qualities]
@@ -89,7 +90,7 @@ def quality_over_seeds(run_dirs: list[Path]) -> dict | None:
     for digit in range(10):
         values = [100 * quality["digit_histogram"][digit] for quality in qualities]
         figures[f"share of {digit}s (%)"] = (*confidence_interval(values), values)
-    return {"runs": len(qualities), "figures": figures}
+    return {"runs": len(qualities), "epochs": epochs, "figures": figures}
 
 
 def quality_record(summary: dict, seeds: list[int]) -> dict:
@@ -98,6 +99,7 @@ def quality_record(summary: dict, seeds: list[int]) -> dict:
     return {
         "seeds": seeds,
         "runs_evaluated": summary["runs"],
+        "evaluated_at_epochs": summary["epochs"],  # each value's epoch: a resumed list may mix them
         "figures": {
             name: {"mean": mean, "half_width_95": half if math.isfinite(half) else None, "values": values}
             for name, (mean, half, values) in summary["figures"].items()
@@ -107,7 +109,9 @@ def quality_record(summary: dict, seeds: list[int]) -> dict:
 
 def quality_table(summary: dict) -> str:
     """The figures as lines of 'name: mean ± half-width (n runs)'."""
-    lines = [f"quality over {summary['runs']} seeds (mean ± 95% interval):"]
+    runs, epochs = summary["runs"], sorted(set(summary["epochs"]))
+    at = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]} to {epochs[-1]}"
+    lines = [f"quality over {runs} seed{'s' if runs > 1 else ''} at {at} (mean ± 95% interval):"]
     for name, (mean, half, _) in summary["figures"].items():
         spread = f" ± {half:.2f}" if math.isfinite(half) else " (one run: no interval)"
         lines.append(f"  {name:18} {mean:.2f}{spread}")

@@ -50,10 +50,11 @@ def test_seeds_trained_together_are_each_the_run_that_seed_gives_alone(tiny_data
     # The quality figures over the seeds: each one's mean and 95% interval, from the runs' histories.
     histories = [json.loads((tmp_path / "many" / f"seed-{s}" / "history.json").read_text()) for s in (3, 5)]
     mean, half = confidence_interval([history["epochs"][-1]["quality"]["mnist_fd"] for history in histories])
-    assert "quality over 2 seeds (mean ± 95% interval):" in together.stdout
+    assert "quality over 2 seeds at epoch 2 (mean ± 95% interval):" in together.stdout
     assert f"MNIST-FD           {mean:.2f} ± {half:.2f}" in together.stdout
     written = json.loads((tmp_path / "many" / "quality_over_seeds.json").read_text())
     assert written["seeds"] == [3, 5] and written["runs_evaluated"] == 2
+    assert written["evaluated_at_epochs"] == [2, 2]
     assert written["figures"]["MNIST-FD"] == pytest.approx({"mean": mean, "half_width_95": half, "values": [
         history["epochs"][-1]["quality"]["mnist_fd"] for history in histories]})  # fmt: skip
     assert histories[1]["meta"]["path"] == "stacked (2 runs)" and histories[0]["config"]["seed"] == 3
@@ -101,7 +102,10 @@ def test_ctrl_c_stops_seeds_trained_together_at_a_finished_epoch_each_resumable(
     assert process.returncode == 130
     saved = [read_training_state(out / f"seed-{seed}")["epoch"] for seed in range(3)]
     for seed, epoch in enumerate(saved):
-        assert f"{out / f'seed-{seed}'} holds epoch {epoch}: continue with --resume" in stdout
+        assert (
+            f"{out / f'seed-{seed}'} holds epoch {epoch}: continue with the same --seeds command and --resume"
+            in stdout
+        )
         rows = json.loads((out / f"seed-{seed}" / "history.json").read_text())["epochs"]
         assert 3 <= epoch < 500 and [row["epoch"] for row in rows] == list(range(1, epoch + 1))
     resumed = run_script(*train_args(tiny_data, out, "--seeds", "0-2", "--resume", "--epochs", max(saved) + 1,
@@ -133,6 +137,23 @@ def test_train_py_refuses_bad_seeds_before_anything_runs(tmp_path):
     result = run_script(*train_args(tmp_path / "no-data", tmp_path / "out", "--seed", 1, "--seeds", "1,2"))
     assert result.returncode == 2 and "give --seed or --seeds, not both" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_seed_folder_of_the_users_stops_the_command_before_any_seed_is_written(tiny_data, tmp_path):
+    (tmp_path / "many" / "seed-1").mkdir(parents=True)
+    (tmp_path / "many" / "seed-1" / "README.md").write_text("mine")
+    result = run_script(*train_args(tiny_data, tmp_path / "many", "--seeds", "0-2", *QUICK))
+    assert result.returncode == 2 and "seed-1 is not empty and holds no run of train.py" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["seed-1"]  # no seed-0 begun
+    assert (tmp_path / "many" / "seed-1" / "README.md").read_text() == "mine"
+
+
+def test_a_push_refused_before_training_says_nothing_was_trained(tiny_data, tmp_path):
+    env = {"HF_TOKEN": "", "HF_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    flags = ("--seeds", "0-1", "--push", "--repo-id", "tester/many", *QUICK)
+    result = run_script(*train_args(tiny_data, tmp_path / "many", *flags), env=env)
+    assert result.returncode == 3 and "Nothing was trained" in result.stderr, result.stderr
+    assert "intact" not in result.stderr and not (tmp_path / "many").exists()
 
 
 def test_seed_lists_and_intervals():
