@@ -8,6 +8,7 @@ import math
 import os
 import socket
 import struct
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,12 +30,19 @@ DOWNLOAD_TIMEOUT_S = 20.0
 
 
 def download_timeout(environ=os.environ) -> float:
+    """MNIST_READ_TIMEOUT's seconds (more than 0, under an hour), else the default with a warning."""
     text = environ.get("MNIST_READ_TIMEOUT", "").strip()
+    if not text:
+        return DOWNLOAD_TIMEOUT_S
     try:
-        seconds = float(text) if text else DOWNLOAD_TIMEOUT_S
+        seconds = float(text)
     except ValueError:
-        seconds = DOWNLOAD_TIMEOUT_S
-    return seconds if 0 < seconds < 3600 else DOWNLOAD_TIMEOUT_S
+        seconds = math.nan
+    if 0 < seconds < 3600:
+        return seconds
+    print(f"warning: MNIST_READ_TIMEOUT={text[:40]!r} is not a number of seconds from 0 to 3600; using "
+          f"{DOWNLOAD_TIMEOUT_S:g}", file=sys.stderr)  # fmt: skip
+    return DOWNLOAD_TIMEOUT_S
 
 
 class DataError(RuntimeError):

@@ -13,6 +13,7 @@ import pytest
 from safetensors.torch import load_file
 
 from app import load_app_model
+from gan_core.data import download_timeout
 from gan_core.loading import check_repo_id, load_generator
 from gan_core.run_files import read_training_state
 from gan_core.space_settings import whole_setting
@@ -120,3 +121,13 @@ def test_a_space_setting_is_a_bounded_whole_number_or_the_default(value, expecte
     assert whole_setting("QUEUE_MAX_SIZE", 64, high=10_000, environ={"QUEUE_MAX_SIZE": value}) == expected
     assert ("is not a whole number from 1 to 10000; using 64" in caplog.text) == (expected == 64)
     assert whole_setting("QUEUE_MAX_SIZE", 64, high=10_000, environ={}) == 64  # unset: the default
+
+
+@pytest.mark.parametrize(
+    "value, expected", [("3", 3.0), (" 0.5 ", 0.5), ("", 20.0), ("0", 20.0), ("-1", 20.0), ("abc", 20.0),
+                        ("nan", 20.0), ("1e9", 20.0)],
+)  # fmt: skip
+def test_the_mnist_read_timeout_is_seconds_or_the_default_with_a_warning(value, expected, capsys):
+    assert download_timeout({"MNIST_READ_TIMEOUT": value}) == expected
+    warned = "is not a number of seconds from 0 to 3600; using 20" in capsys.readouterr().err
+    assert warned == (expected == 20.0 and value.strip() != "")
