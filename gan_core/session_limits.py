@@ -90,7 +90,9 @@ def limit_calls_per_visitor(
                 f"Wait for one to finish, then try again."
             )
         address_limit = ADDRESS_FACTOR * limit
-        from_here = pending_calls(queue, where, behind_proxy=behind_proxy, by_address=True)
+        from_here = (
+            pending_calls(queue, where, behind_proxy=behind_proxy, by_address=True) if behind_proxy else 0
+        )
         if behind_proxy and from_here + admitting_from.get(where, 0) >= address_limit:
             return (
                 f"Your address already has {address_limit} requests waiting or running; this one "
