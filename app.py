@@ -27,6 +27,7 @@ import gan_core  # noqa: F401  first: it mends HF_HUB_* settings before gradio i
 
 # isort: on
 import gradio as gr
+from gradio.components.plot import PlotData
 from PIL import Image
 from starlette.middleware import Middleware
 
@@ -60,6 +61,7 @@ from gan_core.messages import first_line, shown
 from gan_core.models import Generator
 from gan_core.nearest import MAX_K, NearestImages, mnist_source
 from gan_core.outputs import OutputFiles
+from gan_core.plot_cache import cache_folder, figure_data_uri
 from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figure, scores_figure
 from gan_core.quality import load_classifier
 from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
@@ -143,6 +145,7 @@ SAMPLERS = {"improved": SAMPLER, "tutorial": Sampler(TUTORIAL_GENERATOR)}
 CLASSIFIER = load_classifier()
 READERS = {name: DigitReader(sampler, CLASSIFIER) for name, sampler in SAMPLERS.items()}
 SAMPLE_EPOCHS = MODEL.grids.epochs
+PLOT_CACHE = cache_folder()  # the fixed figures, kept between starts
 OUTPUTS = OutputFiles()
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -342,6 +345,12 @@ def sample_at(epoch):
     ), f"Fixed-noise samples after epoch {chosen}."
 
 
+def fixed_plot(make, *inputs) -> PlotData | None:
+    """A figure of the served runs, as Gradio's plot data, drawn once per content (plot_cache)."""
+    uri = figure_data_uri(make, *inputs, folder=PLOT_CACHE)
+    return None if uri is None else PlotData(type="matplotlib", plot=uri)
+
+
 def epoch_chooser(epochs: list[int]):
     """A control that stops only at epochs with a saved grid: a slider stepping by the grids'
     spacing when it is even, else a list of them."""
@@ -399,9 +408,9 @@ def compare_tab() -> None:
                     )
                 )
     button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
-    figure = recipes_figure({"improved (R1)": MODEL.history, "tutorial": TUTORIAL_HISTORY})
-    gr.Plot(figure, show_label=False, elem_id="compare-scores-plot")
-    histograms = digit_histograms_figure({"improved (R1)": MODEL.history, "tutorial": TUTORIAL_HISTORY})
+    runs = {"improved (R1)": MODEL.history, "tutorial": TUTORIAL_HISTORY}
+    gr.Plot(fixed_plot(recipes_figure, runs), show_label=False, elem_id="compare-scores-plot")
+    histograms = fixed_plot(digit_histograms_figure, runs)
     if histograms is not None:
         gr.Plot(histograms, show_label=False, elem_id="compare-digits-plot")
 
@@ -418,7 +427,7 @@ def how_it_works_tab() -> None:
     gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False)
     gr.Markdown(WHY_DETACH)
     gr.Markdown(equilibrium_text(improved, tutorial))
-    figure = recipes_figure({"improved (R1)": improved, "tutorial": tutorial})
+    figure = fixed_plot(recipes_figure, {"improved (R1)": improved, "tutorial": tutorial})
     gr.Plot(figure, show_label=False, elem_id="recipes-plot")
     gr.Markdown(
         "**What do good samples look like?** Each recipe's fixed-noise grid (the same 64 noise "
@@ -568,9 +577,9 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             training_summary(MODEL.history) + " The tutorial claims both scores converge "
             "to 0.5; the dashed line shows where that would be."
         )
-        gr.Plot(value=scores_figure(MODEL.history), show_label=False, elem_id="scores-plot")
+        gr.Plot(value=fixed_plot(scores_figure, MODEL.history), show_label=False, elem_id="scores-plot")
         gr.Markdown(quality_summary(MODEL.history))
-        quality_plot = quality_figure(MODEL.history)
+        quality_plot = fixed_plot(quality_figure, MODEL.history)
         if quality_plot is not None:
             gr.Plot(value=quality_plot, show_label=False, elem_id="quality-plot")
         if SAMPLE_EPOCHS:

@@ -4,6 +4,7 @@ real signals, real files."""
 import json
 import os
 import random
+import shutil
 import stat
 import subprocess
 import sys
@@ -141,14 +142,24 @@ def damage(state_file, how):
     torch.save(state, state_file)
 
 
+@pytest.fixture(scope="module")
+def two_epoch_run(tiny_data, tmp_path_factory):
+    """One finished 2-epoch run, which each damage below copies before it breaks something."""
+    out = tmp_path_factory.mktemp("runs") / "two"
+    assert run_script(*train_args(tiny_data, out, "--epochs", "2")).returncode == 0
+    return out
+
+
 @pytest.mark.parametrize(
     "how",
     ["truncated", "not a dict", "missing key", "wrong type", "wrong shape", "optimizer of another model",
      "history cut short", "whole history cut short", "older version"],
 )  # fmt: skip
-def test_a_damaged_training_state_is_one_error_line_and_changes_nothing(tiny_data, tmp_path, how):
+def test_a_damaged_training_state_is_one_error_line_and_changes_nothing(
+    tiny_data, tmp_path, how, two_epoch_run
+):
     out = tmp_path / "damaged"
-    assert run_script(*train_args(tiny_data, out, "--epochs", "2")).returncode == 0
+    shutil.copytree(two_epoch_run, out)
     damage(out / "training_state.pt", how)
     before = snapshot(out)
     result = run_script(*train_args(tiny_data, out, "--resume", "--epochs", "3"))

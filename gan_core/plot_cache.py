@@ -1,0 +1,71 @@
+"""The app's fixed figures, drawn once per content: PNG data URIs kept in a cache folder.
+
+Why: the app shows five figures made from the runs it serves, and drawing them (matplotlib's
+layout and rendering) was about 2 s of every start. They depend only on their inputs and on the
+code that draws them, so the PNG is kept under a key made of both, and a start with the same runs
+(the bundled ones, every time) reads it back. Where no cache folder can be written, the figure is
+drawn as before.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import inspect
+import io
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+
+from . import plots
+from .run_files import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def cache_folder(environ=os.environ) -> Path | None:
+    """XDG_CACHE_HOME/mnist-gan/plots (~/.cache/... by default); None without a home folder."""
+    try:
+        root = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home folder: nothing to cache in
+        return None
+    return root / "mnist-gan" / "plots"
+
+
+def figure_data_uri(make: Callable, *inputs, folder: Path | None = None) -> str | None:
+    """make(*inputs) as the PNG data URI Gradio would make of it, from the cache when the same
+    inputs were drawn by the same code before; None when make() draws nothing."""
+    key = _key(make, inputs)
+    path = folder / f"{key}.txt" if folder is not None else None
+    if path is not None and path.is_file():
+        return path.read_text(encoding="ascii") or None
+    figure = make(*inputs)
+    uri = None if figure is None else _png_data_uri(figure)
+    if path is not None:
+        try:
+            atomic_write_text(path, uri or "")
+        except OSError as error:  # a read-only home: draw every time, as before
+            log.info("could not cache a figure in %s: %s", folder, error)
+    return uri
+
+
+def _png_data_uri(figure) -> str:
+    with io.BytesIO() as output:
+        figure.savefig(output, format="png")  # as gradio's encode_plot_to_base64
+        data = output.getvalue()
+    plt.close(figure)  # figures made with pyplot stay registered until closed
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _key(make: Callable, inputs) -> str:
+    """The inputs (JSON), the drawing code (plots.py, whole) and matplotlib's version."""
+    text = json.dumps([make.__name__, inputs], sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode())
+    digest.update(inspect.getsource(plots).encode())
+    digest.update(matplotlib.__version__.encode())
+    return digest.hexdigest()[:32]
