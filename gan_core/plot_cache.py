@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
-import matplotlib.pyplot as plt
 
 from . import plots
 from .run_files import atomic_write_text
@@ -58,7 +57,6 @@ def _png_data_uri(figure) -> str:
     with io.BytesIO() as output:
         figure.savefig(output, format="png")  # as gradio's encode_plot_to_base64
         data = output.getvalue()
-    plt.close(figure)  # figures made with pyplot stay registered until closed
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 

@@ -7,7 +7,8 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # headless: training machines and Spaces have no display
-import matplotlib.pyplot as plt  # noqa: E402
+# Bare Figures, not pyplot's: nothing keeps one once it is drawn (pyplot registers each figure
+# until it is closed), and no process has to import pyplot.
 from matplotlib.figure import Figure  # noqa: E402
 
 from .history import History, column, quality_rows  # noqa: E402
@@ -37,7 +38,6 @@ def scores_png(history: History) -> bytes:
     figure = scores_figure(history)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     return buffer.getvalue()
 
 
@@ -47,7 +47,8 @@ def quality_figure(history: History) -> Figure | None:
     if not rows:
         return None
     epochs = [row["epoch"] for row in rows]
-    figure, (fd_axis, is_axis, histogram_axis) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
+    figure = Figure(figsize=(15, 4.2), layout="constrained")
+    fd_axis, is_axis, histogram_axis = figure.subplots(1, 3)
     for axis, figure_name, color in (
         (fd_axis, "mnist_fd", "tab:red"),
         (is_axis, "inception_score", "tab:green"),
@@ -75,7 +76,8 @@ def quality_figure(history: History) -> Figure | None:
 
 def recipes_figure(histories: dict[str, History]) -> Figure:
     """D(x) and D(G(z)) of several runs on one axis, with the 0.5 of the tutorial's claim."""
-    figure, axis = plt.subplots(figsize=(12, 4.5), layout="constrained")
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    axis = figure.subplots()
     for (label, history), style in zip(histories.items(), ("-", "--", ":", "-."), strict=False):
         epochs = column(history, "epoch")
         axis.plot(epochs, column(history, "d_x"), style, color="tab:green", label=f"D(x), {label}")
@@ -98,7 +100,8 @@ def digit_histograms_figure(histories: dict[str, History]) -> Figure | None:
             shares[f"{label}, epoch {rows[-1]['epoch']}"] = rows[-1]["quality"]["digit_histogram"]
     if not shares:
         return None
-    figure, axis = plt.subplots(figsize=(12, 3.8), layout="constrained")
+    figure = Figure(figsize=(12, 3.8), layout="constrained")
+    axis = figure.subplots()
     width = 0.8 / len(shares)
     for index, (label, histogram) in enumerate(shares.items()):
         offsets = [digit - 0.4 + width * (index + 0.5) for digit in range(10)]
