@@ -209,11 +209,12 @@ def train_seeds(args, config: TrainConfig) -> int:
     the runs together (stacked); otherwise they train one after the other, each by fit()."""
     runs = [seed_config(config, seed) for seed in args.seeds]
     together = supports(config) and len(runs) > 1 and not args.push_only
+    resumed = [args.resume and resumable(run) for run in runs]  # a seed not yet begun starts afresh
     repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
     trained = False
     try:
-        for run in runs:  # a folder of the user's stops the command before any seed is written
-            if not args.push_only and not (args.resume and resumable(run)) and Path(run.out).exists():
+        for run, resuming in zip(runs, resumed, strict=True):  # a folder of the user's stops all first
+            if not args.push_only and not resuming and Path(run.out).exists():
                 check_fresh_folder(Path(run.out))
         if args.push or args.push_only:
             for repo in repos.values():
@@ -225,13 +226,13 @@ def train_seeds(args, config: TrainConfig) -> int:
         if together:
             print(f"{len(runs)} seeds trained together -> {shlex.quote(config.out)}/seed-N")
             trained = True
-            fit_together(runs, [args.resume and resumable(run) for run in runs])
-        for number, run in enumerate(runs, start=1):
+            fit_together(runs, resumed)
+        for number, (run, resuming) in enumerate(zip(runs, resumed, strict=True), start=1):
             if not together:
                 print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
                 if not args.push_only:
                     trained = True
-                    fit(run, resume=args.resume and resumable(run), hint=SEEDS_HINT)
+                    fit(run, resume=resuming, hint=SEEDS_HINT)
             if args.push or args.push_only:
                 print(f"pushed {run.out} to {push_run(run.out, repos[run.out], args.private)}")
     except Terminated:

@@ -79,10 +79,14 @@ def fit(
             return out
         train_epochs(run, log, progress, hint)
     except OSError as error:
-        raise RunDirectoryUnwritable(
-            f"cannot write {error.filename or out}: {error.strerror or error}; {_kept(out, saved_epoch(out))}"
-        ) from None
+        raise unwritable(error, out) from None
     return out
+
+
+def unwritable(error: OSError, out: str | Path) -> RunDirectoryUnwritable:
+    """A write that failed, said with what the run directory still holds."""
+    kept = _kept(Path(out), saved_epoch(out))
+    return RunDirectoryUnwritable(f"cannot write {error.filename or out}: {error.strerror or error}; {kept}")
 
 
 def prepare(config: TrainConfig, resume: bool, like: Run | None = None) -> Run | None:

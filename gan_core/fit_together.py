@@ -18,7 +18,7 @@ import torch
 from .config import TrainConfig
 from .data import to_model_range
 from .epoch_files import EpochWriter, write_summary
-from .fit import RunDirectoryUnwritable, TrainingDiverged, _kept, close_epoch, interrupted_line, prepare
+from .fit import RunDirectoryUnwritable, TrainingDiverged, close_epoch, interrupted_line, prepare, unwritable
 from .history import STAT_NAMES, epoch_count
 from .run_files import saved_epoch
 from .stacked_step import StackedRuns, run_generator, use_as_global
@@ -36,10 +36,7 @@ def fit_together(configs: list[TrainConfig], resume: list[bool], log=print) -> N
         try:
             run = prepare(config, resumed, like)
         except OSError as error:
-            raise RunDirectoryUnwritable(
-                f"cannot write {error.filename or config.out}: {error.strerror or error}; "
-                f"{_kept(config.out, saved_epoch(config.out))}"
-            ) from None
+            raise unwritable(error, config.out) from None
         if run is None:
             log(f"{config.out} already has {saved_epoch(config.out)} epochs (--epochs {config.epochs}); "
                 f"nothing to train")  # fmt: skip
