@@ -14,9 +14,16 @@ import math
 from pathlib import Path
 from typing import TypedDict
 
+from .files import read_bounded
+
 # The per-step statistics, in the order train_step returns them; an epoch row holds their means.
 STAT_NAMES = ("d_loss", "g_loss", "d_x", "d_g_z")
 QUALITY_FIELDS = ("mnist_fd", "inception_score", "kl_to_uniform", "mean_confidence")
+# A 300-epoch history is about 60 KB; 32 MB is over 100,000 evaluated epochs, and keeps a hostile
+# file from filling the app's memory (its text reaches every page's /config).
+MAX_HISTORY_BYTES = 32 * 1024 * 1024
+MAX_TEXT = 500  # characters of one string from a history (a device name, a path) that are kept
+MAX_LIST = 100  # items of one list value in config or meta
 
 
 class Quality(TypedDict):
@@ -68,11 +75,10 @@ def add_epoch(history: History, record: EpochRecord) -> None:
 def read_history(path: str | Path) -> History:
     """Read history.json; a missing or malformed file is a clear ValueError."""
     path = Path(path)
+    data = read_bounded(path, MAX_HISTORY_BYTES)  # a FIFO, a device or a huge file: a ValueError
     try:
-        history = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{path} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        history = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{path} is not valid JSON ({error})") from None
     if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
         raise ValueError(f"{path} has no 'epochs' list")
@@ -120,20 +126,27 @@ def _sound_quality(quality) -> bool:
     )
 
 
-def _plain(values) -> dict:
-    """Only the values a card or a page can print: numbers, text, lists of them, and nested dicts."""
-    if not isinstance(values, dict):
+def _plain(values, depth: int = 0) -> dict:
+    """Only the values a card or a page can print: numbers, text (cut to MAX_TEXT characters), short
+    lists of them, and dicts of them nested a few levels."""
+    if not isinstance(values, dict) or depth > 3:
         return {}
     plain = (str, int, float, bool, type(None))
-    return {
-        key: _plain(value) if isinstance(value, dict) else value
-        for key, value in values.items()
-        if isinstance(key, str)
-        and (
-            isinstance(value, (plain, dict))
-            or (isinstance(value, list) and all(isinstance(v, plain) for v in value))
-        )
-    }
+    kept = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or len(key) > MAX_TEXT:
+            continue
+        if isinstance(value, dict):
+            kept[key] = _plain(value, depth + 1)
+        elif isinstance(value, plain):
+            kept[key] = _short(value)
+        elif isinstance(value, list) and len(value) <= MAX_LIST and all(isinstance(v, plain) for v in value):
+            kept[key] = [_short(item) for item in value]
+    return kept
+
+
+def _short(value):
+    return value[:MAX_TEXT] + "…" if isinstance(value, str) and len(value) > MAX_TEXT else value
 
 
 def column(history: History, name: str) -> list[float]:

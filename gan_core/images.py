@@ -12,6 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 from .data import from_model_range
 
 DIGIT_SIDE = 28
+GRID_COLUMNS = 8  # a run's sample grid: 64 fixed-noise digits, 8 by 8, with 2 px of padding
+SAMPLE_GRID_SIZE = (GRID_COLUMNS * (DIGIT_SIDE + 2) + 2,) * 2  # 242 x 242 pixels
 
 
 def to_uint8_digits(images: torch.Tensor) -> np.ndarray:

@@ -20,10 +20,13 @@ from huggingface_hub import (
     hf_hub_download,
     snapshot_download,
 )
+from PIL import Image
 from safetensors import safe_open
 
 from .config import MAX_WIDTH, ModelConfig
+from .files import check_regular, decode_image, read_bounded
 from .history import History, read_history
+from .images import SAMPLE_GRID_SIZE
 from .latent import seeded_noise
 from .layout import (
     CONFIG_FILE,
@@ -60,13 +63,15 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
+MAX_CONFIG_BYTES = 64 * 1024  # config.json holds three numbers
+
+
 def read_model_config(config_path: Path) -> ModelConfig:
     """config.json, checked against the bounds training allows before anything is allocated."""
+    data = read_bounded(config_path, MAX_CONFIG_BYTES)  # missing, a FIFO, a device: a ValueError
     try:
-        values = json.loads(config_path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{config_path} is missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        values = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValueError(f"{config_path} is not a valid generator config ({first_line(error)})") from None
     if not isinstance(values, dict):
         raise ValueError(f"{config_path} is not a valid generator config (not a JSON object)")
@@ -89,6 +94,7 @@ def check_weight_shapes(weights_path: Path, model_config: ModelConfig, config_pa
     with torch.device("meta"):  # shapes only: nothing is allocated
         model = Generator(**model_config.to_dict())
     expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    check_regular(weights_path)  # safetensors would wait on a FIFO, or map a device
     try:
         with safe_open(str(weights_path), framework="pt") as weights:
             found = {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
@@ -204,6 +210,14 @@ def load_hub_run(repo_id: str, revision: str | None = None) -> tuple[Path, Gener
     return run_dir, *load_run(run_dir)
 
 
+MAX_GRID_BYTES = 1024 * 1024  # a 242x242 greyscale PNG is about 40 KB at most
+
+
+class GridUnreadable(ValueError):
+    """A saved grid that is there but cannot be shown (damaged, foreign, too large): it counts as
+    that epoch's missing grid. A grid that could not be downloaded raises the download's error."""
+
+
 @dataclass
 class SampleGrids:
     """A run's fixed-noise grids: in its folder, or fetched from its Hub repo when first shown."""
@@ -219,6 +233,16 @@ class SampleGrids:
             return local
         name = local.relative_to(self.folder).as_posix()
         return Path(hf_hub_download(self.repo_id, name, revision=self.commit, repo_type="model"))
+
+    def image(self, epoch: int) -> Image.Image:
+        """The grid of `epoch`, decoded only when it is the size a grid is (8x8 digits of 28 px with
+        their padding): a damaged or foreign file is a ValueError, as a grid that is not there.
+        A Hub run's grid that cannot be downloaded raises the download's own error."""
+        path = self.path(epoch)
+        try:
+            return decode_image(read_bounded(path, MAX_GRID_BYTES), f"{path.name}", SAMPLE_GRID_SIZE)
+        except ValueError as error:
+            raise GridUnreadable(f"The grid of epoch {epoch} cannot be shown: {error}") from None
 
 
 def sample_grids(folder: Path, repo_id: str | None = None) -> SampleGrids:
