@@ -9,6 +9,7 @@ from huggingface_hub import EvalResult, ModelCardData
 from .config import card_rows, recipe_label
 from .history import History, final_quality, final_scores
 from .layout import sample_epochs, sample_path
+from .messages import markdown_text
 from .report import quality_summary, training_summary
 
 TUTORIAL_URL = "https://github.com/yunjey/pytorch-tutorial/tree/master/tutorials/03-advanced/generative_adversarial_network"
@@ -90,6 +91,10 @@ def recipe_paragraph(config: dict) -> str:
     )
 
 
+def _text(value):
+    return markdown_text(value) if isinstance(value, str) else value
+
+
 def model_card(history: History, run_dir: str | Path, repo_id: str | None = None) -> str:
     """The card of the run in `run_dir`; `repo_id` goes into the usage snippet (USER/NAME until pushed)."""
     repo = repo_id or "USER/NAME"
@@ -98,7 +103,8 @@ def model_card(history: History, run_dir: str | Path, repo_id: str | None = None
     config = history.get("config", {})
     meta = history.get("meta", {})
     last = final_scores(history) or {}
-    rows = "\n".join(f"| {label} | {value} |" for label, value in card_rows(config, meta))
+    # The run's own values are text, never Markdown: a hand-edited history cannot add links or cells.
+    rows = "\n".join(f"| {label} | {_text(value)} |" for label, value in card_rows(config, meta))
     latent, hidden = config.get("latent_size", 64), config.get("hidden_size", 256)
     images = meta.get("training_images")
     trained_on = (
@@ -141,7 +147,8 @@ With the project's code (`gan_core/models.py`): `Generator.from_pretrained("{rep
 | --- | --- |
 {rows}
 
-{training_summary(history)} Software: torch {meta.get("torch", "?")}, the {meta.get("path", "eager")} path.
+{training_summary(history)} Software: torch {markdown_text(meta.get("torch", "?"))}, the \
+{markdown_text(meta.get("path", "eager"))} path.
 
 Final epoch means over all batches:
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .history import QUALITY_FIELDS, STAT_NAMES, History, final_quality, final_scores
+from .messages import markdown_text
 
 # The table's column titles as a reader knows them; the columns are STAT_NAMES and QUALITY_FIELDS.
 TABLE_HEADERS = ["epoch", "D loss", "G loss", "D(x)", "D(G(z))", "seconds", "MNIST-FD", "IS", "KL to uniform",
@@ -77,7 +78,7 @@ def training_summary(history: History) -> str:
     meta = history.get("meta", {})
     seconds = meta.get("training_seconds")
     time_text = f" in {seconds:.0f} s of training" if isinstance(seconds, (int, float)) else ""
-    device = meta.get("device_name", "an unrecorded device")
+    device = markdown_text(meta.get("device_name", "an unrecorded device"))  # the run's text, not Markdown
     return (
         f"Trained {last['epoch']} epochs{time_text} on {device}. Final epoch means: "
         f"D(x) = {last['d_x']:.3f}, D(G(z)) = {last['d_g_z']:.3f}, "
