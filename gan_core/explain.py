@@ -8,7 +8,7 @@ import inspect
 import re
 import textwrap
 
-from .history import History, final_quality
+from .history import History, final_quality, final_scores, is_finite
 from .step import generator_loss, train_step
 
 # The banners that open the two updates in train_step: "# (1) update D: ..." and "# (2) update G: ...".
@@ -107,12 +107,36 @@ def how_it_works_intro() -> str:
     )
 
 
+def served_recipe(history: History) -> str | None:
+    """The recipe a run recorded, by what matters here: "improved" where its D had an R1 penalty,
+    "tutorial" where it had none, None where the run recorded no settings."""
+    config = history.get("config") or {}
+    if not config:
+        return None
+    resolved = config.get("resolved") if isinstance(config.get("resolved"), dict) else {}
+    gamma = resolved.get("r1_gamma", config.get("r1_gamma"))
+    return "improved" if is_finite(gamma) and gamma > 0 else "tutorial"
+
+
+def served_label(history: History) -> str:
+    """How the pages name the served run: by its recorded recipe, never by the API's word for it."""
+    return {"improved": "improved (R1)", "tutorial": "served run, tutorial's recipe"}.get(
+        served_recipe(history), "served run, recipe not recorded"
+    )
+
+
+def _ends(history: History) -> str | None:
+    last = final_scores(history)
+    return None if last is None else f"{last['d_x']:.2f} and {last['d_g_z']:.2f}"
+
+
 def model_facts(name: str, history: History) -> str:
     """One model's final scores and quality figures, for the Compare tab."""
-    text = (
-        f"**{name}** ({len(history['epochs'])} epochs): D(x) = {_final(history, 'd_x'):.2f}, "
-        f"D(G(z)) = {_final(history, 'd_g_z'):.2f}"
-    )
+    last = final_scores(history)
+    if last is None:
+        return f"**{name}**: this run recorded no epoch scores that can be shown."
+    epochs = len(history["epochs"])
+    text = f"**{name}** ({epochs} epochs): D(x) = {last['d_x']:.2f}, D(G(z)) = {last['d_g_z']:.2f}"
     measured = final_quality(history)
     if measured:
         epoch, quality = measured["epoch"], measured["quality"]
@@ -125,13 +149,29 @@ def model_facts(name: str, history: History) -> str:
     return text
 
 
-def compare_intro(improved: History, tutorial: History) -> str:
-    ends = [
-        f"{_final(history, 'd_x'):.2f} and {_final(history, 'd_g_z'):.2f}" for history in (tutorial, improved)
-    ]
-    return (
-        "The tutorial's recipe, as written, against the same networks with one change: an R1 penalty "
-        "on D. The same seed draws the same noise for both. The tutorial claims D(x) and D(G(z)) "
-        f"meet at 0.5: its own run ends at {ends[0]}, the improved one at {ends[1]}. Lower MNIST-FD "
-        "is closer to real digits; an Inception Score near 10 means sharp digits of every kind."
-    )
+QUALITY_HINT = (
+    "Lower MNIST-FD is closer to real digits; an Inception Score near 10 means sharp digits of every kind."
+)
+
+
+def compare_intro(served: History, tutorial: History) -> str:
+    """The Compare tab's first lines, true of whichever run is served: the bundled R1 run, or a
+    user's run of either recipe, with or without recorded scores."""
+    recipe = served_recipe(served)
+    if recipe == "improved":
+        text = "The tutorial's recipe, as written, against the same networks with one change: an R1 "
+        text += "penalty on D."
+    elif recipe == "tutorial":
+        text = (
+            "The tutorial's bundled run against the served run, which was trained without an R1 penalty too."
+        )
+    else:
+        text = "The tutorial's bundled run against the served run, whose recipe was not recorded."
+    text += " The same seed draws the same noise for both."
+    tutorial_ends, served_ends = _ends(tutorial), _ends(served)
+    if tutorial_ends:
+        text += f" The tutorial claims D(x) and D(G(z)) meet at 0.5: its own run ends at {tutorial_ends}"
+        text += (
+            f", the served one at {served_ends}." if served_ends else "; the served run recorded no scores."
+        )
+    return f"{text} {QUALITY_HINT}"
