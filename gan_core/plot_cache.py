@@ -20,8 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
+from PIL import Image
 
 from . import plots
+from .files import read_bounded
 from .run_files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -36,21 +38,51 @@ def cache_folder(environ=os.environ) -> Path | None:
     return root / "mnist-gan" / "plots"
 
 
+PNG_URI = "data:image/png;base64,"
+NOTHING = "none"  # the entry of a figure that make() does not draw (no quality figures recorded)
+MAX_ENTRY_BYTES = 8 * 1024 * 1024  # the app's largest figure is about 200 KB
+
+
 def figure_data_uri(make: Callable, *inputs, folder: Path | None = None) -> str | None:
     """make(*inputs) as the PNG data URI Gradio would make of it, from the cache when the same
-    inputs were drawn by the same code before; None when make() draws nothing."""
+    inputs were drawn by the same code before; None when make() draws nothing. An entry that is not
+    one this code wrote whole (cut short, replaced, a link, not text) is drawn again and rewritten."""
     key = _key(make, inputs)
     path = folder / f"{key}.txt" if folder is not None else None
-    if path is not None and path.is_file():
-        return path.read_text(encoding="ascii") or None
+    if path is not None:
+        try:
+            return cached_entry(path)
+        except ValueError as error:  # missing, or bad: draw it again
+            if path.exists() or path.is_symlink():
+                log.warning("redrawing a damaged figure cache entry: %s", error)
     figure = make(*inputs)
     uri = None if figure is None else _png_data_uri(figure)
     if path is not None:
         try:
-            atomic_write_text(path, uri or "")
+            path.unlink(missing_ok=True)  # a link is replaced, never written through
+            atomic_write_text(path, uri or NOTHING)
         except OSError as error:  # a read-only home: draw every time, as before
             log.info("could not cache a figure in %s: %s", folder, error)
     return uri
+
+
+def cached_entry(path: Path) -> str | None:
+    """A cache entry, read as bytes and checked: a regular file (never a link, whatever it points
+    at), ASCII, and either NOTHING or a PNG data URI whose image is complete; else a ValueError."""
+    data = read_bounded(path, MAX_ENTRY_BYTES, follow_links=False)
+    if data == NOTHING.encode():
+        return None
+    if not data.startswith(PNG_URI.encode()):
+        raise ValueError(f"{path} is not a figure entry")
+    try:
+        png = base64.b64decode(data[len(PNG_URI) :], validate=True)
+        with Image.open(io.BytesIO(png)) as image:
+            if image.format != "PNG":
+                raise ValueError("not a PNG")
+            image.load()  # a cut-short PNG fails here
+    except Exception as error:
+        raise ValueError(f"{path} holds no whole PNG ({type(error).__name__})") from None
+    return data.decode("ascii")
 
 
 def _png_data_uri(figure) -> str:
