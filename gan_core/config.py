@@ -12,7 +12,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from .messages import shown
+from .messages import markdown_text, shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
@@ -280,7 +280,10 @@ def recipe_label(config: dict) -> str:
     for name, recipe in RECIPES.items():
         if resolved == recipe.to_dict():
             return f"`{name}`"
-    return f"`{recipe_name(config.get('recipe', 'tutorial'))}` with changed settings (see Training)"
+    name = recipe_name(config.get("recipe", "tutorial"))
+    # A name this version does not know is the history's own text: shown as text, not as code.
+    shown_name = f"`{name}`" if name in RECIPES else markdown_text(name)
+    return f"{shown_name} with changed settings (see Training)"
 
 
 def card_rows(config: dict, meta: dict | None = None) -> list[tuple[str, object]]:

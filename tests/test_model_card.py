@@ -1,7 +1,10 @@
 import json
+import re
 
 from huggingface_hub import ModelCard
 
+from gan_core.history import read_history
+from gan_core.messages import markdown_text
 from gan_core.model_card import model_card
 from tests.helpers import ROOT
 
@@ -50,3 +53,14 @@ def test_the_card_states_the_runs_own_sizes_and_images(tmp_path):
         and "| training images | 2,000 |" in card
     )
     assert ModelCard(card).data.eval_results is None  # no quality figures were recorded
+
+
+def test_a_hand_edited_history_cannot_put_markdown_in_the_card(tmp_path):
+    history = read_history(ROOT / "weights" / "history.json")
+    link = "[a link](https://evil.example/x) <img src=x>"
+    history["meta"].update(device_name=link, torch=link, path=link)
+    history["config"].update(recipe="`x` " + link, data_dir=link)
+    body = model_card(history, ROOT / "weights", "someone/mnist-gan")
+    # No mark that could start a link or a tag is left unescaped, and the text is shown as typed.
+    assert not re.search(r"(?<!\\)\]\(https?://evil|(?<!\\)<img", body)
+    assert body.count(markdown_text(link)) == 4  # device, torch, path, and the recipe's row
