@@ -23,7 +23,7 @@ from pathlib import Path
 from gan_core.claim import RunDirectoryBusy, check_fresh_folder
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
-from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit
+from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit, unwritable
 from gan_core.fit_together import SEEDS_HINT, fit_together
 from gan_core.hub import PushError, check_push_access, push_run
 from gan_core.loading import check_repo_id
@@ -212,6 +212,7 @@ def train_seeds(args, config: TrainConfig) -> int:
     resumed = [args.resume and resumable(run) for run in runs]  # a seed not yet begun starts afresh
     repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
     trained = False
+    training = None  # the seed fit() trains now, one after the other
     try:
         for run, resuming in zip(runs, resumed, strict=True):  # a folder of the user's stops all first
             if not args.push_only and not resuming and Path(run.out).exists():
@@ -231,8 +232,9 @@ def train_seeds(args, config: TrainConfig) -> int:
             if not together:
                 print(f"seed {run.seed} ({number} of {len(runs)}) -> {run.out}")
                 if not args.push_only:
-                    trained = True
+                    trained, training = True, run.seed
                     fit(run, resume=resuming, hint=SEEDS_HINT)
+                    training = None
             if args.push or args.push_only:
                 print(f"pushed {run.out} to {push_run(run.out, repos[run.out], args.private)}")
     except Terminated:
@@ -250,12 +252,21 @@ def train_seeds(args, config: TrainConfig) -> int:
             )
         return 3
     except (DataError, TrainingDiverged, RunDirectoryUnwritable, RunDirectoryBusy, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {'' if training is None else f'seed {training}: '}{error}", file=sys.stderr)
+        if isinstance(error, RunDirectoryUnwritable) and trained:
+            print(f"Every other seed keeps its last finished epoch. Once the cause is fixed, go on with "
+                  f"{SEEDS_HINT} (a seed whose folder is gone starts again).", file=sys.stderr)  # fmt: skip
         return 2
     summary = quality_over_seeds([run.out for run in runs])
     if summary is not None:
         print(quality_table(summary))
-        write_json(Path(config.out) / QUALITY_OVER_SEEDS_FILE, quality_record(summary, args.seeds))
+        path = Path(config.out) / QUALITY_OVER_SEEDS_FILE
+        try:
+            write_json(path, quality_record(summary, args.seeds), make_folders=False)
+        except OSError as error:
+            kept = "every seed's run is complete; the figures are the ones printed above"
+            print(f"error: {unwritable(error, path, kept)}", file=sys.stderr)
+            return 2
     print(f"next: resume them all with the same command and --resume; look at one with "
           f"`python app.py --run {shlex.quote(runs[0].out)}`")  # fmt: skip
     return 0

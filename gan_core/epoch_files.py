@@ -25,21 +25,33 @@ from .layout import (
     MODEL_FILE,
     RAW_MODEL_FILE,
     REAL_IMAGES_FILE,
+    SAMPLES_DIR,
     SCORES_FILE,
     sample_path,
 )
 from .model_card import model_card
 from .plots import scores_png
-from .run_files import FILE_MODE, atomic_write_bytes, atomic_write_text, write_json, write_training_state
+from .run_files import (
+    FILE_MODE,
+    RunDirectoryLost,
+    atomic_write_bytes,
+    atomic_write_text,
+    folder_identity,
+    lost_run_directory,
+    write_json,
+    write_training_state,
+)
 from .step import TrainState, published_generator
 
 
 def write_static_files(run_dir: Path, config: TrainConfig, real_images: torch.Tensor) -> None:
     """config.json (the generator's init args) and one grid of real images to compare against."""
-    write_json(run_dir / CONFIG_FILE, config.model.to_dict())
+    write_json(run_dir / CONFIG_FILE, config.model.to_dict(), make_folders=False)
     if not (run_dir / REAL_IMAGES_FILE).exists():
         atomic_write_bytes(
-            run_dir / REAL_IMAGES_FILE, png_bytes(digit_grid(to_model_range(real_images.cpu()), columns=8))
+            run_dir / REAL_IMAGES_FILE,
+            png_bytes(digit_grid(to_model_range(real_images.cpu()), columns=8)),
+            make_folders=False,
         )
 
 
@@ -135,7 +147,7 @@ class HistoryFiles:
             self._append_to_journal(row)
 
     def rewrite(self) -> None:
-        write_json(self.run_dir / HISTORY_FILE, self.history)
+        write_json(self.run_dir / HISTORY_FILE, self.history, make_folders=False)
         (self.run_dir / HISTORY_JOURNAL_FILE).unlink(missing_ok=True)  # its rows are all in history.json
         self.journal_rows = 0
 
@@ -158,19 +170,24 @@ class HistoryFiles:
 
 def write_epoch(run_dir: Path, record: dict, history_files: HistoryFiles) -> None:
     """The epoch's files. training_state.pt goes last: until it is renamed into place,
-    --resume continues from the previous epoch."""
+    --resume continues from the previous epoch. No write makes the run directory again."""
     epoch, resume = record["epoch"], record["resume"]
+    write = lambda path, data: atomic_write_bytes(path, data, make_folders=False)
     if record["samples"] is not None:
-        atomic_write_bytes(sample_path(run_dir, epoch), png_bytes(digit_grid(record["samples"], columns=8)))
+        (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)  # not its parents: a removed run stays removed
+        write(sample_path(run_dir, epoch), png_bytes(digit_grid(record["samples"], columns=8)))
     stamp = {"epoch": str(epoch)}
     if resume["ema"] is not None:
-        atomic_write_bytes(run_dir / MODEL_FILE, save(resume["ema"], metadata={**stamp, "weights": "ema"}))
-        atomic_write_bytes(run_dir / RAW_MODEL_FILE, save(resume["generator"], metadata=stamp))
+        write(run_dir / MODEL_FILE, save(resume["ema"], metadata={**stamp, "weights": "ema"}))
+        write(run_dir / RAW_MODEL_FILE, save(resume["generator"], metadata=stamp))
     else:
-        atomic_write_bytes(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
-    atomic_write_bytes(run_dir / DISCRIMINATOR_FILE, save(resume["discriminator"], metadata=stamp))
+        write(run_dir / MODEL_FILE, save(resume["generator"], metadata=stamp))
+    write(run_dir / DISCRIMINATOR_FILE, save(resume["discriminator"], metadata=stamp))
     history_files.add(record["row"], record["config"], record["meta"])
     write_training_state(run_dir, {**resume, "history": {"config": record["config"], "meta": record["meta"]}})
+
+
+ONCE_FILES = (CONFIG_FILE, REAL_IMAGES_FILE)  # written as a run starts, the same ever after
 
 
 class EpochWriter:
@@ -178,27 +195,85 @@ class EpochWriter:
 
     A write error (full disk, read-only folder) surfaces at the next epoch or at close();
     close() also waits for the last write, so Ctrl-C still leaves the finished epoch on disk.
+
+    Before each epoch's files it looks at the folder: a run directory removed or replaced since
+    the run began, or its samples folder, stops the run (RunDirectoryLost) rather than leave a
+    folder without the earlier files; config.json or real_images.png removed is written again
+    (both are the same all run long). close() names the grids of this run that were removed.
     """
 
     def __init__(self, run_dir: str | Path, history: History):
         self.run_dir = Path(run_dir)
+        self.folder = folder_identity(self.run_dir)  # the folder the run claimed and wrote into
+        self.samples = folder_identity(self.run_dir / SAMPLES_DIR)  # None until the first grid
+        self.once = {name: (self.run_dir / name).read_bytes() for name in ONCE_FILES
+                     if (self.run_dir / name).is_file()}  # fmt: skip
+        self.grids: list[Path] = []  # written by this writer
         self.history_files = HistoryFiles(self.run_dir, history)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoch-writer")
         self.pending = None
+        self.failed = False
+        self.closed = False
 
     def submit(self, record: dict) -> None:
         self.wait()
-        self.pending = self.pool.submit(write_epoch, self.run_dir, record, self.history_files)
+        self.pending = self.pool.submit(self._write, record)
 
     def wait(self) -> None:
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            pending.result()
+            try:
+                pending.result()
+            except BaseException:
+                self.failed = True
+                raise
+
+    def check_folder(self) -> None:
+        """Stop where the run's folder (or its samples folder) is gone or another one; write back
+        a removed config.json or real_images.png."""
+        if folder_identity(self.run_dir) != self.folder:
+            raise lost_run_directory(self.run_dir)
+        if self.samples is not None and folder_identity(self.run_dir / SAMPLES_DIR) != self.samples:
+            raise RunDirectoryLost(
+                f"{self.run_dir / SAMPLES_DIR} was removed or replaced while the run trained, and with it "
+                f"the sample grids of the earlier epochs, which cannot be drawn again; the checkpoint of "
+                f"the last finished epoch in {self.run_dir} is kept"
+            )
+        for name, data in self.once.items():
+            if not (self.run_dir / name).exists():
+                atomic_write_bytes(self.run_dir / name, data, make_folders=False)
+
+    def _write(self, record: dict) -> None:
+        self.check_folder()
+        try:
+            write_epoch(self.run_dir, record, self.history_files)
+        except FileNotFoundError:
+            self.check_folder()  # removed while these files were written: say so
+            raise
+        if record["samples"] is not None:
+            self.grids.append(sample_path(self.run_dir, record["epoch"]))
+            self.samples = self.samples or folder_identity(self.run_dir / SAMPLES_DIR)
 
     def close(self) -> None:
+        """Wait for the last epoch's files and check the folder once more (once: it is called again
+        in `finally` blocks)."""
+        if self.closed:
+            return
+        self.closed = True
         try:
             self.wait()
+            if self.failed:  # said already: nothing more is written to, or checked in, the folder
+                return
+            self.check_folder()
             self.history_files.finish()
+            missing = [grid.name for grid in self.grids if not grid.is_file()]
+            if missing:
+                shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+                raise RunDirectoryLost(
+                    f"sample grids of this run were removed while it trained ({shown} in "
+                    f"{self.run_dir / SAMPLES_DIR}); the weights of those epochs are gone, so they cannot "
+                    f"be drawn again. The run is otherwise complete and resumable"
+                )
         finally:
             self.pool.shutdown(wait=True)
 
@@ -207,5 +282,5 @@ def write_summary(run_dir: Path, history: History) -> None:
     """scores.png and the model card: written when training stops, not every epoch (a plot
     costs more than a whole epoch on a GPU)."""
     if history["epochs"]:
-        atomic_write_bytes(run_dir / SCORES_FILE, scores_png(history))
-    atomic_write_text(run_dir / CARD_FILE, model_card(history, run_dir))
+        atomic_write_bytes(run_dir / SCORES_FILE, scores_png(history), make_folders=False)
+    atomic_write_text(run_dir / CARD_FILE, model_card(history, run_dir), make_folders=False)

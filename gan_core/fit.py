@@ -4,6 +4,7 @@ asked, and a run directory that `--resume` can always continue after Ctrl-C or a
 from __future__ import annotations
 
 import math
+import re
 import shlex
 import time
 from dataclasses import dataclass
@@ -21,7 +22,13 @@ from .history import STAT_NAMES, EpochRecord, History, epoch_count, epoch_record
 from .latent import seeded_noise
 from .layout import STATE_FILE
 from .quality import QualityEvaluator
-from .run_files import load_resume_state, read_resume_state, saved_epoch
+from .run_files import (  # noqa: F401 (RunDirectoryUnwritable: fit()'s error, imported from here)
+    RunDirectoryUnwritable,
+    load_resume_state,
+    lost_run_directory,
+    read_resume_state,
+    saved_epoch,
+)
 from .step import (
     TrainState,
     build_state,
@@ -36,10 +43,6 @@ from .step import (
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class RunDirectoryUnwritable(RuntimeError):
-    """The run directory refused a write (read-only, full disk); the last good checkpoint is kept."""
 
 
 @dataclass
@@ -69,7 +72,8 @@ def fit(
     With `resume`, continue from the last finished epoch of `config.out` (weights, optimizer
     moments, RNG state, history). Ctrl-C stops between checkpoints, so the run stays resumable.
     A write that fails (read-only folder, full disk) stops the run with RunDirectoryUnwritable;
-    atomic writes leave the files of the last good epoch as they were.
+    atomic writes leave the files of the last good epoch as they were. A run directory removed
+    while training is not made again: the run stops with RunDirectoryLost (see EpochWriter).
     """
     out = Path(config.out)
     try:
@@ -83,10 +87,16 @@ def fit(
     return out
 
 
-def unwritable(error: OSError, out: str | Path) -> RunDirectoryUnwritable:
-    """A write that failed, said with what the run directory still holds."""
-    kept = _kept(Path(out), saved_epoch(out))
-    return RunDirectoryUnwritable(f"cannot write {error.filename or out}: {error.strerror or error}; {kept}")
+def unwritable(error: OSError, out: str | Path, kept: str | None = None) -> RunDirectoryUnwritable:
+    """A write into `out` that failed, said with the file (or `out`, where the OS names none, as for
+    a full disk) and with what is kept: by default, what the run directory `out` still holds."""
+    if kept is None and isinstance(error, FileNotFoundError) and not Path(out).is_dir():  # removed meanwhile
+        return lost_run_directory(out)
+    kept = kept or _kept(Path(out), saved_epoch(out))
+    path = Path(error.filename2 or error.filename or out)  # a rename's error names its target second
+    temporary = re.fullmatch(r"\.(.+)\.\w{8}\.tmp", path.name)  # what atomic_write_bytes writes first
+    path = path.with_name(temporary.group(1)) if temporary else path
+    return RunDirectoryUnwritable(f"cannot write {path}: {error.strerror or error}; {kept}")
 
 
 def prepare(config: TrainConfig, resume: bool, like: Run | None = None) -> Run | None:

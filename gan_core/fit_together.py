@@ -12,6 +12,7 @@ resumed alone with fit() therefore goes on as if it had been trained alone.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import torch
 
@@ -44,14 +45,7 @@ def fit_together(configs: list[TrainConfig], resume: list[bool], log=print) -> N
         prepared.append((run, run_generator(run.device)))  # the RNG where this run's prepare() left it
     # Runs resumed from different epochs train in groups, each group together.
     for start in sorted({epoch_count(run.history) for run, _ in prepared}):
-        group = [(run, rng) for run, rng in prepared if epoch_count(run.history) == start]
-        try:
-            _train_group(group, log)
-        except OSError as error:
-            raise RunDirectoryUnwritable(
-                f"cannot write {error.filename}: {error.strerror or error}; each run keeps the "
-                f"checkpoint of its last finished epoch"
-            ) from None
+        _train_group([(run, rng) for run, rng in prepared if epoch_count(run.history) == start], log)
 
 
 def _train_group(group: list, log) -> None:
@@ -63,7 +57,8 @@ def _train_group(group: list, log) -> None:
         run.history["meta"]["path"] = f"stacked ({len(runs)} run{'s' if len(runs) > 1 else ''})"
     batch_size = config.batch_size
     steps = len(images) // batch_size
-    writers = [EpochWriter(run.out, run.history) for run in runs]
+    writers = _writers(runs)
+    failed: dict[int, Exception] = {}  # run index -> why it stopped (diverged, or its files failed)
     first_epoch = epoch_count(runs[0].history) + 1
     epoch = first_epoch - 1
     run_start = time.perf_counter()
@@ -77,31 +72,70 @@ def _train_group(group: list, log) -> None:
             means = (totals / steps).tolist()  # one host read for all the runs
             engine.write_back([run.state for run in runs])
             seconds = time.perf_counter() - epoch_start
-            diverged = []
-            for run, rng, writer, run_means in zip(runs, rngs, writers, means, strict=True):
+            for index, (run, rng, writer, run_means) in enumerate(
+                zip(runs, rngs, writers, means, strict=True)
+            ):
                 use_as_global(rng, device)  # what this run's checkpoint records as its RNG
                 seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")
-                try:
+                with _stops_run(failed, index, run):  # the other runs' epoch is still recorded
                     close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds,
                                 None, seeded_log)  # fmt: skip
-                except TrainingDiverged as error:  # the other runs' epoch is still recorded
-                    diverged.append(f"seed {run.config.seed}: {error}")
-            if diverged:
-                others = "; the other runs kept this epoch" if len(diverged) < len(runs) else ""
-                raise TrainingDiverged("; ".join(diverged) + others)
+            if failed:
+                break
     except KeyboardInterrupt:
-        for run, writer in zip(runs, writers, strict=True):
-            writer.close()  # the finished epochs reach the disk before we say they did
-            write_summary(run.out, run.history)
-            log(interrupted_line(run, epoch, SEEDS_HINT))
+        _finish(runs, writers, failed)  # the finished epochs reach the disk before we say they did
+        for index, run in enumerate(runs):
+            log(f"seed {run.config.seed}: {failed[index]}" if index in failed else
+                interrupted_line(run, epoch, SEEDS_HINT))  # fmt: skip
         raise
     finally:
-        for writer in writers:
-            writer.close()
-    for run in runs:
-        write_summary(run.out, run.history)
+        if not all(writer.closed for writer in writers):  # the end, a run stopped, or any other error
+            _finish(runs, writers, failed)
+    if failed:
+        raise _stopped(runs, failed, epoch)
     log(
         f"trained epochs {first_epoch}-{config.epochs} of {len(runs)} run{'s' if len(runs) > 1 else ''} "
         f"together in "
         f"{time.perf_counter() - run_start:.1f}s on {runs[0].history['meta']['device_name']}"
     )
+
+
+def _writers(runs: list) -> list[EpochWriter]:
+    writers = []
+    for run in runs:
+        try:
+            writers.append(EpochWriter(run.out, run.history))
+        except OSError as error:  # a resumed history rewritten as the writer starts
+            for writer in writers:
+                writer.close()
+            raise unwritable(error, run.out) from None
+    return writers
+
+
+@contextmanager
+def _stops_run(failed: dict, index: int, run):
+    """Record, instead of raising, why one run cannot go on: it diverged, or its files failed."""
+    try:
+        yield
+    except (TrainingDiverged, RunDirectoryUnwritable) as error:
+        failed.setdefault(index, error)
+    except OSError as error:
+        failed.setdefault(index, unwritable(error, run.out))
+
+
+def _finish(runs: list, writers: list, failed: dict) -> None:
+    """Close every run's writer (each waits for its last epoch's files) and write the summary of
+    every run still sound; a run whose files fail here joins `failed`."""
+    for index, (run, writer) in enumerate(zip(runs, writers, strict=True)):
+        with _stops_run(failed, index, run):
+            writer.close()
+            if index not in failed:
+                write_summary(run.out, run.history)
+
+
+def _stopped(runs: list, failed: dict, epoch: int) -> Exception:
+    """One error naming each run that stopped and why; the others keep their files of `epoch`."""
+    reasons = "; ".join(f"seed {runs[index].config.seed}: {error}" for index, error in sorted(failed.items()))
+    others = f"; the other runs keep epoch {epoch}" if len(failed) < len(runs) else ""
+    diverged = all(isinstance(error, TrainingDiverged) for error in failed.values())
+    return (TrainingDiverged if diverged else RunDirectoryUnwritable)(reasons + others)

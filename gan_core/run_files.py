@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from .config import TrainConfig
+from .files import check_regular
 from .layout import HISTORY_FILE, HISTORY_JOURNAL_FILE, STATE_FILE
 from .messages import first_line
 
@@ -34,9 +35,38 @@ def _current_umask() -> int:
 FILE_MODE = 0o666 & ~_current_umask()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+class RunDirectoryUnwritable(RuntimeError):
+    """The run directory refused a write (read-only, full disk); the last good checkpoint is kept."""
+
+
+class RunDirectoryLost(RunDirectoryUnwritable):
+    """The run directory, or a file of it that cannot be written again, was removed or replaced
+    while the run trained."""
+
+
+def lost_run_directory(run_dir: str | Path) -> RunDirectoryLost:
+    return RunDirectoryLost(
+        f"{run_dir} was removed or replaced while the run trained in it; nothing is written there again, "
+        f"since the run's earlier files (config.json, checkpoints, grids) went with it: train the run again"
+    )
+
+
+def folder_identity(path: str | Path) -> tuple[int, int] | None:
+    """Which folder `path` names now (device and inode), or None where nothing is there: a folder
+    removed and made again under the same name is another folder."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, make_folders: bool = True) -> None:
+    """Write `data` to `path` whole or not at all. A run's own files pass make_folders=False: a run
+    directory removed while training must not be made again, empty, by its next write."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(handle, FILE_MODE)
@@ -50,16 +80,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | Path, text: str, *, make_folders: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), make_folders=make_folders)
 
 
 def json_text(value: dict) -> str:
     return json.dumps(value, indent=2, allow_nan=False) + "\n"
 
 
-def write_json(path: str | Path, value: dict) -> None:
-    atomic_write_text(path, json_text(value))
+def write_json(path: str | Path, value: dict, *, make_folders: bool = True) -> None:
+    atomic_write_text(path, json_text(value), make_folders=make_folders)
 
 
 def state_dict_bytes(module: torch.nn.Module, metadata: dict[str, str] | None = None) -> bytes:
@@ -73,9 +103,7 @@ def write_weights(path: str | Path, module: torch.nn.Module, metadata: dict[str,
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a safetensors file; a truncated or foreign file is a clear ValueError."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path} is missing")
+    path = check_regular(path)  # missing, a FIFO or a device: a ValueError, not a wait
     try:
         return load_file(str(path))
     except Exception as error:  # safetensors raises its own SafetensorError
@@ -85,7 +113,7 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
 def write_training_state(run_dir: str | Path, state: dict) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(Path(run_dir) / STATE_FILE, buffer.getvalue())
+    atomic_write_bytes(Path(run_dir) / STATE_FILE, buffer.getvalue(), make_folders=False)
 
 
 # What training_state.pt must hold, and of which type, to be resumed from.
