@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from gan_core.loading import load_generator
 from gan_core.run_files import read_training_state
@@ -88,22 +89,71 @@ def test_a_read_only_folder_is_a_clear_error_and_changes_nothing(tiny_data, smal
     assert file_bytes(out) == before and not (small_disk / "new-run").exists()
 
 
+def resume_with_learning_rate(run_dir: Path, lr: float) -> None:
+    """Make the optimizers in training_state.pt resume at `lr` (--resume refuses another --lr)."""
+    path = run_dir / "training_state.pt"
+    state = torch.load(path, weights_only=True)
+    for optimizer in ("g_optimizer", "d_optimizer"):
+        for group in state[optimizer]["param_groups"]:
+            group["lr"] = torch.tensor(lr) if torch.is_tensor(group["lr"]) else lr
+    torch.save(state, path)
+
+
 def test_a_loss_that_becomes_nan_stops_at_that_epoch_and_keeps_the_one_before(tiny_data, tmp_path):
     out = tmp_path / "diverged"
-    # A learning rate of 1e11 overflows the weights during epoch 2 of this data (CPU runs are
-    # deterministic): the scores turn NaN, which BCE alone would answer with a traceback.
-    result = train(tiny_data, out, 10, "--lr", "1e11", "--recipe", "tutorial")
+    assert train(tiny_data, out, 2, "--recipe", "tutorial").returncode == 0
+    kept = file_bytes(out)
+    # Epoch 3 trains at a rate of 1e20, on every machine: its first step moves each weight by about
+    # 1e20, and its second step's products reach about 1e40, far past float32's 3.4e38 (when a
+    # merely large rate such as 1e11 overflows depends on the CPU's rounding; this does not).
+    resume_with_learning_rate(out, 1e20)
+    result = train(tiny_data, out, 10, "--recipe", "tutorial", "--resume")
 
-    message = assert_one_clear_error(result, "became NaN or infinite", "try a smaller --lr")
-    epoch = int(message.split("epoch ")[1].split(":")[0])
-    assert epoch >= 2 and f"the checkpoint of epoch {epoch - 1} in {out} is kept" in message
-    assert read_training_state(out)["epoch"] == epoch - 1
-    history = json.loads((out / "history.json").read_text())
-    assert [row["epoch"] for row in history["epochs"]] == list(range(1, epoch))
+    message = assert_one_clear_error(
+        result, "epoch 3: a loss or weight became NaN or infinite", f"checkpoint of epoch 2 in {out} is kept"
+    )
+    assert "try a smaller --lr" in message
+    assert read_training_state(out)["epoch"] == 2
+    assert [row["epoch"] for row in json.loads((out / "history.json").read_text())["epochs"]] == [1, 2]
     assert load_generator(out)[0] is not None  # the kept weights are finite and load
+    after = file_bytes(out)
+    assert {name: after[name] for name in kept if name != "training_state.pt"} == {
+        name: data for name, data in kept.items() if name != "training_state.pt"
+    }  # epoch 2's files as they were
 
 
 def test_a_loss_that_is_nan_in_the_first_epoch_says_nothing_was_saved(tiny_data, tmp_path):
     result = train(tiny_data, tmp_path / "diverged", 3, "--lr", "1e20")
     assert_one_clear_error(result, "epoch 1: a loss or weight became NaN", "no epoch was saved")
     assert read_training_state(tmp_path / "diverged")["epoch"] == 0  # the state before epoch 1
+
+
+def test_a_full_disk_under_seeds_names_each_seed_folder_and_keeps_its_checkpoint(tiny_data, small_disk):
+    out = small_disk / "many"
+    assert train(tiny_data, out, 2, "--seeds", "0,1").returncode == 0
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    (small_disk / "filler").write_bytes(b"\0" * (free - 256 * 1024))
+
+    result = train(tiny_data, out, 4, "--seeds", "0,1", "--resume")
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "None" not in result.stderr
+    seed_0 = out / "seed-0"
+    assert (
+        f"error: seed 0: cannot write {seed_0}: No space left on device; the checkpoint of epoch 2 in "
+        f"{seed_0} is kept" in result.stderr
+    ), result.stderr
+    assert "go on with the same --seeds command and --resume" in result.stderr
+    assert [read_training_state(out / f"seed-{seed}")["epoch"] for seed in (0, 1)] == [2, 2]
+
+
+def test_quality_over_seeds_that_cannot_be_written_is_one_clear_error(tiny_data, tmp_path):
+    out = tmp_path / "many"
+    (out / "quality_over_seeds.json").mkdir(parents=True)  # in the way of the figures' file
+    result = train(tiny_data, out, 2, "--seeds", "0,1", "--batch-size", 50, "--subset", 100, "--eval-every",
+                   2, "--eval-samples", 50)  # fmt: skip
+
+    message = assert_one_clear_error(
+        result, f"cannot write {out / 'quality_over_seeds.json'}: Is a directory",
+        "every seed's run is complete; the figures are the ones printed above",
+    )  # fmt: skip
+    assert "None" not in message and "quality over 2 seeds" in result.stdout
