@@ -3,9 +3,9 @@
 `train.py --seeds 0-4` trains each seed's run into `--out/seed-N/`, a complete run directory
 that resumes and pushes like any other. With the fused engine the runs train together, stacked
 (fit_together.py): each starts within float rounding (about 1e-7) of the run `--seed N` gives, and
-the GAN grows that difference step by step (on MNIST, about 1e-2 in the epoch means by epoch 12), so
-it becomes another run of the same recipe; otherwise one after the other, each by fit() exactly as
-a single run, bit for bit.
+the GAN grows that difference step by step (on MNIST, about 1e-3 in the epoch means after epoch 1
+and 1e-2 by epoch 5), so it becomes another run of the same recipe; otherwise one after the other,
+each by fit() exactly as a single run, bit for bit.
 
 One run's MNIST-FD is one draw: quality_over_seeds() gives each figure's mean over the seeds and
 a 95% confidence interval (Student's t), which is what a recipe should be judged by.

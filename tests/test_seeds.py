@@ -31,7 +31,7 @@ def assert_same_run(one, other, exactly=True):
     """Bit for bit (one after the other), or to float rounding (trained together, stacked). These
     runs take 2 steps an epoch, where the stacked run's means stay within about 1e-7 of the single
     run's (measured); the tolerance is a thousand times that. Over hundreds of steps (MNIST) the GAN
-    grows the difference to about 1e-2, so longer runs are not compared this way."""
+    grows the difference to 1e-3 in one epoch and 1e-2 in five, so longer runs are not compared this way."""
     if exactly:
         assert rows_without_timing(one) == rows_without_timing(other)
     else:
