@@ -246,14 +246,16 @@ class SampleGrids:
 
 
 def sample_grids(folder: Path, repo_id: str | None = None) -> SampleGrids:
-    """The grids of a local run, or of the repo a snapshot folder came from (listed in one request;
-    offline, the ones in the cache)."""
+    """The grids of a local run, or of the repo a snapshot folder came from (listed in one request,
+    with their sizes: a file too large to be a grid is never downloaded; offline, the ones in the
+    cache)."""
     if repo_id is None:
         return SampleGrids(folder, sample_epochs(folder))
     try:
-        names = [sibling.rfilename for sibling in HfApi().model_info(repo_id, revision=folder.name).siblings]
+        info = HfApi().model_info(repo_id, revision=folder.name, files_metadata=True)
     except Exception:  # offline or unreachable: what the cache holds
         return SampleGrids(folder, sample_epochs(folder))
+    names = [file.rfilename for file in info.siblings if (file.size or 0) <= MAX_GRID_BYTES]
     return SampleGrids(folder, grid_epochs(names), repo_id, folder.name)
 
 

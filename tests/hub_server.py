@@ -84,6 +84,9 @@ class Storage:
     def blob(self, blob_id: str) -> bytes:
         return (self.root / "blobs" / blob_id).read_bytes()
 
+    def blob_size(self, blob_id: str) -> int:
+        return (self.root / "blobs" / blob_id).stat().st_size
+
     def repo(self, repo_id: str) -> dict:
         if repo_id not in self.repos:
             raise HubError(404, f"Repository {repo_id} not found", "RepoNotFound")
@@ -341,7 +344,10 @@ class HubHandler(BaseHTTPRequestHandler):
                 "likes": 0,
                 "tags": [],
                 "lastModified": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(commit["time"])),
-                "siblings": [{"rfilename": path} for path in sorted(commit["files"])],
+                "siblings": [  # with each file's size, as the Hub gives it for blobs=true
+                    {"rfilename": path, "size": self.server.storage.blob_size(blob_id)}
+                    for path, blob_id in sorted(commit["files"].items())
+                ],
             }
         )
 
