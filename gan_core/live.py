@@ -1,8 +1,9 @@
 """Watch it learn: a fresh GAN trained for a set time in the Space, its progress streamed.
 
-The training runs in a child process (`python -m gan_core.live`), with one CPU thread: the app's
-other tabs keep the rest of the machine, and a Stop, a closed tab or the time cap ends the run by
-ending the process, which frees all it held. It writes nothing to disk. Each step is the one
+The training runs in a child process (`python -m gan_core.live`), with one CPU thread at the lowest
+priority (nice 19): the app's other tabs come first on the machine. A Stop, a closed tab, a client
+that no longer reads the updates, or the time cap ends the run by ending the process, which frees
+all it held. It writes nothing to disk. Each step is the one
 train.py runs (the fused engine); only the loop around it is this file's: batches drawn from the
 images in memory, and every UPDATE_EVERY_S seconds one line of JSON on stdout with the fixed-noise
 grid and the means of the steps since the last line.
@@ -33,6 +34,9 @@ MIN_BATCH, MAX_BATCH = 16, 512
 UPDATE_EVERY_S = 1.0
 START_TIMEOUT_S = 60  # importing torch in the child, then reading MNIST: a few seconds on 2 vCPUs
 STALL_S = 15  # an update not taken for this long means nobody is watching the run any more
+FIRST_READER_S = 3.0  # a run whose caller does not read its queue messages within this never starts
+POLL_S = 0.25  # how often a run asks whether it was stopped or lost its audience
+CHILD_NICENESS = 19  # the lowest priority: a visitor's /generate runs first, the live run gets the rest
 GRID_SCALE = 2
 
 
@@ -92,6 +96,8 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
     from .step import batch_at, build_state, published_generator
 
     torch.set_num_threads(1)
+    with contextlib.suppress(RuntimeError):  # only possible before any parallel work has run
+        torch.set_num_interop_threads(1)
     images = to_model_range(read_mnist_idx(data_folder, train=True)[0])
     if settings.batch_size > len(images):
         raise ValueError(f"batch_size {settings.batch_size} is more than the {len(images)} training images")
@@ -128,15 +134,31 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
             return
 
 
+class LiveRunEnded(Exception):
+    """A run ended before its time on purpose (a Stop, or nobody watching it): not an error."""
+
+
 class LiveTrainer:
     """The app's side: one child at a time. A run that is asked to start while an earlier child is
-    still alive (a client that vanished mid-stream) ends that child first."""
+    still alive (a client that vanished mid-stream) ends that child first.
 
-    def __init__(self, data_folder: Callable[[], Path], stall_s: float = STALL_S):
+    A run asks its caller two things every POLL_S: ended() names why it must end now (a Stop, a
+    cancelled call, a client gone), else None; watched() says whether its updates are being read.
+    A run nobody reads is not started (FIRST_READER_S), and ended once nobody has read it for
+    stall_s."""
+
+    def __init__(self, data_folder: Callable[[], Path], stall_s: float = STALL_S,
+                 first_reader_s: float = FIRST_READER_S):  # fmt: skip
         self.data_folder = data_folder  # the MNIST folder, or a ValueError saying why there is none yet
-        self.stall_s = stall_s
+        self.stall_s, self.first_reader_s = stall_s, first_reader_s
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
+
+    @property
+    def child_pid(self) -> int | None:
+        """The process id of the run's child while one is alive."""
+        child = self._child
+        return child.pid if child is not None and child.poll() is None else None
 
     def stop(self) -> None:
         with self._lock:
@@ -145,8 +167,10 @@ class LiveTrainer:
             child.kill()
             child.wait()
 
-    def run(self, settings: LiveSettings) -> Iterator[LiveUpdate]:
+    def run(self, settings: LiveSettings, ended: Callable[[], str | None] = lambda: None,
+            watched: Callable[[], bool] = lambda: True) -> Iterator[LiveUpdate]:  # fmt: skip
         folder = self.data_folder()
+        self._wait_for_a_reader(ended, watched)
         self.stop()
         environment = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         child = subprocess.Popen(
@@ -163,9 +187,8 @@ class LiveTrainer:
         watchdog = threading.Timer(settings.seconds + START_TIMEOUT_S, child.kill)
         watchdog.daemon = True
         watchdog.start()
-        # A reader thread hands the lines over one at a time. If nobody takes one for stall_s (the
-        # visitor's stream was cancelled before this generator ran, or it is no longer iterated),
-        # the run has no audience: its child is killed then, not at the time cap.
+        # A reader thread hands the lines over one at a time. If nobody takes one for stall_s (this
+        # generator is no longer iterated, and nobody closed it), the child is killed then.
         lines: queue.Queue = queue.Queue(maxsize=1)
 
         def pump() -> None:
@@ -180,11 +203,20 @@ class LiveTrainer:
 
         threading.Thread(target=pump, name="live-training-reader", daemon=True).start()
         try:
-            while (line := lines.get()) is not None:
-                update = LiveUpdate.from_line(line)
-                yield update
-                if update.done:
-                    return
+            last_read = time.monotonic()
+            while True:
+                try:
+                    line = lines.get(timeout=POLL_S)
+                except queue.Empty:
+                    line = ""
+                last_read = self._check(ended, watched, last_read)
+                if line is None:
+                    break
+                if line:
+                    update = LiveUpdate.from_line(line)
+                    yield update
+                    if update.done:
+                        return
             child.wait()
             error = child.stderr.read().strip().splitlines()
             reason = first_line(error[-1]).removeprefix("ValueError: ") if error else "it was stopped"
@@ -198,8 +230,36 @@ class LiveTrainer:
                 if self._child is child:
                     self._child = None
 
+    def _check(self, ended, watched, last_read: float) -> float:
+        """Raise LiveRunEnded when the run must end; else the last time it was seen read."""
+        reason = ended()
+        if reason:
+            raise LiveRunEnded(reason)
+        now = time.monotonic()
+        if watched():
+            return now
+        if now - last_read > self.stall_s:
+            raise LiveRunEnded(f"nobody read its updates for {self.stall_s:g} s")
+        return last_read
+
+    def _wait_for_a_reader(self, ended, watched) -> None:
+        """Return once the caller reads its messages; raise LiveRunEnded if it does not (a call
+        whose result nobody asks for) or the run ended while waiting, before any child starts."""
+        deadline = time.monotonic() + self.first_reader_s
+        while True:
+            reason = ended()
+            if reason:
+                raise LiveRunEnded(reason)
+            if watched():
+                return
+            if time.monotonic() > deadline:
+                raise LiveRunEnded(f"nobody read its messages within {self.first_reader_s:g} s of its start")
+            time.sleep(0.05)
+
 
 def main(argv: list[str]) -> int:
+    with contextlib.suppress(OSError):  # the app's requests come first on the machine
+        os.nice(CHILD_NICENESS)
     settings = LiveSettings(**json.loads(argv[0]))
 
     def emit(update: LiveUpdate) -> None:

@@ -1,11 +1,21 @@
 """The "Live training" tab: a fresh GAN trained in the Space for a minute, streamed as it learns
-(gan_core.live runs it in a child process with one CPU thread)."""
+(gan_core.live runs it in a child process with one CPU thread).
+
+A run lasts only while someone watches it. Each run asks the queue (follow()) whether its call is
+still there and its updates are read, and the Stop button ends the visitor's run by itself,
+wherever it is (waiting its turn, starting its child, training): Gradio's own cancel cannot reach a
+run whose first update has not come yet, and it leaves the page with an error or a frozen status.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import time
+from collections import OrderedDict
 
 import gradio as gr
+from gradio.context import LocalContext
+from gradio.server_messages import ProcessCompletedMessage
 
 from gan_core.config import RECIPES
 from gan_core.latent import MAX_SEED
@@ -17,12 +27,16 @@ from gan_core.live import (
     MIN_BATCH,
     MIN_LR,
     MIN_SECONDS,
+    LiveRunEnded,
     LiveSettings,
     LiveTrainer,
     LiveUpdate,
 )
+from gan_core.nearest import HOW_TO_ENABLE
 from gan_core.outputs import OutputFiles
 from gan_core.plots import scores_figure
+from gan_core.request_limits import MCP_CALLS
+from gan_core.session_limits import mcp_call, queued_event, unread_messages
 
 from .calls import shown_to_user
 
@@ -48,9 +62,96 @@ def status_line(update: LiveUpdate, settings: LiveSettings) -> str:
     )
 
 
+def ended_line(reason: str, update: LiveUpdate | None, settings: LiveSettings) -> str:
+    kept = (
+        f" What it learned by step {update.step:,} ({update.epoch:.2f} epochs, {update.seconds:.0f} s) "
+        "is kept above."
+        if update is not None
+        else " It had not trained yet."
+    )
+    run = f"{settings.recipe}, seed {settings.seed}"
+    if reason == STOPPED:
+        return f"**stopped** ({run}).{kept}"
+    return f"**ended** ({run}): {reason}.{kept}"
+
+
+STOPPED = "stopped"
+KEPT_STOPS = 1000  # visitors whose last Stop is remembered (a Stop only matters for a few seconds)
+
+
+class Audience:
+    """What a run asks about its own call: has it been stopped or cancelled, is it read?"""
+
+    def __init__(self, tab: LiveTab):
+        self.tab, self.queue = tab, tab.queue
+        request = LocalContext.request.get(None)
+        self.session = getattr(request, "session_hash", None)
+        self.mcp_call = mcp_call(request)
+        self.event_id = LocalContext.event_id.get(None)
+        event = queued_event(self.queue, self.event_id) if self.queue is not None else None
+        self.enqueued = event.enqueue_time if event is not None else time.monotonic()
+
+    def ended(self) -> str | None:
+        if self.queue is None:  # not served by a queue (in-process use): nothing to ask
+            return None
+        if self.tab.stopped_since(self.session) >= self.enqueued:
+            return STOPPED
+        event = queued_event(self.queue, self.event_id)
+        if event is None or not event.alive:
+            return "its call was cancelled, or its client went away"
+        if self.mcp_call and not MCP_CALLS.is_open(self.mcp_call):
+            return "its MCP client went away"
+        return None
+
+    def watched(self) -> bool:
+        if self.queue is None or self.session is None:
+            return True
+        return unread_messages(self.queue, self.session) == 0
+
+
 class LiveTab:
     def __init__(self, trainer: LiveTrainer, outputs: OutputFiles):
         self.trainer, self.outputs = trainer, outputs
+        self.queue = None  # Gradio's queue, once follow() is called: runs then end when unwatched
+        self._stops: OrderedDict[str, float] = OrderedDict()  # session -> when its last Stop was queued
+
+    def follow(self, queue) -> None:
+        """Let each run ask the queue whether it is still wanted (stopped, cancelled, unread)."""
+        self.queue = queue
+
+    def stopped_since(self, session: str | None) -> float:
+        return self._stops.get(session, float("-inf")) if session else float("-inf")
+
+    def missing_data(self) -> str | None:
+        """Why this app can never train live (no MNIST configured), or None."""
+        try:
+            self.trainer.data_folder()
+        except ValueError as error:
+            return str(error) if str(error) == HOW_TO_ENABLE else None
+        return None
+
+    async def stop(self):
+        """The Stop button: end this visitor's run, whether it trains, starts or waits its turn."""
+        session = getattr(LocalContext.request.get(None), "session_hash", None)
+        if session is None:
+            return gr.skip()
+        event = queued_event(self.queue, LocalContext.event_id.get(None)) if self.queue else None
+        self._stops[session] = event.enqueue_time if event else time.monotonic()
+        self._stops.move_to_end(session)
+        while len(self._stops) > KEPT_STOPS:
+            self._stops.popitem(last=False)
+        if self.queue is None or not await self._take_out_of_line(session):
+            return gr.skip()  # a run that has started says "stopped" itself, keeping what it drew
+        return "**stopped** before its turn came: it was taken out of the line."
+
+    async def _take_out_of_line(self, session: str) -> bool:
+        """Remove the session's runs still waiting their turn, answered as /cancel answers them."""
+        line = self.queue.event_queue_per_concurrency_id.get(LIVE_TRAINING)
+        waiting = [event for event in (line.queue if line else []) if event.session_hash == session]
+        for event in waiting:
+            await self.queue.remove_from_queue(event._id)
+            self.queue.send_message(event, ProcessCompletedMessage(output={}, success=True))
+        return bool(waiting)
 
     def endpoint(self):
         @shown_to_user
@@ -70,27 +171,38 @@ class LiveTab:
                 and a line with the step, epochs, speed and the last second's means
             """
             settings = LiveSettings.checked(recipe, seconds, seed, lr, batch_size)
-            rows = []
-            # closing(): a Stop or a closed tab closes this generator, and with it the child process
-            with contextlib.closing(self.trainer.run(settings)) as updates:
-                for update in updates:
-                    rows.append({"step": update.step, "d_x": update.d_x, "d_g_z": update.d_g_z,
-                                 "d_loss": update.d_loss, "g_loss": update.g_loss})  # fmt: skip
-                    grid = self.outputs.write(
-                        update.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
-                    )
-                    yield grid, scores_figure({"epochs": rows}, by="step"), status_line(update, settings)
+            audience = Audience(self)
+            rows, last, shown = [], None, (None, None)
+            try:
+                # closing(): a cancel or a closed tab closes this generator, and with it the child
+                with contextlib.closing(
+                    self.trainer.run(settings, audience.ended, audience.watched)
+                ) as updates:
+                    for last in updates:
+                        rows.append({"step": last.step, "d_x": last.d_x, "d_g_z": last.d_g_z,
+                                     "d_loss": last.d_loss, "g_loss": last.g_loss})  # fmt: skip
+                        grid = self.outputs.write(
+                            last.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
+                        )
+                        shown = grid, scores_figure({"epochs": rows}, by="step")
+                        yield *shown, status_line(last, settings)
+            except LiveRunEnded as ended:  # stopped, or nobody watches: what was drawn stays
+                yield *shown, ended_line(str(ended), last, settings)
 
         return train_live
 
     def build(self, train_live) -> None:
         gr.Markdown(INTRO)
+        missing = self.missing_data()
+        if missing:  # said before any button is pressed, and the buttons cannot be
+            gr.Markdown(f"**Not available here.** {missing}", elem_id="live-unavailable")
         with gr.Row():
             recipe = gr.Radio(list(RECIPES), value="tutorial", label="recipe", elem_id="live-recipe",
                               info="the tutorial's, or with the R1 penalty")  # fmt: skip
             seconds = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=DEFAULT_SECONDS, step=1, precision=0,
                                 label="seconds")  # fmt: skip
-            seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0)
+            seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0,
+                             elem_id="live-seed")  # fmt: skip
         with gr.Accordion("learning rate and batch size", open=False):
             with gr.Row():
                 lr = gr.Number(value=2e-4, label="learning rate", minimum=MIN_LR, maximum=MAX_LR)
@@ -98,13 +210,15 @@ class LiveTab:
                     MIN_BATCH, MAX_BATCH, value=100, step=1, precision=0, label="batch size"
                 )
         with gr.Row():
-            start = gr.Button("Start training", variant="primary", elem_id="live-start")
-            stop = gr.Button("Stop", variant="stop", elem_id="live-stop")
+            start = gr.Button(
+                "Start training", variant="primary", elem_id="live-start", interactive=not missing
+            )
+            stop = gr.Button("Stop", variant="stop", elem_id="live-stop", interactive=not missing)
         status = gr.Markdown(elem_id="live-status")
         with gr.Row():
             grid = gr.Image(label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1)
             plot = gr.Plot(show_label=False, elem_id="live-plot", scale=2)
-        run = start.click(
+        start.click(
             train_live,
             [recipe, seconds, seed, lr, batch_size],
             [grid, plot, status],
@@ -113,4 +227,5 @@ class LiveTab:
             concurrency_limit=1,  # one run at a time, for all visitors
             concurrency_id=LIVE_TRAINING,
         )
-        stop.click(None, None, None, cancels=[run], api_visibility="private")
+        # Not cancels=[run]: the run ends itself on the Stop, and says "stopped" with what it drew kept.
+        stop.click(self.stop, None, status, api_visibility="private")

@@ -8,7 +8,15 @@ import gradio as gr
 
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
-from gan_core.nearest import MAX_K, TABLE_HEADERS, NearestImages, nearest_grid, nearest_table, verdict
+from gan_core.nearest import (
+    HOW_TO_ENABLE,
+    MAX_K,
+    TABLE_HEADERS,
+    NearestImages,
+    nearest_grid,
+    nearest_table,
+    verdict,
+)
 from gan_core.outputs import OutputFiles
 from gan_core.sampling import MAX_COUNT, Sampler, whole_number
 
@@ -34,6 +42,8 @@ class NearestTab:
             return (
                 f"Index: ready, {len(self.index.index):,} training images (built in {seconds:.0f} s).{note}"
             )
+        if self.index.source is None:
+            return f"**Not available here.** {HOW_TO_ENABLE}"
         return f"Index: {self.index.status}."
 
     def answer(self, generated, k, name: str):
@@ -102,7 +112,9 @@ class NearestTab:
             index = gr.Slider(0, MAX_COUNT - 1, value=0, step=1, precision=0, label="index in the grid")
             k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k")
             model = model_choice()
-        button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button")
+        # Without MNIST the tab says so above, and the button cannot be pressed into an error.
+        button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button",
+                           interactive=self.index.source is not None)  # fmt: skip
         image, sentence, table = self.outputs_row("nearest")
         button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
                      preprocess=False).then(self.status, None, status, api_visibility="private")  # fmt: skip
