@@ -14,6 +14,7 @@ from PIL import Image
 
 from .images import captioned_grid, digit_grid, tinted_grid
 from .latent import seeded_noise
+from .messages import shown
 from .quality import MnistClassifier, load_classifier
 from .sampling import GRID_SCALE, MAP_SCALE, MAX_COUNT, Sampler, check_seed, whole_number
 
@@ -38,6 +39,16 @@ class FoundDigits:
         if not self.confidences:
             return text + "None to show: try another seed."
         return text + f"Shown: the {len(self.confidences)} it is surest of (confidence {shown})."
+
+
+def check_digit(value) -> int:
+    """A digit as a whole number 0 to 9, or as its one-character string: the page's choices and the
+    API's schema are the strings "0" to "9", and clients written for numbers send 7."""
+    if isinstance(value, str) and len(value) == 1 and value in "0123456789":
+        return int(value)
+    if isinstance(value, str):
+        raise ValueError(f'digit must be one of "0" to "9" (or the number 0 to 9), got {shown(value)}')
+    return whole_number(value, "digit", 0, 9)
 
 
 def caption(digit: int, confidence: float) -> str:
@@ -72,7 +83,7 @@ class DigitReader:
         return tinted_grid(grid, label.tolist(), columns=round(len(images) ** 0.5), scale=MAP_SCALE)
 
     def find(self, digit, count, seed) -> FoundDigits:
-        digit = whole_number(digit, "digit", 0, 9)
+        digit = check_digit(digit)
         count = whole_number(count, "count", 1, MAX_COUNT)
         seed = check_seed(seed)
         images = self.sampler.images(seeded_noise(seed, DRAWS, self.sampler.generator.latent_size))
