@@ -14,7 +14,6 @@ user.
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import random
@@ -28,7 +27,7 @@ import gan_core  # noqa: F401  first: it mends HF_HUB_* settings before gradio i
 # isort: on
 import gradio as gr
 from gradio.components.plot import PlotData
-from PIL import Image
+from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 from gan_core.digits import DigitReader
@@ -41,15 +40,18 @@ from gan_core.explain import (
     generator_loss_source,
     how_it_works_intro,
     model_facts,
+    served_label,
+    served_recipe,
     step_excerpts,
 )
-from gan_core.film import training_film as training_film_gif
+from gan_core.film import FilmMaker
 from gan_core.history import History, epoch_count, read_history
 from gan_core.images import png_bytes, upscale
 from gan_core.latent import MAX_SEED, METHODS
 from gan_core.layout import HISTORY_FILE, REAL_IMAGES_FILE, nearest_sample_epoch, sample_path
 from gan_core.live import LiveTrainer
 from gan_core.loading import (
+    GridUnreadable,
     SampleGrids,
     check_repo_id,
     load_generator,
@@ -57,14 +59,14 @@ from gan_core.loading import (
     load_run,
     sample_grids,
 )
-from gan_core.messages import first_line, shown
+from gan_core.messages import first_line, markdown_text, shown
 from gan_core.models import Generator
 from gan_core.nearest import MAX_K, NearestImages, mnist_source
 from gan_core.outputs import OutputFiles
 from gan_core.plot_cache import cache_folder, figure_data_uri
 from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figure, scores_figure
 from gan_core.quality import load_classifier
-from gan_core.report import TABLE_HEADERS, quality_summary, score_table, training_summary
+from gan_core.report import TABLE_HEADERS, evenly_spread, quality_summary, score_table, training_summary
 from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler, check_switch
 from gan_core.session_limits import limit_calls_per_visitor
@@ -145,8 +147,17 @@ SAMPLERS = {"improved": SAMPLER, "tutorial": Sampler(TUTORIAL_GENERATOR)}
 CLASSIFIER = load_classifier()
 READERS = {name: DigitReader(sampler, CLASSIFIER) for name, sampler in SAMPLERS.items()}
 SAMPLE_EPOCHS = MODEL.grids.epochs
+SERVED_LABEL = served_label(MODEL.history)  # by the run's recorded recipe: "improved" is only the API's name
+SERVED_RECIPE_WORDS = {"improved": "with R1", "tutorial": "the tutorial's recipe too"}.get(
+    served_recipe(MODEL.history), "recipe not recorded"
+)
+FILM = FilmMaker(MODEL.grids)
 PLOT_CACHE = cache_folder()  # the fixed figures, kept between starts
-OUTPUTS = OutputFiles()
+# In Gradio's own file cache, so that Gradio serves each answer where it is instead of copying it;
+# all of them together at most OUTPUT_FILES_MB, the least recently used deleted first.
+OUTPUTS = OutputFiles(
+    max_bytes=whole_setting("OUTPUT_FILES_MB", 512, high=1_000_000) * 1024 * 1024, parent=get_upload_folder()
+)
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
 # The MNIST training images, for the nearest-image check and live training: MNIST_DIR, or a
@@ -298,11 +309,6 @@ def training_scores():
     return score_table(MODEL.history)
 
 
-@functools.cache
-def film_bytes() -> bytes | None:
-    return training_film_gif(MODEL.grids)
-
-
 @shown_to_user
 def training_film():
     """The served model's training as a film: its saved fixed-noise grids (the same 64 noise
@@ -312,16 +318,7 @@ def training_film():
     Returns:
         animated GIF of the grids, at most 60 frames evenly spread over the run
     """
-    try:
-        data = film_bytes()
-    except Exception as error:  # grids fetched from the Hub on demand can fail like any download
-        log.warning("could not make the training film: %s", first_line(error))
-        raise ValueError(
-            f"The sample grids could not be fetched ({first_line(error)}); try again later."
-        ) from None
-    if data is None:
-        raise ValueError("This run saved no sample grids, so there is no film of its training.")
-    return OUTPUTS.write(data, "mnist-gan_training-film.gif")
+    return OUTPUTS.write(FILM.film(), "mnist-gan_training-film.gif")
 
 
 def random_seed():
@@ -333,7 +330,9 @@ def sample_at(epoch):
     if chosen is None:
         return None, "This run saved no sample grids."
     try:
-        grid = upscale(Image.open(MODEL.grids.path(chosen)), 2)  # saved at 1x to keep runs small
+        grid = upscale(MODEL.grids.image(chosen), 2)  # saved at 1x to keep runs small
+    except GridUnreadable as error:  # damaged or foreign: shown as that epoch's missing grid
+        return None, str(error)
     except Exception as error:  # a grid fetched from the Hub on demand can fail like any download
         log.warning("could not fetch the grid of epoch %d: %s", chosen, first_line(error))
         return (
@@ -351,6 +350,9 @@ def fixed_plot(make, *inputs) -> PlotData | None:
     return None if uri is None else PlotData(type="matplotlib", plot=uri)
 
 
+MAX_EPOCH_CHOICES = 300
+
+
 def epoch_chooser(epochs: list[int]):
     """A control that stops only at epochs with a saved grid: a slider stepping by the grids'
     spacing when it is even, else a list of them."""
@@ -361,22 +363,29 @@ def epoch_chooser(epochs: list[int]):
         return gr.Slider(
             epochs[0], epochs[-1], value=epochs[-1], step=spacings.pop(), precision=0, label="epoch"
         )
-    return gr.Dropdown(epochs, value=epochs[-1], label="epoch")
+    # A list of every grid of a long, unevenly sampled run would be in every page's config.
+    return gr.Dropdown(evenly_spread(epochs, MAX_EPOCH_CHOICES), value=epochs[-1], label="epoch")
 
 
 def header() -> str:
     epochs = epoch_count(MODEL.history)
+    # The source and the notice quote a folder, a repo or a file's content: text, never Markdown.
     text = (
         f"# MNIST GAN\nThe vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained "
-        f"adversarially on MNIST. Model: **{MODEL.source}**, {epochs} epochs."
+        f"adversarially on MNIST. Model: **{markdown_text(MODEL.source)}**, {SERVED_LABEL}, {epochs} epochs."
     )
     if MODEL.notice:
-        text += f"\n\n> ⚠️ {MODEL.notice}"
+        text += f"\n\n> ⚠️ {markdown_text(MODEL.notice, limit=400)}"
     return text
 
 
 def model_choice():
-    return gr.Radio(list(SAMPLERS), value="improved", label="model", info="the tutorial's recipe, or with R1")
+    return gr.Radio(
+        list(SAMPLERS),
+        value="improved",
+        label="model",
+        info=f"improved: the served run ({SERVED_RECIPE_WORDS}); tutorial: the tutorial's recipe",
+    )
 
 
 def compare_tab() -> None:
@@ -392,23 +401,24 @@ def compare_tab() -> None:
     first = compare(7, 16)
     with gr.Row():
         grids = []
-        for name, history, path in (
-            ("improved", MODEL.history, first[0]),
-            ("tutorial", TUTORIAL_HISTORY, first[1]),
+        for name, label, history, path in (
+            ("improved", SERVED_LABEL, MODEL.history, first[0]),
+            ("tutorial", "tutorial", TUTORIAL_HISTORY, first[1]),
         ):
             with gr.Column():
-                gr.Markdown(model_facts(name, history))
+                gr.Markdown(model_facts(label, history))
                 grids.append(
                     gr.Image(
                         value=path,
-                        label=name,
+                        label=label,
+                        show_label=False,  # the facts above name it; a label chip would cover digits
                         type="filepath",
                         buttons=["download"],
                         elem_id=f"compare-{name}",
                     )
                 )
     button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
-    runs = {"improved (R1)": MODEL.history, "tutorial": TUTORIAL_HISTORY}
+    runs = {SERVED_LABEL: MODEL.history, "tutorial": TUTORIAL_HISTORY}
     gr.Plot(fixed_plot(recipes_figure, runs), show_label=False, elem_id="compare-scores-plot")
     histograms = fixed_plot(digit_histograms_figure, runs)
     if histograms is not None:
@@ -491,7 +501,8 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
                 "MNIST classifier read them, and shows the ones it is surest are the digit you pick."
             )
             with gr.Row():
-                wanted = gr.Radio(list(range(10)), value=7, label="digit", scale=3)
+                # Strings, as the API's schema states them; find_digit takes 7 and "7" alike.
+                wanted = gr.Radio([str(d) for d in range(10)], value="7", label="digit", scale=3)
                 find_button = gr.Button("Find", scale=1, elem_id="find-button")
             found_grid = gr.Image(
                 label="found", show_label=False, type="filepath", buttons=["download"], elem_id="find-output"
@@ -561,7 +572,10 @@ with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
             with gr.Row():
                 frame_k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k", scale=3)
                 frame_button = gr.Button(
-                    "Find the nearest training images", scale=1, elem_id="frame-nearest-button"
+                    "Find the nearest training images",
+                    scale=1,
+                    elem_id="frame-nearest-button",
+                    interactive=NEAREST.source is not None,  # without MNIST, as on its own tab
                 )
             frame_image, frame_sentence, frame_table = NEAREST_TAB.outputs_row("frame-nearest")
             frame_button.click(
@@ -693,9 +707,19 @@ limit_calls_per_visitor(
     group_totals={LIVE_TRAINING: whole_setting("LIVE_RUNS_WAITING", 3, high=100)},
     behind_proxy=bool(os.environ.get("SPACE_ID")),
 )
+LIVE_TAB.follow(demo._queue)  # a live run ends when stopped, cancelled or no longer read
 
 # On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
 PHONE_CSS = """
+/* An image's download button gets a row of its own above the picture, so that it never covers
+   the top-right digits of a grid (on a phone it did). */
+.image-container > .icon-button-wrapper.top-panel {
+  position: static !important; display: flex; justify-content: flex-end; margin-bottom: 4px;
+}
+/* The How it works gallery shows every row whole; Gradio's fixed height cut the second in half. */
+#samples-gallery .grid-wrap {
+  max-height: none !important; height: auto !important; overflow: visible !important;
+}
 @media (max-width: 640px) {
   #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot, #live-plot {
     overflow-x: auto !important;
