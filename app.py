@@ -62,18 +62,18 @@ from gan_core.loading import (
 from gan_core.messages import first_line, markdown_text, shown
 from gan_core.models import Generator
 from gan_core.nearest import MAX_K, NearestImages, mnist_source
-from gan_core.outputs import OutputFiles
-from gan_core.plot_cache import cache_folder, figure_data_uri
 from gan_core.plots import digit_histograms_figure, quality_figure, recipes_figure, scores_figure
 from gan_core.quality import load_classifier
 from gan_core.report import TABLE_HEADERS, evenly_spread, quality_summary, score_table, training_summary
-from gan_core.request_limits import RequestLimits
 from gan_core.sampling import MAX_COUNT, MAX_FRAMES, MAX_MAP, MIN_FRAMES, MIN_MAP, Sampler, check_switch
-from gan_core.session_limits import limit_calls_per_visitor
 from gan_core.space_settings import whole_setting
 from ui.calls import call_signature, shown_to_user
-from ui.live_tab import LIVE_TRAINING, LiveTab
-from ui.nearest_tab import NearestTab
+from ui.protection.outputs import OutputFiles
+from ui.protection.plot_cache import cache_folder, figure_data_uri
+from ui.protection.request_limits import RequestLimits
+from ui.protection.session_limits import limit_calls_per_visitor
+from ui.tabs.live import LIVE_TRAINING, LiveTab
+from ui.tabs.nearest import NearestTab
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 TUTORIAL_RUN = BUNDLED_WEIGHTS / "tutorial"  # the tutorial's recipe, 300 epochs: the comparison

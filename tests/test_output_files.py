@@ -8,8 +8,8 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from gan_core.outputs import OutputFiles
 from tests.helpers import start_app, stop
+from ui.protection.outputs import OutputFiles
 
 
 def folder_bytes(folder: Path) -> int:

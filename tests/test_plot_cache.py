@@ -8,9 +8,9 @@ from PIL import Image
 
 from gan_core.history import read_history
 from gan_core.images import png_bytes
-from gan_core.plot_cache import cache_folder, figure_data_uri
 from gan_core.plots import quality_figure, scores_figure
 from tests.helpers import ROOT
+from ui.protection.plot_cache import cache_folder, figure_data_uri
 
 HISTORY = read_history(ROOT / "weights" / "history.json")
 

@@ -248,7 +248,7 @@ def test_an_answer_finished_after_the_stop_does_not_bring_the_outputs_back(tmp_p
     # the folder the stop removed.
     import tempfile
 
-    from gan_core.outputs import OutputFiles, OutputsRemoved
+    from ui.protection.outputs import OutputFiles, OutputsRemoved
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts the folder
     outputs = OutputFiles()

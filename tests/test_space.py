@@ -43,7 +43,7 @@ def deployed(hub_env):
 def test_the_space_holds_what_the_app_runs_and_nothing_else(deployed, hub_env):
     files = set(api(hub_env).list_repo_files(SPACE, repo_type="space")) - {".gitattributes"}
     assert files == set(space_files()) | {"README.md", "requirements.txt"}
-    assert {"app.py", "LICENSE", "gan_core/space.py", "ui/live_tab.py", "weights/model.safetensors"} <= files
+    assert {"app.py", "LICENSE", "gan_core/space.py", "ui/tabs/live.py", "weights/model.safetensors"} <= files
     assert not [
         name for name in files if name.startswith(("tests/", "benchmarks/", "docs/", ".ci/", "tools/"))
     ]

@@ -8,7 +8,7 @@ import inspect
 
 import gradio as gr
 
-from gan_core.outputs import OutputsRemoved
+from ui.protection.outputs import OutputsRemoved
 
 
 def shown_to_user(function):

@@ -22,9 +22,9 @@ from pathlib import Path
 import matplotlib
 from PIL import Image
 
-from . import plots
-from .files import read_bounded
-from .run_files import atomic_write_text
+from gan_core import plots
+from gan_core.files import read_bounded
+from gan_core.run_files import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -33,12 +33,11 @@ from gan_core.live import (
     LiveUpdate,
 )
 from gan_core.nearest import HOW_TO_ENABLE
-from gan_core.outputs import OutputFiles
 from gan_core.plots import scores_figure
-from gan_core.request_limits import MCP_CALLS
-from gan_core.session_limits import mcp_call, queued_event, unread_messages
-
-from .calls import shown_to_user
+from ui.calls import shown_to_user
+from ui.protection.outputs import OutputFiles
+from ui.protection.request_limits import MCP_CALLS
+from ui.protection.session_limits import mcp_call, queued_event, unread_messages
 
 LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a time, one per visitor
 

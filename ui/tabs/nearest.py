@@ -17,10 +17,9 @@ from gan_core.nearest import (
     nearest_table,
     verdict,
 )
-from gan_core.outputs import OutputFiles
 from gan_core.sampling import MAX_COUNT, Sampler, whole_number
-
-from .calls import shown_to_user
+from ui.calls import shown_to_user
+from ui.protection.outputs import OutputFiles
 
 INTRO = (
     "**Does the generator just copy its training set?** The standard check: for a generated digit, "

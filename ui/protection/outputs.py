@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from .run_files import atomic_write_bytes
+from gan_core.run_files import atomic_write_bytes
 
 
 class OutputsRemoved(RuntimeError):
