@@ -23,6 +23,7 @@ from .fit import RunDirectoryUnwritable, TrainingDiverged, close_epoch, interrup
 from .history import STAT_NAMES, epoch_count
 from .run_files import saved_epoch
 from .stacked_step import StackedRuns, run_generator, use_as_global
+from .step import set_learning_rate
 
 SEEDS_HINT = "the same --seeds command and --resume"  # each run's own flags are the command's
 
@@ -62,9 +63,15 @@ def _train_group(group: list, log) -> None:
     first_epoch = epoch_count(runs[0].history) + 1
     epoch = first_epoch - 1
     run_start = time.perf_counter()
+    decaying = config.resolved().lr_decay != "none"
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_start = time.perf_counter()
+            lr = config.lr_at(epoch) if decaying else None  # recorded only where it changes, as fit()
+            if decaying:
+                engine.set_learning_rate(lr)
+                for run in runs:  # what each run's checkpoint records, as a single run's does
+                    set_learning_rate(run.state, lr)
             orders = engine.orders(len(images))  # (runs, images): each run's own shuffle
             totals = torch.zeros(len(runs), len(STAT_NAMES), device=device)
             for step in range(steps):
@@ -79,7 +86,7 @@ def _train_group(group: list, log) -> None:
                 seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")
                 with _stops_run(failed, index, run):  # the other runs' epoch is still recorded
                     close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds,
-                                None, seeded_log)  # fmt: skip
+                                lr, seeded_log)  # fmt: skip
             if failed:
                 break
     except KeyboardInterrupt:

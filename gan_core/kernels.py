@@ -24,13 +24,17 @@ NONE, RELU, LEAKY_RELU, TANH, SIGMOID = range(5)
 
 
 class TorchOps:
-    """The layer work as torch operations: what the fused step runs on a CPU, and by default."""
+    """The layer work as torch operations: what the fused step runs on a CPU, and by default; for
+    one run (2-D inputs) or N stacked runs (3-D, a leading run dimension)."""
 
     name = "torch"
 
     @staticmethod
     def linear_act(inputs, weight, bias, act: int, slope: float = 0.0):
-        out = torch.addmm(bias, inputs, weight.t())  # what nn.Linear runs
+        if inputs.dim() == 2:
+            out = torch.addmm(bias, inputs, weight.t())  # what nn.Linear runs
+        else:  # N runs stacked on a leading dimension: one batched product for all of them
+            out = torch.baddbmm(bias.unsqueeze(-2), inputs, weight.transpose(-2, -1))
         if act == RELU:
             return out.relu_()
         if act == LEAKY_RELU:

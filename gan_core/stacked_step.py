@@ -1,5 +1,6 @@
-"""Many independent runs in one step: the fused step with every weight stacked on a leading run
-dimension, so that N runs cost one batched matrix product per layer instead of N small ones.
+"""Many independent runs in one step: the fused step's math (gan_core/backprop.py, written once)
+with every weight stacked on a leading run dimension, so that N runs cost one batched matrix
+product per layer instead of N small ones; with the recipe's EMA and decaying rate, as one run.
 
 Why: on a GPU one run of these small MLPs is bound by launching kernels, not by arithmetic; N
 runs in the same kernels cost about as many launches as one. On a CPU, which is already busy with
@@ -14,11 +15,11 @@ learning rate. tests/test_stacked_step.py holds every run to the single run of i
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
+from .backprop import discriminator_gradients, generator_forward, generator_gradients, rows, step_statistics
 from .config import TrainConfig
-from .fused_step import _bce_logit_gradient
-from .step import TrainState, _nan_as_half, build_state
+from .kernels import TorchOps
+from .step import TrainState, build_state, update_ema
 
 LAYERS = ("net.0", "net.2", "net.4")  # the three Linear layers of both networks
 
@@ -33,15 +34,19 @@ class StackedRuns:
 
     def __init__(self, config: TrainConfig, states: list[TrainState], rngs: list[torch.Generator], device):
         if not supports(config):
-            raise ValueError(
-                "stacked runs need the fused engine, and support neither an EMA nor a decaying rate yet"
-            )
+            raise ValueError("stacked runs need the fused engine (with torch operations, without --compile)")
         recipe = config.resolved()
         self.config, self.device, self.rngs = config, device, list(rngs)
-        self.real_label, self.r1_gamma = recipe.real_label, recipe.r1_gamma
+        self.real_label, self.r1_gamma, self.ema_decay = recipe.real_label, recipe.r1_gamma, recipe.ema_decay
         self.slope = states[0].discriminator.net[1].negative_slope  # D's leaky_relu
         self.g = _stacked_parameters([state.generator for state in states], device)
         self.d = _stacked_parameters([state.discriminator for state in states], device)
+        # Each run's EMA of its generator, stacked like its weights (None without an EMA).
+        self.ema = (
+            [param.detach() for param in _stacked_parameters([state.ema for state in states], device)]
+            if recipe.ema_decay > 0
+            else None
+        )
         betas = recipe.adam_betas
         self.g_optimizer = torch.optim.Adam(self.g, lr=config.lr, betas=betas, fused=True)
         self.d_optimizer = torch.optim.Adam(self.d, lr=config.lr, betas=betas, fused=True)
@@ -59,12 +64,21 @@ class StackedRuns:
                 rngs.append(run_generator(device, seed))
         return cls(config, states, rngs, device)
 
+    def set_learning_rate(self, lr: float) -> None:
+        """Every run's rate (a decaying recipe's rate of the epoch), as set_learning_rate does for one."""
+        for optimizer in (self.g_optimizer, self.d_optimizer):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
     def write_back(self, states: list[TrainState]) -> None:
-        """Each run's weights and Adam moments into its own TrainState (for its checkpoint)."""
+        """Each run's weights, EMA and Adam moments into its own TrainState (for its checkpoint)."""
         for index, state in enumerate(states):
-            for networks, stacked in ((state.generator, self.g), (state.discriminator, self.d)):
-                for param, rows in zip(networks.parameters(), stacked, strict=True):
-                    param.data.copy_(rows.data[index])
+            pairs = [(state.generator, self.g), (state.discriminator, self.d)]
+            if self.ema is not None:
+                pairs.append((state.ema, self.ema))
+            for network, stacked in pairs:
+                for param, stacked_param in zip(network.parameters(), stacked, strict=True):
+                    param.data.copy_(stacked_param.data[index])
             _unstack_adam_moments(self.g_optimizer, state.g_optimizer, index)
             _unstack_adam_moments(self.d_optimizer, state.d_optimizer, index)
 
@@ -96,83 +110,36 @@ class StackedRuns:
         """
         runs, batch_size = real_images.shape[:2]
         noise = self.noise(2 * batch_size)
-        g_hidden1 = _linear(self.g[0:2], noise).relu_()
-        g_hidden2 = _linear(self.g[2:4], g_hidden1).relu_()
-        fakes = _linear(self.g[4:6], g_hidden2).tanh_()
+        g_inputs, fakes = generator_forward(TorchOps, self.g, noise)
 
         # (1) D on [real; fake] of each run
-        images = torch.cat([real_images, fakes[:, :batch_size]], dim=1)
         targets = torch.cat([torch.full((batch_size, 1), self.real_label), torch.zeros(batch_size, 1)])
         targets = targets.to(self.device).expand(runs, -1, -1)
-        hidden1, hidden2, scores = self._discriminator(images)
-        d_loss, grad = _bce(scores, targets, scale=2.0)
-        grad2 = self._through_leaky_relu(grad @ self.d[4], hidden2)
-        grad1 = self._through_leaky_relu(grad2 @ self.d[2], hidden1)
-        d_grads = [
-            grad1.transpose(1, 2) @ images,
-            grad1.sum(1),
-            grad2.transpose(1, 2) @ hidden1,
-            grad2.sum(1),
-            grad.transpose(1, 2) @ hidden2,
-            grad.sum(1),
-        ]
-        if self.r1_gamma > 0:
-            self._add_r1_gradients(d_grads, hidden1[:, :batch_size], hidden2[:, :batch_size])
+        d_loss, scores, d_grads = discriminator_gradients(
+            TorchOps, self.d, self.slope, real_images, rows(fakes, None, batch_size), targets, self.r1_gamma
+        )
         for param, grad in zip(self.d, d_grads, strict=True):
             param.grad = grad
         self.d_optimizer.step()
 
         # (2) G: each run's other B fakes against its updated D, target 1
-        fakes_for_g = fakes[:, batch_size:]
-        hidden1, hidden2, g_scores = self._discriminator(fakes_for_g)
-        g_loss, grad = _bce(g_scores, torch.ones_like(g_scores), scale=1.0)
-        grad = self._through_leaky_relu(grad @ self.d[4], hidden2)
-        grad = self._through_leaky_relu(grad @ self.d[2], hidden1)
-        grad = (grad @ self.d[0]) * (1 - fakes_for_g * fakes_for_g)
-        g_inputs, g_grads = (noise, g_hidden1, g_hidden2), []
-        for index in (2, 1, 0):
-            layer_input = g_inputs[index][:, batch_size:]
-            g_grads[:0] = [grad.transpose(1, 2) @ layer_input, grad.sum(1)]
-            if index > 0:
-                grad = torch.ops.aten.threshold_backward(grad @ self.g[2 * index], layer_input, 0)
+        fakes_for_g = rows(fakes, batch_size, None)
+        g_loss, g_grads = generator_gradients(
+            TorchOps, self.g, self.d, self.slope, [rows(x, batch_size, None) for x in g_inputs], fakes_for_g,
+            torch.ones(runs, batch_size, 1, device=self.device),
+        )  # fmt: skip
         for param, grad in zip(self.g, g_grads, strict=True):
             param.grad = grad
         self.g_optimizer.step()
-
-        d_scores = scores.view(runs, 2, batch_size).mean(dim=2)
-        return torch.cat([torch.stack([d_loss, g_loss], dim=1), d_scores], dim=1)
-
-    def _discriminator(self, images):
-        hidden1 = F.leaky_relu(_linear(self.d[0:2], images), self.slope)
-        hidden2 = F.leaky_relu(_linear(self.d[2:4], hidden1), self.slope)
-        return hidden1, hidden2, torch.sigmoid(_linear(self.d[4:6], hidden2))
-
-    def _through_leaky_relu(self, grad, activated):
-        return torch.ops.aten.leaky_relu_backward(grad, activated, self.slope, True)
-
-    def _add_r1_gradients(self, d_grads, hidden1, hidden2) -> None:
-        """fused_step._add_r1_gradients, for every run at once."""
-        weight1, weight2, weight3 = self.d[0], self.d[2], self.d[4]
-        logit_grad2 = self._through_leaky_relu(weight3.expand(-1, hidden2.shape[1], -1), hidden2)
-        logit_grad1 = self._through_leaky_relu(logit_grad2 @ weight2, hidden1)
-        grad_image_grad = (logit_grad1 @ weight1).mul_(self.r1_gamma / hidden1.shape[1])
-        d_grads[0].baddbmm_(logit_grad1.transpose(1, 2), grad_image_grad)
-        grad_logit_grad1 = self._through_leaky_relu(grad_image_grad @ weight1.transpose(1, 2), hidden1)
-        d_grads[2].baddbmm_(logit_grad2.transpose(1, 2), grad_logit_grad1)
-        grad_logit_grad2 = self._through_leaky_relu(grad_logit_grad1 @ weight2.transpose(1, 2), hidden2)
-        d_grads[4] += grad_logit_grad2.sum(1, keepdim=True)
+        if self.ema is not None:
+            update_ema(self.ema, self.g, self.ema_decay)
+        return step_statistics(d_loss, g_loss, scores)
 
 
 def supports(config: TrainConfig) -> bool:
-    """Whether runs of this config can be stacked: the fused engine's recipe without an EMA or a
-    decaying rate, which the stacked step does not do (yet)."""
-    recipe = config.resolved()
-    return (
-        config.engine == "fused"
-        and not config.compile
-        and recipe.ema_decay == 0
-        and recipe.lr_decay == "none"
-    )
+    """Whether runs of this config can be stacked: the fused engine's (every recipe, EMA and a
+    decaying rate included); the autograd and Triton engines and --compile run one at a time."""
+    return config.engine == "fused" and not config.compile
 
 
 def run_generator(device: torch.device, seed: int | None = None) -> torch.Generator:
@@ -229,15 +196,3 @@ def _stacked_parameters(networks, device) -> list[torch.nn.Parameter]:
 def _state_dict(parameters, run: int) -> dict[str, torch.Tensor]:
     names = [f"{layer}.{kind}" for layer in LAYERS for kind in ("weight", "bias")]
     return {name: param[run].detach().clone() for name, param in zip(names, parameters, strict=True)}
-
-
-def _linear(layer, inputs: torch.Tensor) -> torch.Tensor:
-    weight, bias = layer
-    return torch.baddbmm(bias.unsqueeze(1), inputs, weight.transpose(1, 2))
-
-
-def _bce(scores: torch.Tensor, targets: torch.Tensor, scale: float):
-    """Each run's scale * BCE (mean over its rows) and its d/d logit, as fused_step forms them."""
-    safe = _nan_as_half(scores)
-    losses = scale * F.binary_cross_entropy(safe, targets, reduction="none").mean(dim=(1, 2))
-    return losses, _bce_logit_gradient(scores, safe, targets, scale)

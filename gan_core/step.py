@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .backprop import nan_as_half as _nan_as_half  # NaN scores as 0.5: see its docstring
 from .config import TrainConfig
 from .models import Discriminator, Generator
 
@@ -212,16 +213,6 @@ def r1_penalty(discriminator: Discriminator, real_images: torch.Tensor) -> torch
     return gradient.square().sum(dim=1).mean()
 
 
-def _nan_as_half(scores: torch.Tensor) -> torch.Tensor:
-    """Scores with NaN (weights that overflowed) replaced by 0.5; finite scores untouched.
-
-    binary_cross_entropy raises on NaN on the CPU and trips a device assert on CUDA, which kills
-    the process mid-epoch. Replaced, the epoch finishes; the NaN still reaches the recorded
-    D(x) / D(G(z)) and the weights, and fit() stops there with a clear message.
-    """
-    return scores.nan_to_num(nan=0.5)
-
-
 def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
     """One step of the tutorial's algorithm on a batch of real images in [-1, 1].
 
@@ -261,9 +252,12 @@ def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model, for every parameter, in one fused kernel."""
-    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
+def update_ema(ema, model, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, for every parameter, in one fused kernel. Modules,
+    or lists of tensors (the stacked engine's, with a leading run dimension)."""
+    averaged = list(ema.parameters()) if isinstance(ema, torch.nn.Module) else list(ema)
+    current = list(model.parameters()) if isinstance(model, torch.nn.Module) else list(model)
+    torch._foreach_lerp_(averaged, current, 1.0 - decay)
 
 
 def batch_at(images: torch.Tensor, order: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:

@@ -83,6 +83,24 @@ def test_seeds_trained_together_are_each_the_run_that_seed_gives_alone(tiny_data
     assert started["config"]["seed"] == 8 and len(started["epochs"]) == 2
 
 
+def test_seeds_with_an_ema_and_a_decaying_rate_train_together_as_their_single_runs(tiny_data, tmp_path):
+    # The stacked engine is the fused step's math: an EMA and --lr-decay train together too.
+    flags = ("--ema-decay", 0.9, "--lr-decay", "linear", *QUICK)
+    together = run_script(*train_args(tiny_data, tmp_path / "many", "--seeds", "3,5", *flags))
+    alone = run_script(*train_args(tiny_data, tmp_path / "alone", "--seed", 5, *flags))
+    assert together.returncode == 0 and alone.returncode == 0, together.stderr + alone.stderr
+    assert "2 seeds trained together" in together.stdout
+    run = tmp_path / "many" / "seed-5"
+    history = json.loads((run / "history.json").read_text())
+    assert history["meta"]["path"] == "stacked (2 runs)"
+    assert [row["lr"] for row in history["epochs"]] == [
+        row["lr"] for row in rows_without_timing(tmp_path / "alone")
+    ]
+    assert_same_run(run, tmp_path / "alone", exactly=False)  # model.safetensors: the EMA's weights
+    published, raw = load_file(run / "model.safetensors"), load_file(run / "generator_raw.safetensors")
+    assert not all(torch.equal(published[name], raw[name]) for name in published)  # the EMA, not the raw
+
+
 def test_with_the_autograd_engine_seeds_train_one_after_the_other_bit_for_bit(tiny_data, tmp_path):
     flags = ("--engine", "autograd", *QUICK)
     many = run_script(*train_args(tiny_data, tmp_path / "many", "--seeds", "3,5", *flags))
