@@ -23,6 +23,7 @@ from pathlib import Path
 from gan_core.claim import RunDirectoryBusy, check_fresh_folder
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
+from gan_core.engines import engine_problem, runs_stack
 from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit, unwritable
 from gan_core.fit_together import SEEDS_HINT, fit_together
 from gan_core.hub import PushError, check_push_access, push_run
@@ -38,8 +39,7 @@ from gan_core.seeds import (
     resumable,
     seed_config,
 )
-from gan_core.stacked_step import supports
-from gan_core.step import engine_problem, resolve_device
+from gan_core.step import resolve_device
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
 
@@ -208,7 +208,7 @@ def train_seeds(args, config: TrainConfig) -> int:
     then the quality figures over the seeds, where runs were evaluated. The fused engine trains
     the runs together (stacked); otherwise they train one after the other, each by fit()."""
     runs = [seed_config(config, seed) for seed in args.seeds]
-    together = supports(config) and len(runs) > 1 and not args.push_only
+    together = runs_stack(config) and len(runs) > 1 and not args.push_only
     resumed = [args.resume and resumable(run) for run in runs]  # a seed not yet begun starts afresh
     repos = {run.out: f"{args.repo_id}-seed-{run.seed}" for run in runs} if args.repo_id else {}
     trained = False

@@ -9,7 +9,7 @@ import re
 import textwrap
 
 from .history import History, final_quality, final_scores, is_finite
-from .step import generator_loss, train_step
+from .reference import generator_loss, train_step
 
 # The banners that open the two updates in train_step: "# (1) update D: ..." and "# (2) update G: ...".
 BANNER = re.compile(r"^# \((?P<number>\d)\) (?P<title>update [DG]:.*?)\s*#$")
@@ -18,7 +18,7 @@ RULE = re.compile(r"^# =+ #$")
 
 def step_excerpts() -> list[tuple[str, str]]:
     """The two updates of one training step, as (title, code): the lines under each banner of
-    gan_core.step.train_step, read from its source when the app starts."""
+    gan_core.reference.train_step, read from its source when the app starts."""
     lines = textwrap.dedent(inspect.getsource(train_step)).splitlines()
     excerpts, title, block = [], None, []
     for line in lines:
@@ -101,9 +101,9 @@ def how_it_works_intro() -> str:
     return (
         "One training step is two updates, D first, then G, on one batch of real images and a "
         "batch of noise. These are the lines that run them in this project's reference step "
-        "(`gan_core/step.py`, read when the app starts, so they cannot drift from the code). "
+        "(`gan_core/reference.py`, read when the app starts, so they cannot drift from the code). "
         "`train.py` runs the same algorithm with its backward passes written out by hand "
-        "(`gan_core/fused_step.py`, faster); the tests hold the two to each other step by step:"
+        "(`gan_core/backprop.py`, faster); the tests hold the two to each other step by step:"
     )
 
 

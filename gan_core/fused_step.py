@@ -8,18 +8,23 @@ pass. For the tutorial's fixed MLPs every derivative is a few lines. R1's gradie
 with respect to an image is three matrix products that reuse D's forward pass on the real batch,
 and its weight gradients are three more.
 
-train_step stays the readable reference: the tests hold both steps to a plain implementation of
+reference.train_step stays the readable reference: the tests hold both steps to a plain implementation of
 the algorithm, step by step, for every recipe (tests/test_algorithm.py). This step draws the same
 noise from the same RNG in the same order, so the two differ only by float rounding.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from .backprop import discriminator_gradients, generator_forward, generator_gradients, rows, step_statistics
+from .ema import update_ema
 from .kernels import TorchOps
-from .step import TrainState, update_ema
+
+if TYPE_CHECKING:  # the state is built in step.py, which imports the engines: no import at run time
+    from .step import TrainState
 
 
 @torch.no_grad()

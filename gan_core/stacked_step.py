@@ -18,8 +18,10 @@ import torch
 
 from .backprop import discriminator_gradients, generator_forward, generator_gradients, rows, step_statistics
 from .config import TrainConfig
+from .ema import update_ema
+from .engines import runs_stack
 from .kernels import TorchOps
-from .step import TrainState, build_state, update_ema
+from .step import TrainState, build_state
 
 LAYERS = ("net.0", "net.2", "net.4")  # the three Linear layers of both networks
 
@@ -33,7 +35,7 @@ class StackedRuns:
     """
 
     def __init__(self, config: TrainConfig, states: list[TrainState], rngs: list[torch.Generator], device):
-        if not supports(config):
+        if not runs_stack(config):  # the one rule, engines.py's
             raise ValueError("stacked runs need the fused engine (with torch operations, without --compile)")
         recipe = config.resolved()
         self.config, self.device, self.rngs = config, device, list(rngs)
@@ -134,12 +136,6 @@ class StackedRuns:
         if self.ema is not None:
             update_ema(self.ema, self.g, self.ema_decay)
         return step_statistics(d_loss, g_loss, scores)
-
-
-def supports(config: TrainConfig) -> bool:
-    """Whether runs of this config can be stacked: the fused engine's (every recipe, EMA and a
-    decaying rate included); the autograd and Triton engines and --compile run one at a time."""
-    return config.engine == "fused" and not config.compile
 
 
 def run_generator(device: torch.device, seed: int | None = None) -> torch.Generator:

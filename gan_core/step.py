@@ -1,7 +1,9 @@
-"""One step of the tutorial's algorithm: (1) update D on a real and a fake batch, (2) update G.
+"""A run's training state: the networks, their optimizers, the BCE targets, the EMA and the engine
+that steps them (TrainState, build_state), the device it trains on, and its learning rate.
 
-The networks, their optimizers and the losses live in a TrainState; train_step() changes it in
-place and returns the step's statistics as one device tensor, so a caller never has to sync.
+The step itself is the engine's: reference.train_step (the tutorial's algorithm, autograd) or
+fused_step.fused_train_step; each changes the state in place and returns the step's statistics
+as one device tensor, so a caller never has to sync.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from .backprop import nan_as_half as _nan_as_half  # NaN scores as 0.5: see its docstring
 from .config import TrainConfig
+from .engines import select_engine
 from .models import Discriminator, Generator
 
 
@@ -35,13 +36,13 @@ class TrainState:
     ema: Generator | None = None
     ema_decay: float = 0.0
     r1_gamma: float = 0.0
-    # What runs one step: train_step below, or fused_step.fused_train_step (--engine), and for the
-    # latter its layer work: torch operations (None) or Triton kernels (kernels.py).
+    # What runs one step, as engines.select_engine chose it: reference.train_step, or
+    # fused_step.fused_train_step with its layer work (torch operations, or Triton kernels).
     step: Callable[[TrainState, torch.Tensor], torch.Tensor] | None = None
     ops: object | None = None
 
     def run_step(self, real_images: torch.Tensor) -> torch.Tensor:
-        return (self.step or train_step)(self, real_images)
+        return self.step(self, real_images)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -105,8 +106,8 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         d_optimizer=torch.optim.Adam(discriminator.parameters(), lr=lr(), **adam_options),
         d_targets=torch.cat([torch.full((batch, 1), recipe.real_label), torch.zeros(batch, 1)]).to(device),
         g_targets=torch.ones(batch, 1, device=device),
-        d_loss_fn=discriminator_loss,
-        g_loss_fn=generator_loss,
+        d_loss_fn=None,  # the engine's, below
+        g_loss_fn=None,
         r1_gamma=recipe.r1_gamma,
     )
     if recipe.ema_decay > 0:
@@ -114,33 +115,10 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.ema.load_state_dict(generator.state_dict())
         state.ema.requires_grad_(False)
         state.ema_decay = recipe.ema_decay
-    if config.engine in ("fused", "triton") and not config.compile:  # --compile: the autograd step
-        from .fused_step import fused_train_step  # it builds on this module's pieces
-
-        state.step = fused_train_step
-    problem = engine_problem(config, device)
-    if problem:
-        raise ValueError(problem)
-    if config.engine == "triton":
-        from .kernels import TritonOps  # Triton, and its kernels, only for this engine
-
-        state.ops = TritonOps()
-    if config.compile:
-        # Fuses the small elementwise kernels around each Linear (forward and backward); costs
-        # compile time at start-up, so it is opt-in and measured in benchmarks/train_speed.py.
-        state.d_loss_fn = torch.compile(discriminator_loss)
-        state.g_loss_fn = torch.compile(generator_loss)
+    engine = select_engine(config, device)  # the one place that decides, or a ValueError saying why
+    state.step, state.ops = engine.step, engine.ops
+    state.d_loss_fn, state.g_loss_fn = engine.d_loss_fn, engine.g_loss_fn
     return state
-
-
-def engine_problem(config: TrainConfig, device: torch.device) -> str | None:
-    """Why --engine cannot run as asked on `device` (None when it can): train.py asks before it
-    touches the Hub or any folder, build_state again before it builds anything."""
-    if config.engine == "triton" and config.compile:
-        return "--compile compiles the autograd step, --engine triton is the fused one: choose one of them"
-    if config.engine == "triton" and device.type != "cuda":
-        return "--engine triton runs Triton kernels on a CUDA GPU; use --engine fused here"
-    return None
 
 
 def published_generator(state: TrainState) -> Generator:
@@ -173,91 +151,6 @@ def place_learning_rates(state: TrainState, device: torch.device) -> None:
     for group in _param_groups(state):
         if torch.is_tensor(group["lr"]):
             group["lr"] = learning_rate_tensor(float(group["lr"]), device)
-
-
-def write_gradients(module: torch.nn.Module, loss: torch.Tensor) -> None:
-    """Set .grad to d(loss)/d(params) for this module only.
-
-    Writing gradients (instead of zeroing and accumulating with backward) is what the tutorial's
-    undefined `reset_grad` was for, costs no zeroing kernels, and skips the gradients of the
-    other network's weights, which the tutorial computed and threw away.
-    """
-    params = list(module.parameters())
-    for param, grad in zip(params, torch.autograd.grad(loss, params), strict=True):
-        param.grad = grad
-
-
-def discriminator_loss(discriminator, real_images, fake_images, targets):
-    """BCE of D on [real; fake] against [1; 0], and the two mean scores D(x), D(G(z)).
-
-    One pass over real and fake together equals two passes (D has no batch statistics), and
-    2 * mean over the 2B rows is exactly d_loss_real + d_loss_fake of the tutorial (each a mean
-    over B rows), in one loss kernel instead of two plus their slicing.
-    """
-    scores = discriminator(torch.cat([real_images, fake_images]))
-    d_loss = 2 * F.binary_cross_entropy(_nan_as_half(scores), targets)
-    return d_loss, scores.detach().view(2, -1).mean(dim=1)  # (D(x), D(G(z)))
-
-
-def generator_loss(discriminator, fake_images, targets):
-    """BCE of D(G(z)) against 1: the non-saturating generator loss of the tutorial."""
-    return F.binary_cross_entropy(_nan_as_half(discriminator(fake_images)), targets)
-
-
-def r1_penalty(discriminator: Discriminator, real_images: torch.Tensor) -> torch.Tensor:
-    """Mean squared norm of the gradient of D's logit with respect to real images (Mescheder et
-    al., 2018): it keeps D flat on the data, so that D cannot push G back and forth between a few
-    easy digits, the oscillation that leaves the tutorial's samples with 30% ones."""
-    real_images = real_images.detach().requires_grad_(True)
-    (gradient,) = torch.autograd.grad(discriminator.logits(real_images).sum(), real_images, create_graph=True)
-    return gradient.square().sum(dim=1).mean()
-
-
-def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
-    """One step of the tutorial's algorithm on a batch of real images in [-1, 1].
-
-    Returns a device tensor of STAT_NAMES (d_loss, g_loss, D(x), D(G(z))) without syncing the host.
-    """
-    generator, discriminator = state.generator, state.discriminator
-    batch_size = real_images.shape[0]
-    # G's weights do not change during the D update, so one forward pass over 2B noise vectors
-    # serves both phases: the first B fakes for D's update, the other B (fresh noise) for G's.
-    noise = torch.randn(2 * batch_size, generator.latent_size, device=real_images.device)
-    fakes = generator(noise)
-
-    # ================================================================== #
-    # (1) update D: real images labelled 1, fakes labelled 0             #
-    # ================================================================== #
-    # detach: D's update needs no gradient through G.
-    d_loss, scores = state.d_loss_fn(discriminator, real_images, fakes[:batch_size].detach(), state.d_targets)
-    # The penalty joins D's gradient but not the recorded d_loss, which stays the tutorial's BCE.
-    # It is outside d_loss_fn because torch.compile does not take double backward. Without it the
-    # step is the tutorial's, kernel for kernel (not even an add of 0 in a captured CUDA graph).
-    d_objective = d_loss
-    if state.r1_gamma > 0:
-        d_objective = d_loss + 0.5 * state.r1_gamma * r1_penalty(discriminator, real_images)
-    write_gradients(discriminator, d_objective)
-    state.d_optimizer.step()
-
-    # ================================================================== #
-    # (2) update G: new fakes against the updated D, target 1            #
-    # ================================================================== #
-    g_loss = state.g_loss_fn(discriminator, fakes[batch_size:], state.g_targets)
-    write_gradients(generator, g_loss)
-    state.g_optimizer.step()
-    if state.ema is not None:
-        update_ema(state.ema, generator, state.ema_decay)
-
-    return torch.cat([torch.stack([d_loss, g_loss]).detach(), scores])  # in the order of STAT_NAMES
-
-
-@torch.no_grad()
-def update_ema(ema, model, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model, for every parameter, in one fused kernel. Modules,
-    or lists of tensors (the stacked engine's, with a leading run dimension)."""
-    averaged = list(ema.parameters()) if isinstance(ema, torch.nn.Module) else list(ema)
-    current = list(model.parameters()) if isinstance(model, torch.nn.Module) else list(model)
-    torch._foreach_lerp_(averaged, current, 1.0 - decay)
 
 
 def batch_at(images: torch.Tensor, order: torch.Tensor, step: int, batch_size: int) -> torch.Tensor:

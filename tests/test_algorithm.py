@@ -1,4 +1,4 @@
-"""Both engines' step (gan_core.step.train_step, gan_core.fused_step) against a plain implementation
+"""Both engines' step (gan_core.reference.train_step, gan_core.fused_step) against a plain implementation
 of the algorithm, and history.json against the steps.
 
 The reference below is written the way the tutorial describes one step, with nothing shared with

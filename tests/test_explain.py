@@ -7,7 +7,7 @@ import textwrap
 from gan_core.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts
 from gan_core.history import read_history
 from gan_core.plots import recipes_figure
-from gan_core.step import generator_loss, train_step
+from gan_core.reference import generator_loss, train_step
 from tests.helpers import ROOT
 
 

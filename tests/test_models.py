@@ -5,8 +5,8 @@ import torch
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.loading import read_generator
 from gan_core.models import Discriminator, Generator
+from gan_core.reference import r1_penalty
 from gan_core.run_files import write_json, write_weights
-from gan_core.step import r1_penalty
 
 
 def test_generator_maps_noise_to_images_in_tanh_range():

@@ -11,12 +11,12 @@ from safetensors.torch import load_file
 from torch import nn
 
 from gan_core.data import load_mnist, to_model_range
+from gan_core.ema import update_ema
 from gan_core.images import digit_grid
 from gan_core.latent import seeded_noise
 from gan_core.models import Generator
 from gan_core.quality import QualityEvaluator, load_classifier
 from gan_core.run_files import read_training_state
-from gan_core.step import update_ema
 from tests.helpers import ROOT, run_script, train_args, write_idx, write_tiny_mnist
 
 

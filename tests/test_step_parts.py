@@ -8,13 +8,13 @@ import torch
 
 from gan_core.config import TrainConfig
 from gan_core.epochs import EagerEpoch, make_epoch_runner
+from gan_core.reference import train_step
 from gan_core.step import (
     batch_at,
     build_state,
     learning_rate_tensor,
     resolve_device,
     set_learning_rate,
-    train_step,
 )
 
 CPU = torch.device("cpu")
