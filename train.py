@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
+
+from gan_core.hub_timeouts import mended_hub_timeouts
+
+# huggingface_hub reads these as it is imported and stops at a bad one: mended before anything imports it.
+os.environ.update(mended_hub_timeouts(os.environ))
 
 from gan_core.claim import RunDirectoryBusy, check_fresh_folder
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name

@@ -14,7 +14,6 @@ import ctypes
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,18 +38,6 @@ HOW_TO_ENABLE = (
     "folder holding MNIST/raw/ (torchvision's layout), or MNIST_DOWNLOAD=1 to download them (a Space "
     "does this by itself)."
 )
-
-
-def mnist_source(environ: Mapping[str, str]) -> tuple[Path, bool] | None:
-    """(folder, download?) for the training images: MNIST_DIR if set, else a download on a Space
-    (SPACE_ID is set there) or when MNIST_DOWNLOAD=1; None where neither applies."""
-    if environ.get("MNIST_DIR"):
-        return Path(environ["MNIST_DIR"]), False
-    if environ.get("SPACE_ID") or environ.get("MNIST_DOWNLOAD") == "1":
-        # Asked for only here: a machine with no home folder still runs the rest of the app.
-        cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return cache / "mnist-gan" / "data", True
-    return None
 
 
 @dataclass

@@ -39,3 +39,14 @@ def app_url(tmp_path_factory):
     process, url = start_app(log_path=tmp_path_factory.mktemp("app") / "app.log")
     yield url
     stop(process)
+
+
+@pytest.fixture(scope="session")
+def app_context():
+    """The app's context (served model, samplers, readers, output files), built once in this process
+    from the default settings, for tests that call the app's functions without serving it."""
+    # Imported here: gradio and the app's models load only in sessions that ask for them.
+    from ui.context import build_context
+    from ui.settings import Settings
+
+    return build_context(Settings.from_environ({}))

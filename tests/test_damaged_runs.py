@@ -20,12 +20,12 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 from PIL import Image
 
-from app import load_app_model
 from gan_core.film import FilmMaker
 from gan_core.history import read_history
 from gan_core.loading import GridUnreadable, SampleGrids, sample_grids
 from gan_core.messages import markdown_text
 from tests.helpers import ROOT, TOKEN, start_app, start_hub, stop
+from ui.context import load_app_model
 
 HOSTILE = (
     "[a link](https://evil.example/x) ![a picture](https://evil.example/p.png) "

@@ -17,11 +17,11 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 from PIL import Image
 
-from app import load_app_model
 from gan_core.layout import PUSH_PATTERNS
 from gan_core.loading import read_generator
 from gan_core.sampling import Sampler
 from tests.helpers import ROOT, TOKEN, free_port, run_script, start_app, start_hub, stop, train_args
+from ui.context import load_app_model
 
 PUSHED = {
     "README.md",

@@ -316,7 +316,8 @@ def test_the_apps_idx_reader_reads_what_torchvision_reads_and_refuses_damage(tin
 
 
 def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path, caplog):
-    from gan_core.nearest import NearestImages, mnist_source
+    from gan_core.nearest import NearestImages
+    from ui.settings import mnist_source
 
     assert mnist_source({}) is None and mnist_source({"MNIST_DOWNLOAD": "1"})[1] is True
     assert mnist_source({"SPACE_ID": "you/space"})[1] is True
@@ -335,8 +336,9 @@ def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path, caplog):
 
 def test_a_run_nobody_watches_any_more_is_ended_and_small_data_sets_are_handled(tiny_data, tmp_path):
     from gan_core.live import LiveSettings, LiveTrainer
-    from gan_core.nearest import NearestImages, mnist_source
+    from gan_core.nearest import NearestImages
     from tests.helpers import write_tiny_mnist
+    from ui.settings import mnist_source
 
     trainer = LiveTrainer(lambda: tiny_data, stall_s=2)
     updates = trainer.run(LiveSettings.checked("tutorial", 60, 1))

@@ -10,7 +10,8 @@ from gan_core.history import read_history
 from gan_core.images import png_bytes
 from gan_core.plots import quality_figure, scores_figure
 from tests.helpers import ROOT
-from ui.protection.plot_cache import cache_folder, figure_data_uri
+from ui.protection.plot_cache import figure_data_uri
+from ui.settings import cache_folder
 
 HISTORY = read_history(ROOT / "weights" / "history.json")
 

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from safetensors.torch import load_file
 
-from app import load_app_model
 from gan_core.data import download_timeout
 from gan_core.loading import check_repo_id, load_generator
 from gan_core.run_files import read_training_state
-from gan_core.space_settings import whole_setting
 from tests.helpers import ROOT, train_args
+from ui.context import load_app_model
+from ui.settings import whole_setting
 
 
 @pytest.fixture

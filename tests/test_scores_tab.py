@@ -2,9 +2,9 @@
 
 import gradio as gr
 
-from app import MODEL, epoch_chooser
 from gan_core.layout import sample_epochs
 from tests.helpers import ROOT
+from ui.tabs.scores import epoch_chooser
 
 
 def test_evenly_saved_grids_make_a_slider_stepping_by_their_spacing():
@@ -20,9 +20,9 @@ def test_unevenly_saved_grids_make_a_list_of_exactly_those_epochs():
     assert epoch_chooser([7]) is None and epoch_chooser([]) is None  # nothing to choose between
 
 
-def test_the_served_models_control_reaches_every_saved_grid_and_nothing_else():
+def test_the_served_models_control_reaches_every_saved_grid_and_nothing_else(app_context):
     saved = sample_epochs(ROOT / "weights")  # the bundled run's grids, which the app serves
-    assert MODEL.grids.epochs == saved and len(saved) > 2
+    assert app_context.model.grids.epochs == saved and len(saved) > 2
     control = epoch_chooser(saved)
     if isinstance(control, gr.Slider):
         reachable = list(range(int(control.minimum), int(control.maximum) + 1, int(control.step)))

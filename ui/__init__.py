@@ -1,2 +1,2 @@
-"""The Gradio pieces of app.py that have grown into tabs of their own. Like app.py they only lay
-out components and call gan_core, which never imports gradio."""
+"""The Space's page, over gan_core (which never imports gradio): settings read once, the context
+built from them, one module per tab, and the protections of a public Space. app.py's main() runs it."""

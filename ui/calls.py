@@ -59,3 +59,12 @@ def call_signature(function) -> tuple[int, tuple]:
     parameters = inspect.signature(function).parameters.values()
     defaults = tuple(p.default for p in parameters if p.default is not inspect.Parameter.empty)
     return len(parameters) - len(defaults), defaults
+
+
+def call_signatures(demo) -> dict[str, tuple[int, tuple]]:
+    """call_signature() of every public endpoint of a page, by its API name."""
+    return {
+        function.api_name: call_signature(function.fn)
+        for function in demo.fns.values()
+        if function.api_visibility == "public"
+    }

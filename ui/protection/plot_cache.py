@@ -15,7 +15,6 @@ import inspect
 import io
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,15 +26,6 @@ from gan_core.files import read_bounded
 from gan_core.run_files import atomic_write_text
 
 log = logging.getLogger(__name__)
-
-
-def cache_folder(environ=os.environ) -> Path | None:
-    """XDG_CACHE_HOME/mnist-gan/plots (~/.cache/... by default); None without a home folder."""
-    try:
-        root = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    except RuntimeError:  # no home folder: nothing to cache in
-        return None
-    return root / "mnist-gan" / "plots"
 
 
 PNG_URI = "data:image/png;base64,"

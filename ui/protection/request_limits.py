@@ -14,7 +14,7 @@
   until the MCP client has its answer or goes away. So the queue can tell MCP clients apart (with
   an MCP session id, each session is a visitor) and a long tool call can end when its client left.
   The stateless MCP server hands out no session ids; an `initialize` answer gets one from here.
-It knows nothing of Gradio beyond these paths: app.py puts it in front.
+It knows nothing of Gradio beyond these paths: ui/app.py puts it in front.
 """
 
 from __future__ import annotations

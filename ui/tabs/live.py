@@ -1,21 +1,12 @@
 """The "Live training" tab: a fresh GAN trained in the Space for a minute, streamed as it learns
-(gan_core.live runs it in a child process with one CPU thread).
-
-A run lasts only while someone watches it. Each run asks the queue (follow()) whether its call is
-still there and its updates are read, and the Stop button ends the visitor's run by itself,
-wherever it is (waiting its turn, starting its child, training): Gradio's own cancel cannot reach a
-run whose first update has not come yet, and it leaves the page with an error or a frozen status.
-"""
+(gan_core.live runs it in a child process with one CPU thread). A run lasts only while someone
+watches it: ui/protection/live_runs.py asks the queue, and its Stop ends the visitor's run."""
 
 from __future__ import annotations
 
 import contextlib
-import time
-from collections import OrderedDict
 
 import gradio as gr
-from gradio.context import LocalContext
-from gradio.server_messages import ProcessCompletedMessage
 
 from gan_core.config import RECIPES
 from gan_core.latent import MAX_SEED
@@ -29,17 +20,13 @@ from gan_core.live import (
     MIN_SECONDS,
     LiveRunEnded,
     LiveSettings,
-    LiveTrainer,
     LiveUpdate,
 )
 from gan_core.nearest import HOW_TO_ENABLE
 from gan_core.plots import scores_figure
 from ui.calls import shown_to_user
-from ui.protection.outputs import OutputFiles
-from ui.protection.request_limits import MCP_CALLS
-from ui.protection.session_limits import mcp_call, queued_event, unread_messages
-
-LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a time, one per visitor
+from ui.context import Context
+from ui.protection.live_runs import LIVE_TRAINING, STOPPED
 
 INTRO = (
     "**Watch it learn.** A new GAN, trained from scratch here and now for up to two minutes on the "
@@ -74,157 +61,86 @@ def ended_line(reason: str, update: LiveUpdate | None, settings: LiveSettings) -
     return f"**ended** ({run}): {reason}.{kept}"
 
 
-STOPPED = "stopped"
-KEPT_STOPS = 1000  # visitors whose last Stop is remembered (a Stop only matters for a few seconds)
+def missing_data(ctx: Context) -> str | None:
+    """Why this app can never train live (no MNIST configured), or None."""
+    try:
+        ctx.live_trainer.data_folder()
+    except ValueError as error:
+        return str(error) if str(error) == HOW_TO_ENABLE else None
+    return None
 
 
-class Audience:
-    """What a run asks about its own call: has it been stopped or cancelled, is it read?"""
+def endpoints(ctx: Context):
+    @shown_to_user
+    def train_live(recipe, seconds, seed, lr=2e-4, batch_size=100):
+        """Train a fresh GAN in the Space for a set time and stream its progress, about once a
+        second. One run at a time; the others wait in the queue.
 
-    def __init__(self, tab: LiveTab):
-        self.tab, self.queue = tab, tab.queue
-        request = LocalContext.request.get(None)
-        self.session = getattr(request, "session_hash", None)
-        self.mcp_call = mcp_call(request)
-        self.event_id = LocalContext.event_id.get(None)
-        event = queued_event(self.queue, self.event_id) if self.queue is not None else None
-        self.enqueued = event.enqueue_time if event is not None else time.monotonic()
+        Args:
+            recipe: "improved" (with the R1 penalty) or "tutorial" (the tutorial's training)
+            seconds: how long to train, 5 to 120
+            seed: random seed for the weights, the batches and the 64 fixed noise vectors
+            lr: Adam learning rate of both networks, 1e-05 to 0.001 (the tutorial's: 0.0002)
+            batch_size: images per step, 16 to 512 (the tutorial's: 100)
 
-    def ended(self) -> str | None:
-        if self.queue is None:  # not served by a queue (in-process use): nothing to ask
-            return None
-        if self.tab.stopped_since(self.session) >= self.enqueued:
-            return STOPPED
-        event = queued_event(self.queue, self.event_id)
-        if event is None or not event.alive:
-            return "its call was cancelled, or its client went away"
-        if self.mcp_call and not MCP_CALLS.is_open(self.mcp_call):
-            return "its MCP client went away"
-        return None
-
-    def watched(self) -> bool:
-        if self.queue is None or self.session is None:
-            return True
-        return unread_messages(self.queue, self.session) == 0
-
-
-class LiveTab:
-    def __init__(self, trainer: LiveTrainer, outputs: OutputFiles):
-        self.trainer, self.outputs = trainer, outputs
-        self.queue = None  # Gradio's queue, once follow() is called: runs then end when unwatched
-        self._stops: OrderedDict[str, float] = OrderedDict()  # session -> when its last Stop was queued
-
-    def follow(self, queue) -> None:
-        """Let each run ask the queue whether it is still wanted (stopped, cancelled, unread)."""
-        self.queue = queue
-
-    def stopped_since(self, session: str | None) -> float:
-        return self._stops.get(session, float("-inf")) if session else float("-inf")
-
-    def missing_data(self) -> str | None:
-        """Why this app can never train live (no MNIST configured), or None."""
+        Returns:
+            a stream of: the fixed-noise grid (PNG), the D(x)/D(G(z)) and loss curves so far,
+            and a line with the step, epochs, speed and the last second's means
+        """
+        settings = LiveSettings.checked(recipe, seconds, seed, lr, batch_size)
+        audience = ctx.live_runs.audience()
+        rows, last, shown = [], None, (None, None)
         try:
-            self.trainer.data_folder()
-        except ValueError as error:
-            return str(error) if str(error) == HOW_TO_ENABLE else None
-        return None
+            # closing(): a cancel or a closed tab closes this generator, and with it the child
+            with contextlib.closing(
+                ctx.live_trainer.run(settings, audience.ended, audience.watched)
+            ) as updates:
+                for last in updates:
+                    rows.append({"step": last.step, "d_x": last.d_x, "d_g_z": last.d_g_z,
+                                 "d_loss": last.d_loss, "g_loss": last.g_loss})  # fmt: skip
+                    grid = ctx.outputs.write(
+                        last.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
+                    )
+                    shown = grid, scores_figure({"epochs": rows}, by="step")
+                    yield *shown, status_line(last, settings)
+        except LiveRunEnded as ended:  # stopped, or nobody watches: what was drawn stays
+            yield *shown, ended_line(str(ended), last, settings)
 
-    async def stop(self):
-        """The Stop button: end this visitor's run, whether it trains, starts or waits its turn."""
-        session = getattr(LocalContext.request.get(None), "session_hash", None)
-        if session is None:
-            return gr.skip()
-        event = queued_event(self.queue, LocalContext.event_id.get(None)) if self.queue else None
-        self._stops[session] = event.enqueue_time if event else time.monotonic()
-        self._stops.move_to_end(session)
-        while len(self._stops) > KEPT_STOPS:
-            self._stops.popitem(last=False)
-        if self.queue is None or not await self._take_out_of_line(session):
-            return gr.skip()  # a run that has started says "stopped" itself, keeping what it drew
-        return "**stopped** before its turn came: it was taken out of the line."
+    return (train_live,)
 
-    async def _take_out_of_line(self, session: str) -> bool:
-        """Remove the session's runs still waiting their turn, answered as /cancel answers them."""
-        line = self.queue.event_queue_per_concurrency_id.get(LIVE_TRAINING)
-        waiting = [event for event in (line.queue if line else []) if event.session_hash == session]
-        for event in waiting:
-            await self.queue.remove_from_queue(event._id)
-            self.queue.send_message(event, ProcessCompletedMessage(output={}, success=True))
-        return bool(waiting)
 
-    def endpoint(self):
-        @shown_to_user
-        def train_live(recipe, seconds, seed, lr=2e-4, batch_size=100):
-            """Train a fresh GAN in the Space for a set time and stream its progress, about once a
-            second. One run at a time; the others wait in the queue.
-
-            Args:
-                recipe: "improved" (with the R1 penalty) or "tutorial" (the tutorial's training)
-                seconds: how long to train, 5 to 120
-                seed: random seed for the weights, the batches and the 64 fixed noise vectors
-                lr: Adam learning rate of both networks, 1e-05 to 0.001 (the tutorial's: 0.0002)
-                batch_size: images per step, 16 to 512 (the tutorial's: 100)
-
-            Returns:
-                a stream of: the fixed-noise grid (PNG), the D(x)/D(G(z)) and loss curves so far,
-                and a line with the step, epochs, speed and the last second's means
-            """
-            settings = LiveSettings.checked(recipe, seconds, seed, lr, batch_size)
-            audience = Audience(self)
-            rows, last, shown = [], None, (None, None)
-            try:
-                # closing(): a cancel or a closed tab closes this generator, and with it the child
-                with contextlib.closing(
-                    self.trainer.run(settings, audience.ended, audience.watched)
-                ) as updates:
-                    for last in updates:
-                        rows.append({"step": last.step, "d_x": last.d_x, "d_g_z": last.d_g_z,
-                                     "d_loss": last.d_loss, "g_loss": last.g_loss})  # fmt: skip
-                        grid = self.outputs.write(
-                            last.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
-                        )
-                        shown = grid, scores_figure({"epochs": rows}, by="step")
-                        yield *shown, status_line(last, settings)
-            except LiveRunEnded as ended:  # stopped, or nobody watches: what was drawn stays
-                yield *shown, ended_line(str(ended), last, settings)
-
-        return train_live
-
-    def build(self, train_live) -> None:
-        gr.Markdown(INTRO)
-        missing = self.missing_data()
-        if missing:  # said before any button is pressed, and the buttons cannot be
-            gr.Markdown(f"**Not available here.** {missing}", elem_id="live-unavailable")
+def build(ctx: Context) -> None:
+    (train_live,) = endpoints(ctx)
+    gr.Markdown(INTRO)
+    missing = missing_data(ctx)
+    if missing:  # said before any button is pressed, and the buttons cannot be
+        gr.Markdown(f"**Not available here.** {missing}", elem_id="live-unavailable")
+    with gr.Row():
+        recipe = gr.Radio(list(RECIPES), value="tutorial", label="recipe", elem_id="live-recipe",
+                          info="the tutorial's, or with the R1 penalty")  # fmt: skip
+        seconds = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=DEFAULT_SECONDS, step=1, precision=0,
+                            label="seconds")  # fmt: skip
+        seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0,
+                         elem_id="live-seed")  # fmt: skip
+    with gr.Accordion("learning rate and batch size", open=False):
         with gr.Row():
-            recipe = gr.Radio(list(RECIPES), value="tutorial", label="recipe", elem_id="live-recipe",
-                              info="the tutorial's, or with the R1 penalty")  # fmt: skip
-            seconds = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=DEFAULT_SECONDS, step=1, precision=0,
-                                label="seconds")  # fmt: skip
-            seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0,
-                             elem_id="live-seed")  # fmt: skip
-        with gr.Accordion("learning rate and batch size", open=False):
-            with gr.Row():
-                lr = gr.Number(value=2e-4, label="learning rate", minimum=MIN_LR, maximum=MAX_LR)
-                batch_size = gr.Slider(
-                    MIN_BATCH, MAX_BATCH, value=100, step=1, precision=0, label="batch size"
-                )
-        with gr.Row():
-            start = gr.Button(
-                "Start training", variant="primary", elem_id="live-start", interactive=not missing
-            )
-            stop = gr.Button("Stop", variant="stop", elem_id="live-stop", interactive=not missing)
-        status = gr.Markdown(elem_id="live-status")
-        with gr.Row():
-            grid = gr.Image(label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1)
-            plot = gr.Plot(show_label=False, elem_id="live-plot", scale=2)
-        start.click(
-            train_live,
-            [recipe, seconds, seed, lr, batch_size],
-            [grid, plot, status],
-            api_name="train_live",
-            preprocess=False,
-            concurrency_limit=1,  # one run at a time, for all visitors
-            concurrency_id=LIVE_TRAINING,
-        )
-        # Not cancels=[run]: the run ends itself on the Stop, and says "stopped" with what it drew kept.
-        stop.click(self.stop, None, status, api_visibility="private")
+            lr = gr.Number(value=2e-4, label="learning rate", minimum=MIN_LR, maximum=MAX_LR)
+            batch_size = gr.Slider(MIN_BATCH, MAX_BATCH, value=100, step=1, precision=0, label="batch size")
+    with gr.Row():
+        start = gr.Button("Start training", variant="primary", elem_id="live-start", interactive=not missing)
+        stop = gr.Button("Stop", variant="stop", elem_id="live-stop", interactive=not missing)
+    status = gr.Markdown(elem_id="live-status")
+    with gr.Row():
+        grid = gr.Image(label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1)
+        plot = gr.Plot(show_label=False, elem_id="live-plot", scale=2)
+    start.click(
+        train_live,
+        [recipe, seconds, seed, lr, batch_size],
+        [grid, plot, status],
+        api_name="train_live",
+        preprocess=False,
+        concurrency_limit=1,  # one run at a time, for all visitors
+        concurrency_id=LIVE_TRAINING,
+    )
+    # Not cancels=[run]: the run ends itself on the Stop, and says "stopped" with what it drew kept.
+    stop.click(ctx.live_runs.stop, None, status, api_visibility="private")

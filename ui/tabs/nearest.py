@@ -1,25 +1,17 @@
-"""The "Copying?" tab: the nearest MNIST training images of a generated digit (gan_core.nearest)."""
+"""The "Nearest images" tab: the nearest MNIST training images of a generated digit (gan_core.nearest).
+Its nearest_frame endpoint sits on the Interpolate tab, under the frame it checks."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import gradio as gr
 
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
-from gan_core.nearest import (
-    HOW_TO_ENABLE,
-    MAX_K,
-    TABLE_HEADERS,
-    NearestImages,
-    nearest_grid,
-    nearest_table,
-    verdict,
-)
-from gan_core.sampling import MAX_COUNT, Sampler, whole_number
+from gan_core.nearest import HOW_TO_ENABLE, MAX_K, TABLE_HEADERS, nearest_grid, nearest_table, verdict
+from gan_core.sampling import MAX_COUNT, whole_number
 from ui.calls import shown_to_user
-from ui.protection.outputs import OutputFiles
+from ui.components import model_choice
+from ui.context import Context
 
 INTRO = (
     "**Does the generator just copy its training set?** The standard check: for a generated digit, "
@@ -30,91 +22,94 @@ INTRO = (
 )
 
 
-class NearestTab:
-    def __init__(self, nearest: NearestImages, sampler_for: Callable[[str], Sampler], outputs: OutputFiles):
-        self.index, self.sampler_for, self.outputs = nearest, sampler_for, outputs
+def status_text(ctx: Context) -> str:
+    index = ctx.nearest
+    if index.status == "ready":
+        seconds = index.build_seconds.get("features", 0)
+        note = f" There is {index.typical_note}." if index.typical_note else ""
+        return f"Index: ready, {len(index.index):,} training images (built in {seconds:.0f} s).{note}"
+    if index.source is None:
+        return f"**Not available here.** {HOW_TO_ENABLE}"
+    return f"Index: {index.status}."
 
-    def status(self) -> str:
-        if self.index.status == "ready":
-            seconds = self.index.build_seconds.get("features", 0)
-            note = f" There is {self.index.typical_note}." if self.index.typical_note else ""
-            return (
-                f"Index: ready, {len(self.index.index):,} training images (built in {seconds:.0f} s).{note}"
-            )
-        if self.index.source is None:
-            return f"**Not available here.** {HOW_TO_ENABLE}"
-        return f"Index: {self.index.status}."
 
-    def answer(self, generated, k, name: str):
-        k = whole_number(k, "k", 1, MAX_K)
-        by_pixels, by_features = self.index.query(generated, k)
-        grid = nearest_grid(generated, self.index.index, by_pixels, by_features)
-        table = {"headers": TABLE_HEADERS, "data": nearest_table(by_pixels, by_features)}
-        return self.outputs.write(png_bytes(grid), name), table, verdict(by_pixels, self.index.index.typical)
+def answer(ctx: Context, generated, k, name: str):
+    k = whole_number(k, "k", 1, MAX_K)
+    by_pixels, by_features = ctx.nearest.query(generated, k)
+    grid = nearest_grid(generated, ctx.nearest.index, by_pixels, by_features)
+    table = {"headers": TABLE_HEADERS, "data": nearest_table(by_pixels, by_features)}
+    return ctx.outputs.write(png_bytes(grid), name), table, verdict(by_pixels, ctx.nearest.index.typical)
 
-    def endpoints(self):
-        @shown_to_user
-        def nearest(seed, index, k, model="improved"):
-            """The k nearest MNIST training images of one generated digit, by pixels and by an MNIST
-            classifier's features: the standard check that a GAN does not copy its training set.
 
-            Args:
-                seed: the seed of a /generate grid, 0 to 2147483647
-                index: the digit's place in that grid, 0 (top left) to 63, along the rows
-                k: how many neighbours by each measure, 1 to 16
-                model: "improved" (the served generator, the default) or "tutorial"
+def endpoints(ctx: Context):
+    @shown_to_user
+    def nearest(seed, index, k, model="improved"):
+        """The k nearest MNIST training images of one generated digit, by pixels and by an MNIST
+        classifier's features: the standard check that a GAN does not copy its training set.
 
-            Returns:
-                PNG: the digit, then its k nearest training images by pixels (with L2 distances) and
-                by features (with cosine similarities); the same as a table (training-set row, MNIST
-                label, distance); and a sentence comparing the distance with a real test digit's
-            """
-            digit = self.sampler_for(model).digit(seed, index)
-            return self.answer(digit, k, f"mnist-gan_nearest_seed{seed}_{index}_{k}.png")
+        Args:
+            seed: the seed of a /generate grid, 0 to 2147483647
+            index: the digit's place in that grid, 0 (top left) to 63, along the rows
+            k: how many neighbours by each measure, 1 to 16
+            model: "improved" (the served generator, the default) or "tutorial"
 
-        @shown_to_user
-        def nearest_frame(seed_a, seed_b, t, method, k, model="improved"):
-            """The k nearest MNIST training images of an interpolation frame (what /interpolate shows).
+        Returns:
+            PNG: the digit, then its k nearest training images by pixels (with L2 distances) and
+            by features (with cosine similarities); the same as a table (training-set row, MNIST
+            label, distance); and a sentence comparing the distance with a real test digit's
+        """
+        digit = ctx.sampler_for(model).digit(seed, index)
+        return answer(ctx, digit, k, f"mnist-gan_nearest_seed{seed}_{index}_{k}.png")
 
-            Args:
-                seed_a: the seed at t = 0
-                seed_b: the seed at t = 1
-                t: fraction of the way from A to B, 0 to 1
-                method: "slerp" or "lerp"
-                k: how many neighbours by each measure, 1 to 16
-                model: "improved" (the served generator, the default) or "tutorial"
+    @shown_to_user
+    def nearest_frame(seed_a, seed_b, t, method, k, model="improved"):
+        """The k nearest MNIST training images of an interpolation frame (what /interpolate shows).
 
-            Returns:
-                as /nearest: the neighbours as a PNG and as a table, and the sentence
-            """
-            frame = self.sampler_for(model).frame(seed_a, seed_b, t, method)
-            return self.answer(frame, k, f"mnist-gan_nearest_{seed_a}-to-{seed_b}_{method}_t{t:.2f}_{k}.png")
+        Args:
+            seed_a: the seed at t = 0
+            seed_b: the seed at t = 1
+            t: fraction of the way from A to B, 0 to 1
+            method: "slerp" or "lerp"
+            k: how many neighbours by each measure, 1 to 16
+            model: "improved" (the served generator, the default) or "tutorial"
 
-        return nearest, nearest_frame
+        Returns:
+            as /nearest: the neighbours as a PNG and as a table, and the sentence
+        """
+        frame = ctx.sampler_for(model).frame(seed_a, seed_b, t, method)
+        return answer(ctx, frame, k, f"mnist-gan_nearest_{seed_a}-to-{seed_b}_{method}_t{t:.2f}_{k}.png")
 
-    def outputs_row(self, prefix: str):
-        """The three outputs, in the order the endpoints return them."""
-        image = gr.Image(label="nearest training images", show_label=False, type="filepath",
-                         buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
-        table = gr.Dataframe(
-            headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table"
-        )
-        sentence = gr.Markdown(elem_id=f"{prefix}-verdict")
-        return [image, sentence, table]
+    return nearest, nearest_frame
 
-    def build(self, nearest, model_choice) -> gr.Markdown:
-        gr.Markdown(INTRO)
-        status = gr.Markdown(self.status(), elem_id="nearest-status")
-        with gr.Row():
-            seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0,
-                             elem_id="nearest-seed")  # fmt: skip
-            index = gr.Slider(0, MAX_COUNT - 1, value=0, step=1, precision=0, label="index in the grid")
-            k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k")
-            model = model_choice()
-        # Without MNIST the tab says so above, and the button cannot be pressed into an error.
-        button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button",
-                           interactive=self.index.source is not None)  # fmt: skip
-        image, sentence, table = self.outputs_row("nearest")
-        button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
-                     preprocess=False).then(self.status, None, status, api_visibility="private")  # fmt: skip
-        return status
+
+def outputs_row(prefix: str):
+    """The three outputs, in the order the endpoints return them."""
+    image = gr.Image(label="nearest training images", show_label=False, type="filepath",
+                     buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
+    table = gr.Dataframe(headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table")
+    sentence = gr.Markdown(elem_id=f"{prefix}-verdict")
+    return [image, sentence, table]
+
+
+def build(ctx: Context, tab: gr.Tab) -> None:
+    """The tab's contents; its status line is renewed after each answer and when the tab is chosen."""
+    nearest, _ = endpoints(ctx)
+
+    def status() -> str:
+        return status_text(ctx)
+
+    gr.Markdown(INTRO)
+    shown_status = gr.Markdown(status(), elem_id="nearest-status")
+    with gr.Row():
+        seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0,
+                         elem_id="nearest-seed")  # fmt: skip
+        index = gr.Slider(0, MAX_COUNT - 1, value=0, step=1, precision=0, label="index in the grid")
+        k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k")
+        model = model_choice(ctx)
+    # Without MNIST the tab says so above, and the button cannot be pressed into an error.
+    button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button",
+                       interactive=ctx.nearest.source is not None)  # fmt: skip
+    image, sentence, table = outputs_row("nearest")
+    button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
+                 preprocess=False).then(status, None, shown_status, api_visibility="private")  # fmt: skip
+    tab.select(status, None, shown_status, api_visibility="private")

@@ -1,0 +1,110 @@
+"""The page: its header and tabs (build_demo), its queue and its limits per visitor, the middleware
+in front of it (request_limits) and its CSS. app.py's main() builds it and launches it."""
+
+from __future__ import annotations
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from gan_core.history import epoch_count
+from gan_core.messages import markdown_text
+from ui.calls import call_signatures
+from ui.context import Context
+from ui.protection.live_runs import LIVE_TRAINING
+from ui.protection.request_limits import RequestLimits
+from ui.protection.session_limits import limit_calls_per_visitor
+from ui.tabs import compare, generate, how_it_works, interpolate, latent_map, live, nearest, scores
+
+# A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
+MAX_REQUEST_BYTES = 64 * 1024
+
+# On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
+PHONE_CSS = """
+/* An image's download button gets a row of its own above the picture, so that it never covers
+   the top-right digits of a grid (on a phone it did). */
+.image-container > .icon-button-wrapper.top-panel {
+  position: static !important; display: flex; justify-content: flex-end; margin-bottom: 4px;
+}
+/* The How it works gallery shows every row whole; Gradio's fixed height cut the second in half. */
+#samples-gallery .grid-wrap {
+  max-height: none !important; height: auto !important; overflow: visible !important;
+}
+@media (max-width: 640px) {
+  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot, #live-plot {
+    overflow-x: auto !important;
+  }
+  #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib,
+  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib, #live-plot .matplotlib {
+    justify-content: flex-start; align-items: flex-start;
+  }
+  #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
+  #compare-digits-plot img, #live-plot img { min-width: 720px; }
+  #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+}
+"""
+
+
+def header(ctx: Context) -> str:
+    model = ctx.model
+    # The source and the notice quote a folder, a repo or a file's content: text, never Markdown.
+    text = (
+        f"# MNIST GAN\nThe vanilla GAN of a well-known PyTorch tutorial: two small MLPs trained "
+        f"adversarially on MNIST. Model: **{markdown_text(model.source)}**, {ctx.served_label}, "
+        f"{epoch_count(model.history)} epochs."
+    )
+    if model.notice:
+        text += f"\n\n> ⚠️ {markdown_text(model.notice, limit=400)}"
+    return text
+
+
+def build_demo(ctx: Context) -> gr.Blocks:
+    """The page, queued and limited: each tab lays itself out and registers its endpoints."""
+    # delete_cache: Gradio's own copies of the answers go after an hour too, and all of them at exit.
+    with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
+        gr.Markdown(header(ctx))
+        with gr.Tab("Generate"):
+            generate.build(ctx)
+        with gr.Tab("Interpolate"):
+            interpolate.build(ctx)
+        with gr.Tab("Training scores"):
+            scores.build(ctx, demo)
+        with gr.Tab("Latent map"):
+            latent_map.build(ctx)
+        with gr.Tab("Compare"):
+            compare.build(ctx)
+        with gr.Tab("Live training"):
+            live.build(ctx)
+        with gr.Tab("Nearest images") as tab:
+            nearest.build(ctx, tab)
+        with gr.Tab("How it works"):
+            how_it_works.build(ctx)
+    # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
+    # NaN or an out-of-range number gets the same clear message from the UI and from any client.
+    limit(demo, ctx)
+    return demo
+
+
+def limit(demo: gr.Blocks, ctx: Context) -> None:
+    settings = ctx.settings
+    # Bounded: a busy public Space answers "queue full" (HTTP 503) instead of piling up work; two
+    # concurrent generator calls per event keep a 2-vCPU Space responsive.
+    # (past 10,000 a queue only hides an overload). One visitor may have at most MAX_CALLS_PER_VISITOR
+    # calls waiting or running, so one client cannot fill the queue for everyone else.
+    demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=2)
+    # Live training is one run at a time for everyone: a visitor may have one run waiting or running,
+    # and all visitors together LIVE_RUNS_WAITING (default 3), so runs cannot fill the shared queue.
+    # On a Space (SPACE_ID is set) the caller's address is the one Hugging Face's proxy adds.
+    limit_calls_per_visitor(
+        demo._queue,
+        settings.max_calls_per_visitor,
+        per_group={LIVE_TRAINING: 1},
+        group_totals={LIVE_TRAINING: settings.live_runs_waiting},
+        behind_proxy=settings.behind_proxy,
+    )
+    ctx.live_runs.follow(demo._queue)  # a live run ends when stopped, cancelled or no longer read
+
+
+def request_limits(demo: gr.Blocks) -> Middleware:
+    """The middleware in front of the page: bodies bounded, and each /call/<name> checked against
+    the values its endpoint takes (the model may be left out: client code from before it existed)."""
+    return Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=call_signatures(demo))

@@ -1,0 +1,70 @@
+"""The "Compare" tab: the project's main finding, side by side: the same seeds through the
+tutorial's recipe and through the improved one, with what each run measured."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gan_core.explain import compare_intro, model_facts
+from gan_core.latent import MAX_SEED
+from gan_core.plots import digit_histograms_figure, recipes_figure
+from gan_core.sampling import MAX_COUNT
+from ui.calls import shown_to_user
+from ui.components import fixed_plot
+from ui.context import Context
+from ui.tabs import generate
+
+
+def endpoints(ctx: Context):
+    draw, _ = generate.endpoints(ctx)
+
+    @shown_to_user
+    def compare(seed, count):
+        """The same seed through both generators: the improved recipe's and the tutorial's.
+
+        Args:
+            seed: whole number from 0 to 2147483647 that picks the noise vectors
+            count: how many digits, 1 to 64, in rows of 8
+
+        Returns:
+            the improved generator's PNG grid, and the tutorial's, from the same noise
+        """
+        return tuple(draw(seed, count, model) for model in ctx.samplers)
+
+    return (compare,)
+
+
+def build(ctx: Context) -> None:
+    (compare,) = endpoints(ctx)
+    gr.Markdown(compare_intro(ctx.model.history, ctx.tutorial_history))
+    with gr.Row():
+        seed = gr.Number(
+            value=7, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, elem_id="compare-seed"
+        )
+        count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count")
+    button = gr.Button("Compare", variant="primary", elem_id="compare-button")
+    first = compare(7, 16)
+    with gr.Row():
+        grids = []
+        for name, label, history, path in (
+            ("improved", ctx.served_label, ctx.model.history, first[0]),
+            ("tutorial", "tutorial", ctx.tutorial_history, first[1]),
+        ):
+            with gr.Column():
+                gr.Markdown(model_facts(label, history))
+                grids.append(
+                    gr.Image(
+                        value=path,
+                        label=label,
+                        show_label=False,  # the facts above name it; a label chip would cover digits
+                        type="filepath",
+                        buttons=["download"],
+                        elem_id=f"compare-{name}",
+                    )
+                )
+    button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
+    runs = {ctx.served_label: ctx.model.history, "tutorial": ctx.tutorial_history}
+    gr.Plot(fixed_plot(ctx, recipes_figure, runs), show_label=False, elem_id="compare-scores-plot")
+    histograms = fixed_plot(ctx, digit_histograms_figure, runs)
+    if histograms is not None:
+        gr.Plot(histograms, show_label=False, elem_id="compare-digits-plot")

@@ -1,0 +1,117 @@
+"""The "Generate" tab: digits from a seed, with what a classifier reads in them, and a digit on demand."""
+
+from __future__ import annotations
+
+import random
+
+import gradio as gr
+
+from gan_core.images import png_bytes
+from gan_core.latent import MAX_SEED
+from gan_core.sampling import MAX_COUNT, check_switch
+from ui.calls import shown_to_user
+from ui.components import file_name, model_choice
+from ui.context import Context
+
+
+def endpoints(ctx: Context):
+    @shown_to_user
+    def generate(seed, count, model="improved", captions=False):
+        """Draw digits from the GAN: the same seed gives the same digits on every machine.
+
+        Args:
+            seed: whole number from 0 to 2147483647 that picks the noise vectors
+            count: how many digits, 1 to 64, in rows of 8
+            model: "improved" (the served generator, the default) or "tutorial" (the tutorial's recipe)
+            captions: true to write under each digit what an MNIST classifier reads there, and how sure it is
+
+        Returns:
+            PNG grid of the digits, 4x enlarged with sharp pixels (with a line of caption under each row
+            when captions is true)
+        """
+        sampler = ctx.sampler_for(model)
+        if check_switch(captions, "captions"):
+            image = ctx.readers[model].captioned(seed, count)
+            return ctx.outputs.write(png_bytes(image), file_name(model, f"seed{seed}_{count}_captioned.png"))
+        image = sampler.generate(seed, count)
+        return ctx.outputs.write(png_bytes(image), file_name(model, f"seed{seed}_{count}.png"))
+
+    @shown_to_user
+    def find_digit(digit, count, seed, model="improved"):
+        """Digits of one kind on demand: draw 1,024 digits from the seed, let an MNIST classifier read
+        them, and show the ones it is surest are that digit.
+
+        Args:
+            digit: which digit, 0 to 9
+            count: how many to show at most, 1 to 64, in rows of 8
+            seed: whole number from 0 to 2147483647 that picks the 1,024 noise vectors
+            model: "improved" (the served generator, the default) or "tutorial"
+
+        Returns:
+            PNG grid of the digits found (most confident first), and a sentence with how often the
+            generator draws that digit and the classifier's confidence for each one shown
+        """
+        ctx.sampler_for(model)  # the message for a bad model, before anything is drawn
+        found = ctx.readers[model].find(digit, count, seed)
+        name = file_name(model, f"digit{digit}_seed{seed}_{count}.png")
+        return ctx.outputs.write(png_bytes(found.grid), name), found.summary()
+
+    return generate, find_digit
+
+
+def random_seed():
+    return random.randint(0, MAX_SEED)
+
+
+def build(ctx: Context) -> None:
+    generate, find_digit = endpoints(ctx)
+    with gr.Row():
+        seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3)
+        dice = gr.Button("🎲 random seed", scale=1)
+        count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count", scale=3)
+    with gr.Row():
+        generate_model = model_choice(ctx)
+        captions = gr.Checkbox(
+            False,
+            label="captions",
+            info="under each digit, what an MNIST classifier reads there and how sure it is",
+            elem_id="captions-box",
+        )
+    generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+    grid = gr.Image(
+        value=ctx.samplers["improved"].generate(42, 16),
+        label="digits",
+        show_label=False,  # a label chip would cover the first digits (the API keeps the name)
+        type="pil",
+        format="png",
+        buttons=["download"],
+        elem_id="generate-output",
+    )
+    generate_inputs = [seed, count, generate_model, captions]
+    generate_button.click(generate, generate_inputs, grid, api_name="generate", preprocess=False)
+    gr.Examples([[7, 16], [2024, 64], [31337, 8]], [seed, count], label="try these seeds")
+    dice.click(random_seed, None, seed, api_visibility="private").then(
+        generate, generate_inputs, grid, api_visibility="private", preprocess=False
+    )
+    for control in (generate_model, captions):
+        control.change(generate, generate_inputs, grid, api_visibility="private", preprocess=False)
+    with gr.Accordion("A digit on demand", open=False):
+        gr.Markdown(
+            "The generator has no digit input: this draws 1,024 digits from the seed above, lets an "
+            "MNIST classifier read them, and shows the ones it is surest are the digit you pick."
+        )
+        with gr.Row():
+            # Strings, as the API's schema states them; find_digit takes 7 and "7" alike.
+            wanted = gr.Radio([str(d) for d in range(10)], value="7", label="digit", scale=3)
+            find_button = gr.Button("Find", scale=1, elem_id="find-button")
+        found_grid = gr.Image(
+            label="found", show_label=False, type="filepath", buttons=["download"], elem_id="find-output"
+        )
+        found_text = gr.Markdown(elem_id="find-text")
+        find_button.click(
+            find_digit,
+            [wanted, count, seed, generate_model],
+            [found_grid, found_text],
+            api_name="find_digit",
+            preprocess=False,
+        )

@@ -1,0 +1,52 @@
+"""The "How it works" tab: answers to the questions the tutorial's readers ask: the code of one step
+(read from gan_core), the two losses, and what the two bundled runs measured. It has no endpoint."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gan_core.explain import (
+    LOADING,
+    WHY_DETACH,
+    WHY_REAL_LABELS,
+    equilibrium_text,
+    generator_loss_source,
+    how_it_works_intro,
+    step_excerpts,
+)
+from gan_core.history import read_history
+from gan_core.layout import HISTORY_FILE, REAL_IMAGES_FILE, sample_path
+from gan_core.plots import recipes_figure
+from ui.components import fixed_plot
+from ui.context import BUNDLED_WEIGHTS, TUTORIAL_RUN, Context
+
+
+def build(ctx: Context) -> None:
+    improved, tutorial = read_history(BUNDLED_WEIGHTS / HISTORY_FILE), ctx.tutorial_history
+    gr.Markdown(how_it_works_intro())
+    for title, code in step_excerpts():
+        gr.Markdown(f"**{title}**")
+        gr.Code(code, language="python", interactive=False, show_label=False, elem_classes="step-code")
+    gr.Markdown(WHY_REAL_LABELS)
+    gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False)
+    gr.Markdown(WHY_DETACH)
+    gr.Markdown(equilibrium_text(improved, tutorial))
+    figure = fixed_plot(ctx, recipes_figure, {"improved (R1)": improved, "tutorial": tutorial})
+    gr.Plot(figure, show_label=False, elem_id="recipes-plot")
+    gr.Markdown(
+        "**What do good samples look like?** Each recipe's fixed-noise grid (the same 64 noise "
+        "vectors at every epoch) as it trains, beside 64 real MNIST digits:"
+    )
+    grids = [(BUNDLED_WEIGHTS / REAL_IMAGES_FILE, "real MNIST digits")]
+    for label, run, epochs in (
+        ("improved", BUNDLED_WEIGHTS, (25, 100, 300)),
+        ("tutorial", TUTORIAL_RUN, (1, 10, 100, 300)),
+    ):
+        grids += [
+            (sample_path(run, epoch), f"{label}, epoch {epoch}")
+            for epoch in epochs
+            if sample_path(run, epoch).is_file()
+        ]
+    gr.Gallery([(str(path), caption) for path, caption in grids], columns=4,
+               show_label=False, elem_id="samples-gallery", interactive=False)  # fmt: skip
+    gr.Markdown("**Loading the generator:**\n\n" + LOADING)

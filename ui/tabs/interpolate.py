@@ -1,0 +1,130 @@
+"""The "Interpolate" tab: the digits between two seeds, one by the slider and as a strip and a GIF,
+and the nearest training images of the frame shown."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gan_core.images import png_bytes
+from gan_core.latent import MAX_SEED, METHODS
+from gan_core.nearest import MAX_K
+from gan_core.sampling import MAX_FRAMES, MIN_FRAMES
+from ui.calls import shown_to_user
+from ui.components import file_name, model_choice
+from ui.context import Context
+from ui.tabs import nearest
+
+
+def endpoints(ctx: Context):
+    @shown_to_user
+    def interpolate(seed_a, seed_b, t, method, model="improved"):
+        """The digit at a point between two seeds' noise vectors (the first digit each seed draws).
+
+        Args:
+            seed_a: the seed at t = 0
+            seed_b: the seed at t = 1
+            t: fraction of the way from A to B, 0 to 1
+            method: "slerp" (along the sphere the noise lies on) or "lerp" (a straight line)
+            model: "improved" (the served generator, the default) or "tutorial"
+
+        Returns:
+            PNG of one digit, 12x enlarged
+        """
+        image = ctx.sampler_for(model).interpolate(seed_a, seed_b, t, method)
+        name = file_name(model, f"{seed_a}-to-{seed_b}_{method}_t{t:.2f}.png")
+        return ctx.outputs.write(png_bytes(image), name)
+
+    @shown_to_user
+    def interpolation_strip(seed_a, seed_b, frames, method, model="improved"):
+        """Evenly spaced digits from seed A to seed B, as one row and as a looping GIF.
+
+        Args:
+            seed_a: the seed of the first frame
+            seed_b: the seed of the last frame
+            frames: how many digits, 2 to 32
+            method: "slerp" or "lerp"
+            model: "improved" (the served generator, the default) or "tutorial"
+
+        Returns:
+            PNG strip of the frames, and an animated GIF of them
+        """
+        strip, gif = ctx.sampler_for(model).strip(seed_a, seed_b, frames, method)
+        name = file_name(model, f"{seed_a}-to-{seed_b}_{method}")
+        return ctx.outputs.write(png_bytes(strip), f"{name}_{frames}.png"), ctx.outputs.write(
+            gif, f"{name}.gif"
+        )
+
+    return interpolate, interpolation_strip
+
+
+def build(ctx: Context) -> None:
+    interpolate, interpolation_strip = endpoints(ctx)
+    _, nearest_frame = nearest.endpoints(ctx)
+    with gr.Row():
+        seed_a = gr.Number(value=1, label="seed A", minimum=0, maximum=MAX_SEED, step=1, precision=0)
+        seed_b = gr.Number(value=2, label="seed B", minimum=0, maximum=MAX_SEED, step=1, precision=0)
+        method = gr.Radio(list(METHODS), value="slerp", label="method")
+        interpolate_model = model_choice(ctx)
+    t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
+    digit = gr.Image(
+        value=ctx.samplers["improved"].interpolate(1, 2, 0.5, "slerp"),
+        label="G(z(t))",
+        type="pil",
+        format="png",
+        buttons=["download"],
+        height=360,
+        elem_id="interpolate-output",
+    )
+    # .input fires while the slider is dragged, not only on release; always_last drops the
+    # stale positions a slow request would otherwise queue up.
+    live = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
+    digit_inputs = [seed_a, seed_b, t, method, interpolate_model]
+    t.input(interpolate, digit_inputs, digit, api_name="interpolate", **live)
+    for control in (seed_a, seed_b, method, interpolate_model):
+        control.change(interpolate, digit_inputs, digit, api_visibility="private", **live)
+    gr.Examples(
+        [[1, 2, "slerp"], [3, 8, "lerp"], [10, 77, "slerp"]],
+        [seed_a, seed_b, method],
+        label="try these pairs",
+    )
+    with gr.Row():
+        frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=10, step=1, precision=0, label="frames")
+        strip_button = gr.Button("Make strip and GIF")
+    first_strip, first_gif = interpolation_strip(1, 2, 10, "slerp")
+    strip = gr.Image(
+        value=first_strip,
+        label="A → B",
+        show_label=False,
+        type="pil",
+        format="png",
+        buttons=["download"],
+        elem_id="strip-output",
+    )
+    # An image, so the GIF plays in the page; the download keeps its descriptive name.
+    gif = gr.Image(
+        value=first_gif, label="animated GIF", type="filepath", buttons=["download"], elem_id="strip-gif"
+    )
+    strip_inputs = [seed_a, seed_b, frames, method, interpolate_model]
+    strip_button.click(
+        interpolation_strip, strip_inputs, [strip, gif], api_name="interpolation_strip", preprocess=False
+    )
+    # The strip follows the seeds, the method and the frame count, as the single digit does.
+    for control in (seed_a, seed_b, method, frames, interpolate_model):
+        control.change(interpolation_strip, strip_inputs, [strip, gif], api_visibility="private", **live)
+    with gr.Accordion("Is this frame a copy of a training image?", open=False):
+        with gr.Row():
+            frame_k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k", scale=3)
+            frame_button = gr.Button(
+                "Find the nearest training images",
+                scale=1,
+                elem_id="frame-nearest-button",
+                interactive=ctx.nearest.source is not None,  # without MNIST, as on its own tab
+            )
+        frame_image, frame_sentence, frame_table = nearest.outputs_row("frame-nearest")
+        frame_button.click(
+            nearest_frame,
+            [seed_a, seed_b, t, method, frame_k, interpolate_model],
+            [frame_image, frame_table, frame_sentence],
+            api_name="nearest_frame",
+            preprocess=False,
+        )
