@@ -85,13 +85,9 @@ def resume_state(state: TrainState, epoch: int, device: torch.device) -> dict:
     return _cpu_copy(
         {
             "epoch": epoch,
-            "generator": state.generator.state_dict(),
-            "discriminator": state.discriminator.state_dict(),
-            "g_optimizer": state.g_optimizer.state_dict(),
-            "d_optimizer": state.d_optimizer.state_dict(),
+            **state.state_dict(),
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-            "ema": state.ema.state_dict() if state.ema is not None else None,
         }
     )
 

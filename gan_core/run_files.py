@@ -233,12 +233,7 @@ def load_resume_state(state, prior: dict, device: torch.device, path: Path) -> N
 
 
 def _load_resume_state(state, prior: dict, device: torch.device) -> None:
-    state.generator.load_state_dict(prior["generator"])
-    state.discriminator.load_state_dict(prior["discriminator"])
-    state.g_optimizer.load_state_dict(prior["g_optimizer"])
-    state.d_optimizer.load_state_dict(prior["d_optimizer"])
-    if state.ema is not None and prior.get("ema") is not None:
-        state.ema.load_state_dict(prior["ema"])
+    state.load_state_dict(prior)  # TrainState's keys, as its state_dict() wrote them
     torch.set_rng_state(prior["cpu_rng"])
     if device.type == "cuda" and prior.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(prior["cuda_rng"])

@@ -44,6 +44,26 @@ class TrainState:
     def run_step(self, real_images: torch.Tensor) -> torch.Tensor:
         return self.step(self, real_images)
 
+    def state_dict(self) -> dict:
+        """The networks, Adam's moments and the EMA: the training part of a checkpoint (the run adds
+        its epoch and random generators; epoch_files.resume_state). The one place its keys live."""
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+        }
+
+    def load_state_dict(self, saved: dict) -> None:
+        """What state_dict() returned, back in place (a checkpoint without an EMA leaves it as built)."""
+        self.generator.load_state_dict(saved["generator"])
+        self.discriminator.load_state_dict(saved["discriminator"])
+        self.g_optimizer.load_state_dict(saved["g_optimizer"])
+        self.d_optimizer.load_state_dict(saved["d_optimizer"])
+        if self.ema is not None and saved.get("ema") is not None:
+            self.ema.load_state_dict(saved["ema"])
+
 
 def resolve_device(name: str) -> torch.device:
     """'auto' picks cuda, then mps, then cpu; an explicit device must exist here."""
