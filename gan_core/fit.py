@@ -7,6 +7,7 @@ import math
 import re
 import shlex
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .epochs import make_epoch_runner
 from .history import STAT_NAMES, EpochRecord, History, epoch_count, epoch_record, new_history
 from .latent import seeded_noise
 from .layout import STATE_FILE
+from .loop import EpochLoop
 from .quality import QualityEvaluator
 from .run_files import (  # noqa: F401 (RunDirectoryUnwritable: fit()'s error, imported from here)
     RunDirectoryUnwritable,
@@ -177,35 +179,30 @@ def train_epochs(run: Run, log, progress: bool | None, hint: str | None = None) 
     first_epoch = epoch_count(history) + 1
     run_start = time.perf_counter()
     writer = EpochWriter(run.out, history)
-    epoch = first_epoch - 1
-    decaying = config.resolved().lr_decay != "none"
+    loop = EpochLoop(runner, config, lambda lr: set_learning_rate(run.state, lr), first_epoch)
     # One bar for the whole run (epochs done, time left) stays at the bottom of a terminal; the
     # per-epoch lines are written above it, so logs keep them too.
     overall = tqdm(total=config.epochs, initial=first_epoch - 1, desc="run", unit="epoch", disable=hide_bar)
     if log is print and not overall.disable:
         log = tqdm.write
+
+    @contextmanager
+    def epoch_bar(epoch: int):
+        bar = tqdm(total=runner.steps, desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=hide_bar,
+                   unit="step", position=1)  # fmt: skip
+        with bar:
+            yield _progress_updater(bar, run.device)
+
+    def on_epoch(epoch: int, means: list, seconds: float, lr: float | None) -> None:
+        close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, means, strict=True)), seconds, lr, log)
+        overall.update(1)
+
     try:
-        for epoch in range(first_epoch, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            lr = config.lr_at(epoch) if decaying else None  # recorded only where it changes
-            if decaying:
-                set_learning_rate(run.state, lr)
-            with tqdm(
-                total=runner.steps,
-                desc=f"epoch {epoch}/{config.epochs}",
-                leave=False,
-                disable=hide_bar,
-                unit="step",
-                position=1,
-            ) as bar:
-                totals = runner.run(on_step=_progress_updater(bar, run.device))
-                means = dict(zip(STAT_NAMES, (totals / runner.steps).tolist(), strict=True))  # one host read
-            close_epoch(run, writer, epoch, means, time.perf_counter() - epoch_start, lr, log)
-            overall.update(1)
+        loop.run(on_epoch, on_step=epoch_bar)
     except KeyboardInterrupt:
         writer.close()  # the finished epochs reach the disk before we say they did
         write_summary(run.out, history)
-        log(interrupted_line(run, epoch, hint))
+        log(interrupted_line(run, loop.epoch, hint))
         raise
     finally:
         writer.close()

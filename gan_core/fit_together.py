@@ -14,15 +14,13 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
-import torch
-
 from .config import TrainConfig
-from .data import to_model_range
 from .epoch_files import EpochWriter, write_summary
 from .fit import RunDirectoryUnwritable, TrainingDiverged, close_epoch, interrupted_line, prepare, unwritable
 from .history import STAT_NAMES, epoch_count
+from .loop import EpochLoop
 from .run_files import saved_epoch
-from .stacked_step import StackedRuns, run_generator, use_as_global
+from .stacked_step import StackedEpoch, StackedRuns, run_generator, use_as_global
 from .step import set_learning_rate
 
 SEEDS_HINT = "the same --seeds command and --resume"  # each run's own flags are the command's
@@ -53,53 +51,43 @@ def _train_group(group: list, log) -> None:
     runs, rngs = [run for run, _ in group], [rng for _, rng in group]
     config, device = runs[0].config, runs[0].device
     engine = StackedRuns(config, [run.state for run in runs], rngs, device)
-    images = to_model_range(runs[0].images)  # the same data for every run (shared by prepare)
     for run in runs:
         run.history["meta"]["path"] = f"stacked ({len(runs)} run{'s' if len(runs) > 1 else ''})"
-    batch_size = config.batch_size
-    steps = len(images) // batch_size
     writers = _writers(runs)
     failed: dict[int, Exception] = {}  # run index -> why it stopped (diverged, or its files failed)
     first_epoch = epoch_count(runs[0].history) + 1
-    epoch = first_epoch - 1
+
+    def set_rate(lr: float) -> None:
+        engine.set_learning_rate(lr)
+        for run in runs:  # what each run's checkpoint records, as a single run's does
+            set_learning_rate(run.state, lr)
+
+    def on_epoch(epoch: int, means: list, seconds: float, lr: float | None) -> bool:
+        engine.write_back([run.state for run in runs])
+        for index, (run, rng, writer, run_means) in enumerate(zip(runs, rngs, writers, means, strict=True)):
+            use_as_global(rng, device)  # what this run's checkpoint records as its RNG
+            seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")
+            with _stops_run(failed, index, run):  # the other runs' epoch is still recorded
+                close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds, lr,
+                            seeded_log)  # fmt: skip
+        return not failed
+
+    # The same data for every run (shared by prepare), each shuffled by its own generator.
+    loop = EpochLoop(StackedEpoch(engine, runs[0].images, config.batch_size), config, set_rate, first_epoch)
     run_start = time.perf_counter()
-    decaying = config.resolved().lr_decay != "none"
     try:
-        for epoch in range(first_epoch, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            lr = config.lr_at(epoch) if decaying else None  # recorded only where it changes, as fit()
-            if decaying:
-                engine.set_learning_rate(lr)
-                for run in runs:  # what each run's checkpoint records, as a single run's does
-                    set_learning_rate(run.state, lr)
-            orders = engine.orders(len(images))  # (runs, images): each run's own shuffle
-            totals = torch.zeros(len(runs), len(STAT_NAMES), device=device)
-            for step in range(steps):
-                totals += engine.step(images[orders[:, step * batch_size : (step + 1) * batch_size]])
-            means = (totals / steps).tolist()  # one host read for all the runs
-            engine.write_back([run.state for run in runs])
-            seconds = time.perf_counter() - epoch_start
-            for index, (run, rng, writer, run_means) in enumerate(
-                zip(runs, rngs, writers, means, strict=True)
-            ):
-                use_as_global(rng, device)  # what this run's checkpoint records as its RNG
-                seeded_log = lambda line, seed=run.config.seed: log(f"seed {seed}: {line}")
-                with _stops_run(failed, index, run):  # the other runs' epoch is still recorded
-                    close_epoch(run, writer, epoch, dict(zip(STAT_NAMES, run_means, strict=True)), seconds,
-                                lr, seeded_log)  # fmt: skip
-            if failed:
-                break
+        loop.run(on_epoch)
     except KeyboardInterrupt:
         _finish(runs, writers, failed)  # the finished epochs reach the disk before we say they did
         for index, run in enumerate(runs):
             log(f"seed {run.config.seed}: {failed[index]}" if index in failed else
-                interrupted_line(run, epoch, SEEDS_HINT))  # fmt: skip
+                interrupted_line(run, loop.epoch, SEEDS_HINT))  # fmt: skip
         raise
     finally:
         if not all(writer.closed for writer in writers):  # the end, a run stopped, or any other error
             _finish(runs, writers, failed)
     if failed:
-        raise _stopped(runs, failed, epoch)
+        raise _stopped(runs, failed, loop.epoch)
     log(
         f"trained epochs {first_epoch}-{config.epochs} of {len(runs)} run{'s' if len(runs) > 1 else ''} "
         f"together in "

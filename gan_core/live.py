@@ -84,21 +84,27 @@ class LiveUpdate:
         return cls(**{**fields, "grid_png": base64.b64decode(fields["grid_png"])})
 
 
+class TimeUp(Exception):
+    """The live run's time is over: how its step callback ends the shared epoch loop."""
+
+
 def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
     """The child's work: train from scratch until the time is up, calling emit(LiveUpdate)."""
     import torch
 
     from .config import TrainConfig
-    from .data import read_mnist_idx, to_model_range
+    from .data import read_mnist_idx
+    from .epochs import EagerEpoch
     from .history import STAT_NAMES
     from .images import digit_grid, png_bytes
     from .latent import seeded_noise
-    from .step import batch_at, build_state, published_generator
+    from .loop import EpochLoop
+    from .step import build_state, published_generator
 
     torch.set_num_threads(1)
     with contextlib.suppress(RuntimeError):  # only possible before any parallel work has run
         torch.set_num_interop_threads(1)
-    images = to_model_range(read_mnist_idx(data_folder, train=True)[0])
+    images = read_mnist_idx(data_folder, train=True)[0]
     if settings.batch_size > len(images):
         raise ValueError(f"batch_size {settings.batch_size} is more than the {len(images)} training images")
     torch.manual_seed(settings.seed)
@@ -113,25 +119,36 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
             samples = published_generator(state)(fixed_noise)
         return png_bytes(digit_grid(samples, columns=8, scale=GRID_SCALE))
 
-    began = last = time.monotonic()
-    step, since_last, totals = 0, 0, torch.zeros(len(STAT_NAMES))
-    order = torch.randperm(len(images))
-    while True:
-        position = step % steps_per_epoch
-        if position == 0 and step:
-            order = torch.randperm(len(images))
-        totals += state.run_step(batch_at(images, order, position, settings.batch_size))
-        step, since_last = step + 1, since_last + 1
-        now = time.monotonic()
-        done = now - began >= settings.seconds
-        if done or now - last >= UPDATE_EVERY_S:
-            means = dict(zip(STAT_NAMES, (totals / since_last).tolist(), strict=True))
-            emit(LiveUpdate(step=step, epoch=step / steps_per_epoch, seconds=now - began,
-                            steps_per_second=since_last / (now - last), grid_png=grid(), done=done,
-                            **means))  # fmt: skip
-            last, since_last, totals = now, 0, torch.zeros(len(STAT_NAMES))
-        if done:
-            return
+    # The shared epoch loop, run until the time is up (no last epoch); after each step an update is
+    # due every UPDATE_EVERY_S seconds, with the means of the steps since the one before.
+    runner = EagerEpoch(state, images, settings.batch_size)  # it normalises the images once
+    loop = EpochLoop(runner, config, set_rate=lambda lr: None, first_epoch=1)  # a constant rate here
+    clock = {"began": time.monotonic(), "last": time.monotonic()}
+    since = {"steps": 0, "sums": torch.zeros(len(STAT_NAMES)), "epoch_sums": torch.zeros(len(STAT_NAMES))}
+
+    def after_steps_of(epoch: int):
+        def after_step(step_in_epoch: int, epoch_totals: torch.Tensor) -> None:
+            if step_in_epoch == 1:
+                since["epoch_sums"] = torch.zeros(len(STAT_NAMES))
+            since["sums"] += epoch_totals - since["epoch_sums"]  # this step's statistics
+            since["epoch_sums"], since["steps"] = epoch_totals.clone(), since["steps"] + 1
+            now, step = time.monotonic(), (epoch - 1) * steps_per_epoch + step_in_epoch
+            done = now - clock["began"] >= settings.seconds
+            if done or now - clock["last"] >= UPDATE_EVERY_S:
+                means = dict(zip(STAT_NAMES, (since["sums"] / since["steps"]).tolist(), strict=True))
+                emit(LiveUpdate(step=step, epoch=step / steps_per_epoch, seconds=now - clock["began"],
+                                steps_per_second=since["steps"] / (now - clock["last"]), grid_png=grid(),
+                                done=done, **means))  # fmt: skip
+                clock["last"], since["steps"], since["sums"] = now, 0, torch.zeros(len(STAT_NAMES))
+            if done:
+                raise TimeUp
+
+        return contextlib.nullcontext(after_step)
+
+    try:
+        loop.run(lambda *epoch_means: None, on_step=after_steps_of, last_epoch=sys.maxsize)
+    except TimeUp:
+        return
 
 
 class LiveRunEnded(Exception):

@@ -18,6 +18,7 @@ import torch
 
 from .backprop import discriminator_gradients, generator_forward, generator_gradients, rows, step_statistics
 from .config import TrainConfig
+from .data import to_model_range
 from .ema import update_ema
 from .engines import runs_stack
 from .kernels import TorchOps
@@ -136,6 +137,27 @@ class StackedRuns:
         if self.ema is not None:
             update_ema(self.ema, self.g, self.ema_decay)
         return step_statistics(d_loss, g_loss, scores)
+
+
+class StackedEpoch:
+    """An epoch of steps of N stacked runs, as epochs.EagerEpoch runs one run's: each run shuffles
+    the data with its own generator; returns the (N, 4) sums of the runs' statistics."""
+
+    name = "stacked"
+
+    def __init__(self, runs: StackedRuns, images: torch.Tensor, batch_size: int):
+        self.runs, self.images, self.batch_size = runs, to_model_range(images), batch_size
+        self.steps = len(images) // batch_size
+
+    def run(self, on_step=None) -> torch.Tensor:
+        orders = self.runs.orders(len(self.images))  # (runs, images): each run's own shuffle
+        totals = torch.zeros(len(self.runs), 4, device=self.images.device)
+        size = self.batch_size
+        for step in range(self.steps):
+            totals += self.runs.step(self.images[orders[:, step * size : (step + 1) * size]])
+            if on_step is not None:
+                on_step(step + 1, totals)
+        return totals
 
 
 def run_generator(device: torch.device, seed: int | None = None) -> torch.Generator:
