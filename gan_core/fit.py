@@ -4,7 +4,6 @@ asked, and a run directory that `--resume` can always continue after Ctrl-C or a
 from __future__ import annotations
 
 import math
-import re
 import shlex
 import time
 from contextlib import contextmanager
@@ -24,12 +23,13 @@ from .latent import seeded_noise
 from .layout import STATE_FILE
 from .loop import EpochLoop
 from .quality import QualityEvaluator
-from .run_files import (  # noqa: F401 (RunDirectoryUnwritable: fit()'s error, imported from here)
+from .run_files import (  # noqa: F401 (RunDirectoryUnwritable, unwritable: fit()'s errors, from here)
     RunDirectoryUnwritable,
+    kept_checkpoint,
     load_resume_state,
-    lost_run_directory,
     read_resume_state,
     saved_epoch,
+    unwritable,
 )
 from .step import (
     TrainState,
@@ -87,18 +87,6 @@ def fit(
     except OSError as error:
         raise unwritable(error, out) from None
     return out
-
-
-def unwritable(error: OSError, out: str | Path, kept: str | None = None) -> RunDirectoryUnwritable:
-    """A write into `out` that failed, said with the file (or `out`, where the OS names none, as for
-    a full disk) and with what is kept: by default, what the run directory `out` still holds."""
-    if kept is None and isinstance(error, FileNotFoundError) and not Path(out).is_dir():  # removed meanwhile
-        return lost_run_directory(out)
-    kept = kept or _kept(Path(out), saved_epoch(out))
-    path = Path(error.filename2 or error.filename or out)  # a rename's error names its target second
-    temporary = re.fullmatch(r"\.(.+)\.\w{8}\.tmp", path.name)  # what atomic_write_bytes writes first
-    path = path.with_name(temporary.group(1)) if temporary else path
-    return RunDirectoryUnwritable(f"cannot write {path}: {error.strerror or error}; {kept}")
 
 
 def prepare(config: TrainConfig, resume: bool, like: Run | None = None) -> Run | None:
@@ -237,7 +225,7 @@ def check_finite(run: Run, epoch: int, means: dict) -> None:
         rounded = ", ".join(f"{name} {value:.4g}" for name, value in means.items())
         raise TrainingDiverged(
             f"epoch {epoch}: a loss or weight became NaN or infinite ({rounded}); "
-            f"{_kept(run.out, epoch - 1)} (try a smaller --lr)"
+            f"{kept_checkpoint(run.out, epoch - 1)} (try a smaller --lr)"
         )
 
 
@@ -292,10 +280,6 @@ def _finite_weights(state: TrainState) -> bool:
     return bool(
         torch.stack([param.isfinite().all() for module in modules for param in module.parameters()]).all()
     )
-
-
-def _kept(out: Path, epoch: int) -> str:
-    return f"the checkpoint of epoch {epoch} in {out} is kept" if epoch else "no epoch was saved"
 
 
 def _progress_updater(bar, device: torch.device):

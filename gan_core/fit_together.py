@@ -16,10 +16,10 @@ from contextlib import contextmanager
 
 from .config import TrainConfig
 from .epoch_files import EpochWriter, write_summary
-from .fit import RunDirectoryUnwritable, TrainingDiverged, close_epoch, interrupted_line, prepare, unwritable
+from .fit import TrainingDiverged, close_epoch, interrupted_line, prepare
 from .history import STAT_NAMES, epoch_count
 from .loop import EpochLoop
-from .run_files import saved_epoch
+from .run_files import RunDirectoryUnwritable, saved_epoch, unwritable
 from .stacked_step import StackedEpoch, StackedRuns, run_generator, use_as_global
 from .step import set_learning_rate
 

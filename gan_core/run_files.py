@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -237,3 +238,19 @@ def _load_resume_state(state, prior: dict, device: torch.device) -> None:
     torch.set_rng_state(prior["cpu_rng"])
     if device.type == "cuda" and prior.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(prior["cuda_rng"])
+
+
+def unwritable(error: OSError, out: str | Path, kept: str | None = None) -> RunDirectoryUnwritable:
+    """A write into `out` that failed, said with the file (or `out`, where the OS names none, as for
+    a full disk) and with what is kept: by default, what the run directory `out` still holds."""
+    if kept is None and isinstance(error, FileNotFoundError) and not Path(out).is_dir():  # removed meanwhile
+        return lost_run_directory(out)
+    kept = kept or kept_checkpoint(Path(out), saved_epoch(out))
+    path = Path(error.filename2 or error.filename or out)  # a rename's error names its target second
+    temporary = re.fullmatch(r"\.(.+)\.\w{8}\.tmp", path.name)  # what atomic_write_bytes writes first
+    path = path.with_name(temporary.group(1)) if temporary else path
+    return RunDirectoryUnwritable(f"cannot write {path}: {error.strerror or error}; {kept}")
+
+
+def kept_checkpoint(out: Path, epoch: int) -> str:
+    return f"the checkpoint of epoch {epoch} in {out} is kept" if epoch else "no epoch was saved"
