@@ -21,9 +21,12 @@ def shown(value) -> str:
 MAX_SHOWN_TEXT = 200  # characters of one run-supplied string on a page or a card
 # What can start Markdown or HTML mid-line: links and images ([ ] !), emphasis (* ~ and _ at a
 # word's edge), code, tags and entities (< > &), maths ($), table cells (|), and the autolinks of
-# "http://", "www." and e-mail addresses. CommonMark shows a backslash-escaped mark as itself; the
-# rest of the text (parentheses, dots, '_' inside a word) is left as it is, so it reads as typed.
-_MARKUP = re.compile(r"[\\`*{}\[\]<>#!|~$&@^]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?<=www)\.|:(?=//)", re.I)
+# "http://", "www." and e-mail addresses ('@' between two non-spaces). CommonMark shows a
+# backslash-escaped mark as itself; the rest of the text (parentheses, dots, '_' inside a word,
+# "user/name @ main") is left as it is, so it reads as typed.
+_MARKUP = re.compile(
+    r"[\\`*{}\[\]<>#!|~$&^]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|(?<=www)\.|:(?=//)|(?<=\S)@(?=\S)", re.I
+)
 
 
 def markdown_text(value, limit: int = MAX_SHOWN_TEXT) -> str:

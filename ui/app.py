@@ -53,7 +53,9 @@ def header(ctx: Context) -> str:
         f"{epoch_count(model.history)} epochs."
     )
     if model.notice:
-        text += f"\n\n> ⚠️ {markdown_text(model.notice, limit=400)}"
+        # Long enough for a notice's folder, file and reason: it is cut only as a guard against a
+        # file that would put megabytes into every page.
+        text += f"\n\n> ⚠️ {markdown_text(model.notice, limit=1000)}"
     return text
 
 
