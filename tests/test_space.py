@@ -15,8 +15,8 @@ from PIL import Image
 
 from gan_core.loading import read_generator
 from gan_core.sampling import Sampler
-from gan_core.space import space_files
 from tests.helpers import ROOT, TOKEN, free_port, run_script, start_hub, stop, wait_for_port
+from tools.deploy_space import space_files
 
 SPACE = "tester/mnist-gan-space"
 
@@ -34,7 +34,7 @@ def api(env) -> HfApi:
 
 @pytest.fixture(scope="module")
 def deployed(hub_env):
-    result = run_script("-m", "gan_core.space", "deploy", SPACE, env=hub_env)
+    result = run_script("tools/deploy_space.py", SPACE, env=hub_env)
     assert result.returncode == 0, result.stderr
     assert f"{hub_env['HF_ENDPOINT']}/spaces/{SPACE}" in result.stdout
     return result
@@ -43,7 +43,13 @@ def deployed(hub_env):
 def test_the_space_holds_what_the_app_runs_and_nothing_else(deployed, hub_env):
     files = set(api(hub_env).list_repo_files(SPACE, repo_type="space")) - {".gitattributes"}
     assert files == set(space_files()) | {"README.md", "requirements.txt"}
-    assert {"app.py", "LICENSE", "gan_core/space.py", "ui/tabs/live.py", "weights/model.safetensors"} <= files
+    assert {
+        "app.py",
+        "LICENSE",
+        "gan_core/backprop.py",
+        "ui/tabs/live.py",
+        "weights/model.safetensors",
+    } <= files
     assert not [
         name for name in files if name.startswith(("tests/", "benchmarks/", "docs/", ".ci/", "tools/"))
     ]
@@ -82,13 +88,13 @@ def test_the_space_card_holds_the_spaces_settings(deployed, hub_env):
 
 def test_a_second_deploy_mirrors_the_repository_and_keeps_the_owners_files(hub_env):
     space = "tester/mirrored-space"  # its own Space: the other tests see the first deploy as it was
-    assert run_script("-m", "gan_core.space", "deploy", space, env=hub_env).returncode == 0
+    assert run_script("tools/deploy_space.py", space, env=hub_env).returncode == 0
     hub = api(hub_env)
     hub.upload_file(path_or_fileobj=b"notes\n", path_in_repo="NOTES.md", repo_id=space, repo_type="space")
     hub.upload_file(
         path_or_fileobj=b"# gone\n", path_in_repo="gan_core/old_module.py", repo_id=space, repo_type="space"
     )
-    again = run_script("-m", "gan_core.space", "deploy", space, env=hub_env)
+    again = run_script("tools/deploy_space.py", space, env=hub_env)
     assert again.returncode == 0, again.stderr
     files = set(hub.list_repo_files(space, repo_type="space"))
     assert "NOTES.md" in files and "gan_core/old_module.py" not in files
@@ -125,6 +131,6 @@ def test_what_was_deployed_runs_as_the_demo(deployed, hub_env, tmp_path):
     ],
 )
 def test_a_deploy_that_cannot_happen_is_one_clear_line(hub_env, repo_id, env_change, status, message):
-    result = run_script("-m", "gan_core.space", "deploy", repo_id, env={**hub_env, **env_change})
+    result = run_script("tools/deploy_space.py", repo_id, env={**hub_env, **env_change})
     assert result.returncode == status and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and TOKEN not in result.stdout + result.stderr

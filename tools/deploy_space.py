@@ -1,6 +1,6 @@
 """Deploy this repository as a Hugging Face Space, in one command:
 
-    python -m gan_core.space deploy you/mnist-gan-space [--private]
+    python tools/deploy_space.py you/mnist-gan-space [--private]
 
 The Space receives exactly what it runs: app.py, the gan_core and ui packages, the bundled weights and the
 license, plus two files written here: its card (README.md, whose front matter holds the Space's
@@ -14,17 +14,25 @@ files the owner added by hand stay.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, constants
-
-from .hub import PushError, commit_in_parts, explain_hub_error
-from .loading import bound_hub_calls, check_repo_id
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's packages
+
+from gan_core.hub_timeouts import mended_hub_timeouts  # noqa: E402
+
+# huggingface_hub reads these as it is imported and stops at a bad one: mended before it is imported.
+os.environ.update(mended_hub_timeouts(os.environ))
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, constants  # noqa: E402
+
+from gan_core.hub import PushError, commit_in_parts, explain_hub_error  # noqa: E402
+from gan_core.loading import bound_hub_calls, check_repo_id  # noqa: E402
+
 # What the Space runs, as patterns relative to the repository root (fnmatch: * spans folders).
 SPACE_PATTERNS = [
     "app.py",
@@ -53,7 +61,7 @@ def space_files(root: Path = ROOT) -> list[str]:
 def space_requirements(requirements: str) -> str:
     """The project's pins, with torch and torchvision taken from PyTorch's CPU wheel index."""
     lines = [
-        "# Written by `python -m gan_core.space deploy` from the project's requirements.txt:",
+        "# Written by `python tools/deploy_space.py` from the project's requirements.txt:",
         "# torch's CPU build, as a CPU Space needs none of the CUDA libraries of the default wheels.",
         f"--extra-index-url {TORCH_CPU_INDEX}",
     ]
@@ -142,12 +150,10 @@ def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gan_core.space", description="Deploy the demo as a Space."
+        description="Create or update a Hugging Face Space from this repository."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    deploy_command = commands.add_parser("deploy", help="create or update a Space from this repository")
-    deploy_command.add_argument("repo_id", help="the Space, as you/name")
-    deploy_command.add_argument("--private", action="store_true", help="create the Space private")
+    parser.add_argument("repo_id", help="the Space, as you/name")
+    parser.add_argument("--private", action="store_true", help="create the Space private")
     args = parser.parse_args(argv)
     try:
         url = deploy(args.repo_id, args.private)
