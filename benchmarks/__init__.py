@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 
@@ -13,3 +14,13 @@ def write_result(folder: str | Path, name: str, result: dict) -> Path:
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
     return out
+
+
+def timed(call, repeats: int) -> list[float]:
+    """The seconds each of `repeats` calls of call() took, in order."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - began)
+    return times

@@ -23,17 +23,8 @@ from gradio_client import Client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import write_result  # noqa: E402
+from benchmarks import timed, write_result  # noqa: E402
 from tests.helpers import start_app, stop  # noqa: E402
-
-
-def timed(call, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - began)
-    return times
 
 
 def summary(times: list[float]) -> dict[str, float]:

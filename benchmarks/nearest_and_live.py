@@ -25,22 +25,13 @@ from gradio_client import Client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import write_result  # noqa: E402
+from benchmarks import timed, write_result  # noqa: E402
 from tests.helpers import start_app, stop  # noqa: E402
 
 
 def memory_mb(pid: int) -> dict[str, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     return {name: int(fields[name].split()[0]) / 1024 for name in ("VmRSS", "VmHWM")}
-
-
-def timed(call, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - began)
-    return times
 
 
 def main() -> None:
