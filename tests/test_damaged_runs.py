@@ -218,3 +218,22 @@ def test_a_failed_film_is_kept_for_a_while_and_a_good_one_for_ever(tmp_path):
     assert Image.open(io.BytesIO(film)).n_frames == 2
     grids.epochs = []  # what was made is kept: no rebuild, whatever the grids do now
     assert maker.film() == film
+
+
+def test_a_run_whose_every_grid_is_damaged_starts_without_its_film(tmp_path):
+    from ui.app import build_demo
+    from ui.context import build_context
+    from ui.settings import Settings
+
+    run = tmp_path / "run"
+    shutil.copytree(ROOT / "weights", run, ignore=shutil.ignore_patterns("tutorial"))
+    for grid in (run / "samples").iterdir():
+        grid.write_bytes(grid.read_bytes()[:100])  # every grid cut short
+    ctx = build_context(Settings.from_environ({"MODEL_DIR": str(run)}))
+    try:
+        config = build_demo(ctx).get_config_file()
+        components = {c["props"].get("elem_id"): c["props"] for c in config["components"] if "props" in c}
+        assert ctx.model.notice is None  # the run is served: only its film is missing
+        assert components["film-output"].get("value") is None and components["film-button"]["visible"] is True
+    finally:
+        ctx.outputs.remove()

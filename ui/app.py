@@ -61,8 +61,9 @@ def header(ctx: Context) -> str:
 
 def build_demo(ctx: Context) -> gr.Blocks:
     """The page, queued and limited: each tab lays itself out and registers its endpoints."""
-    # delete_cache: Gradio's own copies of the answers go after an hour too, and all of them at exit.
-    with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo:
+    # delete_cache: Gradio deletes the answers it served after an hour too (the page's first images
+    # aside), and all of them at exit. The first images the tabs draw here are kept for good.
+    with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo, ctx.outputs.kept_for_good():
         gr.Markdown(header(ctx))
         with gr.Tab("Generate"):
             generate.build(ctx)
@@ -89,9 +90,8 @@ def build_demo(ctx: Context) -> gr.Blocks:
 def limit(demo: gr.Blocks, ctx: Context) -> None:
     settings = ctx.settings
     # Bounded: a busy public Space answers "queue full" (HTTP 503) instead of piling up work; two
-    # concurrent generator calls per event keep a 2-vCPU Space responsive.
-    # (past 10,000 a queue only hides an overload). One visitor may have at most MAX_CALLS_PER_VISITOR
-    # calls waiting or running, so one client cannot fill the queue for everyone else.
+    # concurrent generator calls per event keep a 2-vCPU Space responsive. One visitor may have at
+    # most MAX_CALLS_PER_VISITOR calls waiting or running, so one client cannot fill the queue.
     demo.queue(max_size=settings.queue_max_size, default_concurrency_limit=2)
     # Live training is one run at a time for everyone: a visitor may have one run waiting or running,
     # and all visitors together LIVE_RUNS_WAITING (default 3), so runs cannot fill the shared queue.

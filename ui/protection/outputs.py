@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 from gan_core.run_files import atomic_write_bytes
@@ -43,8 +44,21 @@ class OutputFiles:
         self.last_sweep = time.time()
         self.removed = False
         self._sizes: OrderedDict[Path, int] = OrderedDict()  # every file kept, oldest use first
+        self._pinned: set[Path] = set()  # the page's first images: kept while the app runs
+        self._pinning = False
         self._lock = threading.Lock()
         atexit.register(self.remove)
+
+    @contextmanager
+    def kept_for_good(self):
+        """Answers written inside this block are the page's first images, which every visitor's
+        page shows for as long as the app runs: never swept, never counted against the cap (Gradio
+        keeps its own first images in the same way)."""
+        self._pinning = True
+        try:
+            yield
+        finally:
+            self._pinning = False
 
     @property
     def total_bytes(self) -> int:
@@ -71,6 +85,10 @@ class OutputFiles:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise OutputsRemoved("the app is stopping; no more answers are written")
         with self._lock:
+            if self._pinning:
+                self._pinned.add(path)
+            if path in self._pinned:  # a visitor's answer can be one of the first images: it stays
+                return str(path)
             self._sizes[path] = len(data)
             self._sizes.move_to_end(path)
         self._hold_to_cap(keep=path)
@@ -101,6 +119,8 @@ class OutputFiles:
             return
         self.last_sweep = now
         for old in self.folder.glob("*/*"):
+            if old in self._pinned:
+                continue
             try:
                 if old.stat().st_mtime < now - self.max_age_s:
                     with self._lock:

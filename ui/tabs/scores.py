@@ -110,10 +110,15 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         "so what changes from frame to frame is only what the generator has learned."
     )
     # A local run's film is ready at once; a Hub run's grids are fetched only when asked for.
-    film_ready = bool(ctx.model.grids.epochs) and ctx.model.grids.repo_id is None
-    film_button = gr.Button("Make the film", elem_id="film-button", visible=not film_ready)
+    first_film = None
+    if ctx.model.grids.epochs and ctx.model.grids.repo_id is None:
+        try:
+            first_film = training_film()
+        except gr.Error as error:  # every saved grid damaged: the button says why when pressed
+            log.warning("the training film is not shown: %s", error)
+    film_button = gr.Button("Make the film", elem_id="film-button", visible=first_film is None)
     film = gr.Image(
-        value=training_film() if film_ready else None,
+        value=first_film,
         label="training film",
         show_label=False,
         type="filepath",
