@@ -30,12 +30,12 @@ from gan_core.claim import RunDirectoryBusy, check_fresh_folder
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
 from gan_core.engines import engine_problem, runs_stack
-from gan_core.fit import RunDirectoryUnwritable, TrainingDiverged, fit, unwritable
+from gan_core.fit import TrainingDiverged, fit
 from gan_core.fit_together import SEEDS_HINT, fit_together
 from gan_core.hub import PushError, check_push_access, push_run
 from gan_core.loading import check_repo_id
 from gan_core.messages import shown
-from gan_core.run_files import write_json
+from gan_core.run_files import RunDirectoryUnwritable, unwritable, write_json
 from gan_core.seeds import (
     QUALITY_OVER_SEEDS_FILE,
     parse_seeds,

@@ -11,7 +11,7 @@ layer's product and activation (TorchOps for either shape, TritonOps for one run
 For the tutorial's fixed MLPs every derivative is a few lines. R1's gradient of D's logit with
 respect to an image is three matrix products that reuse D's forward pass on the real batch, and
 its weight gradients are three more: no second, double-backward graph as autograd would run.
-step.train_step stays the readable reference; tests/test_algorithm.py holds this math to a plain
+reference.train_step stays the readable reference; tests/test_algorithm.py holds this math to a plain
 implementation of the algorithm, and tests/test_stacked_step.py every stacked run to its single run.
 """
 

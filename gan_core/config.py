@@ -16,7 +16,7 @@ from .messages import markdown_text, shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
-ENGINES = ("fused", "autograd", "triton")  # fused_step; step.train_step; fused_step with kernels.py
+ENGINES = ("fused", "autograd", "triton")  # fused_step; reference.train_step; fused_step with kernels.py
 MAX_WIDTH = 4096  # largest latent or hidden size: wider is no longer the tutorial's small MLP
 MAX_EPOCHS = 1_000_000
 

@@ -31,7 +31,6 @@ class Engine:
     ops: object | None = None  # the fused step's layer work: None for torch operations
     d_loss_fn: Callable = discriminator_loss  # the reference step's losses (compiled with --compile)
     g_loss_fn: Callable = generator_loss
-    stacks: bool = False  # whether N runs of it train together in one step (stacked_step.py)
 
 
 def engine_problem(config: TrainConfig, device: torch.device) -> str | None:
@@ -73,4 +72,4 @@ def select_engine(config: TrainConfig, device: torch.device) -> Engine:
         from .kernels import TritonOps  # deferred: Triton, and its kernels, only for this engine
 
         return Engine(name, fused_train_step, TritonOps())
-    return Engine(name, fused_train_step, stacks=runs_stack(config))
+    return Engine(name, fused_train_step)

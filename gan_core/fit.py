@@ -23,8 +23,7 @@ from .latent import seeded_noise
 from .layout import STATE_FILE
 from .loop import EpochLoop
 from .quality import QualityEvaluator
-from .run_files import (  # noqa: F401 (RunDirectoryUnwritable, unwritable: fit()'s errors, from here)
-    RunDirectoryUnwritable,
+from .run_files import (
     kept_checkpoint,
     load_resume_state,
     read_resume_state,

@@ -1,5 +1,5 @@
 """The fused engine: one run's step with its backward passes written out (gan_core/backprop.py,
-the math the stacked engine shares): step.train_step's algorithm, in fewer and larger operations.
+the math the stacked engine shares): reference.train_step's algorithm, in fewer and larger operations.
 
 Why: on a CPU the step's matrix products already run near the cores' peak, so what is left to
 cut is everything around them: autograd's graph, its temporary tensors, and above all the R1

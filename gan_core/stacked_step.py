@@ -21,6 +21,7 @@ from .config import TrainConfig
 from .data import to_model_range
 from .ema import update_ema
 from .engines import runs_stack
+from .history import STAT_NAMES
 from .kernels import TorchOps
 from .step import TrainState, build_state
 
@@ -42,6 +43,7 @@ class StackedRuns:
         self.config, self.device, self.rngs = config, device, list(rngs)
         self.real_label, self.r1_gamma, self.ema_decay = recipe.real_label, recipe.r1_gamma, recipe.ema_decay
         self.slope = states[0].discriminator.net[1].negative_slope  # D's leaky_relu
+        self._target_cache: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.g = _stacked_parameters([state.generator for state in states], device)
         self.d = _stacked_parameters([state.discriminator for state in states], device)
         # Each run's EMA of its generator, stacked like its weights (None without an EMA).
@@ -105,6 +107,19 @@ class StackedRuns:
     def discriminator_weights(self, run: int) -> dict[str, torch.Tensor]:
         return _state_dict(self.d, run)
 
+    def _targets(self, runs: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's targets [real_label; 0] and G's 1 for each run's batch, made once per batch shape (as
+        build_state makes one run's), not at every step."""
+        if (runs, batch_size) not in self._target_cache:
+            real_and_fake = torch.cat(
+                [torch.full((batch_size, 1), self.real_label), torch.zeros(batch_size, 1)]
+            )
+            self._target_cache[runs, batch_size] = (
+                real_and_fake.to(self.device).expand(runs, -1, -1),
+                torch.ones(runs, batch_size, 1, device=self.device),
+            )
+        return self._target_cache[runs, batch_size]
+
     @torch.no_grad()
     def step(self, real_images: torch.Tensor) -> torch.Tensor:
         """One step of every run on its batch, real_images (N, B, 784) in [-1, 1].
@@ -116,10 +131,9 @@ class StackedRuns:
         g_inputs, fakes = generator_forward(TorchOps, self.g, noise)
 
         # (1) D on [real; fake] of each run
-        targets = torch.cat([torch.full((batch_size, 1), self.real_label), torch.zeros(batch_size, 1)])
-        targets = targets.to(self.device).expand(runs, -1, -1)
+        d_targets, g_targets = self._targets(runs, batch_size)
         d_loss, scores, d_grads = discriminator_gradients(
-            TorchOps, self.d, self.slope, real_images, rows(fakes, None, batch_size), targets, self.r1_gamma
+            TorchOps, self.d, self.slope, real_images, rows(fakes, None, batch_size), d_targets, self.r1_gamma
         )
         for param, grad in zip(self.d, d_grads, strict=True):
             param.grad = grad
@@ -129,7 +143,7 @@ class StackedRuns:
         fakes_for_g = rows(fakes, batch_size, None)
         g_loss, g_grads = generator_gradients(
             TorchOps, self.g, self.d, self.slope, [rows(x, batch_size, None) for x in g_inputs], fakes_for_g,
-            torch.ones(runs, batch_size, 1, device=self.device),
+            g_targets,
         )  # fmt: skip
         for param, grad in zip(self.g, g_grads, strict=True):
             param.grad = grad
@@ -151,7 +165,7 @@ class StackedEpoch:
 
     def run(self, on_step=None) -> torch.Tensor:
         orders = self.runs.orders(len(self.images))  # (runs, images): each run's own shuffle
-        totals = torch.zeros(len(self.runs), 4, device=self.images.device)
+        totals = torch.zeros(len(self.runs), len(STAT_NAMES), device=self.images.device)
         size = self.batch_size
         for step in range(self.steps):
             totals += self.runs.step(self.images[orders[:, step * size : (step + 1) * size]])

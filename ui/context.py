@@ -112,7 +112,7 @@ def build_context(settings: Settings) -> Context:
     samplers = {"improved": Sampler(model.generator), "tutorial": Sampler(tutorial_generator)}
     classifier = load_classifier()
     # The MNIST training images, for the nearest-image check and live training: MNIST_DIR, or a
-    # download on a Space; indexed on a background thread once the app is serving (NEAREST.start()).
+    # download on a Space; indexed on a background thread once the app is serving (app.main() starts it).
     nearest = NearestImages(classifier, settings.mnist)
     return Context(
         settings=settings,

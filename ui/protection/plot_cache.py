@@ -49,7 +49,6 @@ def figure_data_uri(make: Callable, *inputs, folder: Path | None = None) -> str 
     uri = None if figure is None else _png_data_uri(figure)
     if path is not None:
         try:
-            path.unlink(missing_ok=True)  # a link is replaced, never written through
             atomic_write_text(path, uri or NOTHING)
         except OSError as error:  # a read-only home: draw every time, as before
             log.info("could not cache a figure in %s: %s", folder, error)
@@ -79,7 +78,7 @@ def _png_data_uri(figure) -> str:
     with io.BytesIO() as output:
         figure.savefig(output, format="png")  # as gradio's encode_plot_to_base64
         data = output.getvalue()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return PNG_URI + base64.b64encode(data).decode("ascii")
 
 
 def _key(make: Callable, inputs) -> str:
