@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,6 +138,14 @@ def launch_chromium(playwright):
         "--disable-quic",
     ]
     return playwright.chromium.launch(executable_path=str(executable), headless=True, args=flags)
+
+
+def open_app_page(browser, url: str, width: int = 1200, height: int = 1000):
+    """A new page of `browser` on the app at `url`, once its header is shown."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+    return page
 
 
 TOKEN = "hf_test_secret_5d41402abc4b2a76"  # the test Hub's token for the user "tester"

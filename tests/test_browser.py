@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from tests.helpers import ROOT, launch_chromium
+from tests.helpers import ROOT, launch_chromium, open_app_page
 
 # UPDATE_SCREENSHOTS=1 writes the README's pictures; otherwise they go to the test's temp folder.
 SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else None
@@ -18,9 +18,7 @@ SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else 
 def page(app_url):
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(app_url)
-        expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+        page = open_app_page(browser, app_url)
         yield page
         browser.close()
 

@@ -4,7 +4,7 @@ covers its digits, and the How it works gallery shows every row whole."""
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.helpers import launch_chromium
+from tests.helpers import launch_chromium, open_app_page
 from tests.test_browser import open_tab
 
 PICTURES = {  # tab -> the pictures on it that have a download button or could have a label chip
@@ -28,9 +28,7 @@ def overlaps(a: dict, b: dict) -> bool:
 def test_no_button_or_label_covers_a_picture_and_the_gallery_rows_are_whole(app_url, width):
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": width, "height": 900})
-        page.goto(app_url)
-        expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+        page = open_app_page(browser, app_url, width, 900)
         for tab, pictures in PICTURES.items():
             open_tab(page, tab)
             for element in pictures:

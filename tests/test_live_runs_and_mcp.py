@@ -16,7 +16,7 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.helpers import launch_chromium, start_app, stop
+from tests.helpers import launch_chromium, open_app_page, start_app, stop
 
 PROTOCOL = "2025-06-18"
 
@@ -129,9 +129,7 @@ def test_stop_in_the_browser_says_stopped_keeps_what_was_drawn_and_ends_the_chil
     process, url, _ = app
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(url)
-        expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+        page = open_app_page(browser, url)
         open_tab(page, "Live training")
         status = page.locator("#live-status")
         seed = page.locator("#live-seed input")
@@ -248,9 +246,7 @@ def test_without_mnist_the_tabs_say_what_they_need_before_any_press(app_url):
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(app_url)
-        expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+        page = open_app_page(browser, app_url)
         for tab, box, button in (
             ("Live training", "#live-unavailable", "#live-start"),
             ("Nearest images", "#nearest-status", "#nearest-button"),

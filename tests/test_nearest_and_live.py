@@ -20,7 +20,7 @@ from gan_core.images import CAPTION_HEIGHT, to_uint8_digits
 from gan_core.latent import seeded_noise, slerp
 from gan_core.loading import load_generator
 from gan_core.quality import load_classifier
-from tests.helpers import ROOT, launch_chromium, start_app, stop
+from tests.helpers import ROOT, launch_chromium, open_app_page, start_app, stop
 
 GENERATOR = load_generator(ROOT / "weights")[0]
 CLASSIFIER = load_classifier()
@@ -259,9 +259,7 @@ def test_in_the_browser_live_training_and_nearest_images(mnist_app, tmp_path):
     _, url, _ = mnist_app
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        page.goto(url)
-        expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+        page = open_app_page(browser, url)
 
         open_tab(page, "Nearest images")
         expect(page.locator("#nearest-status")).to_contain_text("ready")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import launch_chromium, start_app, stop  # noqa: E402
+from tests.helpers import launch_chromium, open_app_page, start_app, stop  # noqa: E402
 from tests.test_browser import open_tab  # noqa: E402
 
 
@@ -28,9 +28,7 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            page = browser.new_page(viewport={"width": 1200, "height": 1000})
-            page.goto(url)
-            expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
+            page = open_app_page(browser, url)
             time.sleep(20)  # the index builds in the background
             open_tab(page, "Nearest images")
             expect(page.locator("#nearest-status")).to_contain_text("ready", timeout=60_000)
