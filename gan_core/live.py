@@ -171,12 +171,6 @@ class LiveTrainer:
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
 
-    @property
-    def child_pid(self) -> int | None:
-        """The process id of the run's child while one is alive."""
-        child = self._child
-        return child.pid if child is not None and child.poll() is None else None
-
     def stop(self) -> None:
         with self._lock:
             child, self._child = self._child, None

@@ -19,7 +19,7 @@ from gan_core.loading import SampleGrids, check_repo_id, load_generator, load_hu
 from gan_core.messages import first_line, shown
 from gan_core.models import Generator
 from gan_core.nearest import NearestImages
-from gan_core.quality import MnistClassifier, load_classifier
+from gan_core.quality import load_classifier
 from gan_core.sampling import Sampler
 from ui.protection.live_runs import LiveRuns
 from ui.protection.outputs import OutputFiles
@@ -80,7 +80,6 @@ class Context:
     # "improved" is the served model (the bundled R1 run, or MODEL_REPO / MODEL_DIR when set);
     # "tutorial" is the bundled run of the tutorial's own recipe, for comparison.
     samplers: dict[str, Sampler]
-    classifier: MnistClassifier
     readers: dict[str, DigitReader]  # what the classifier reads in each model's digits
     nearest: NearestImages  # the MNIST training images, indexed once the app is serving
     live_trainer: LiveTrainer
@@ -119,7 +118,6 @@ def build_context(settings: Settings) -> Context:
         model=model,
         tutorial_history=tutorial_history,
         samplers=samplers,
-        classifier=classifier,
         readers={name: DigitReader(sampler, classifier) for name, sampler in samplers.items()},
         nearest=nearest,
         live_trainer=LiveTrainer(nearest.data_folder),
