@@ -67,9 +67,15 @@ def load_mnist(
     data_dir: str | Path, *, train: bool = True, download: bool = True, subset: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(images as (N, 784) uint8, labels as (N,) int64) of the training or the test set."""
-    from torchvision.datasets import MNIST  # deferred: only training needs torchvision, not the app
-
     folder = raw_folder(data_dir)
+    names = MNIST_FILES[:2] if train else MNIST_FILES[2:]
+    if all((folder / name).is_file() or (folder / f"{name}.gz").is_file() for name in names):
+        # Read here, plain or gzipped: torchvision's reader wants the plain files and, finding only
+        # the .gz ones a mirror hands out, would try to download them again.
+        images, labels = read_mnist_idx(data_dir, train=train)
+        return (images[:subset], labels[:subset]) if subset is not None else (images, labels)
+    from torchvision.datasets import MNIST  # deferred: only a download needs torchvision
+
     created = [path for path in (Path(data_dir), Path(data_dir) / "MNIST", folder) if not path.exists()]
     try:
         with socket_timeout(download_timeout()):

@@ -1,6 +1,7 @@
 """train.py run as users run it, on tiny IDX files the tests write."""
 
 import fcntl
+import gzip
 import json
 import os
 import pty
@@ -63,6 +64,7 @@ def test_history_records_epoch_means_config_and_metadata(two_epoch_run):
         assert 0 < row["d_x"] < 1 and 0 < row["d_g_z"] < 1 and row["d_loss"] > 0 and row["g_loss"] > 0
     assert history["config"]["batch_size"] == 50 and history["config"]["epochs"] == 2
     assert history["meta"]["device"] == "cpu" and history["meta"]["torch"] == torch.__version__
+    assert history["config"]["engine"] == "auto" and history["meta"]["engine"] == "fused"  # auto, on a CPU
     assert history["meta"]["training_seconds"] > 0
 
 
@@ -91,8 +93,14 @@ def test_resuming_equals_training_straight_through(tiny_data, tmp_path):
 
 
 def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
-    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
-        train(tiny_data, tmp_path / name, "--seed", seed, "--subset", "200", epochs=1)
+    # Run b reads the same images gzipped, as a mirror hands them out (torchvision reads only the
+    # plain files, and tried to download the rest again).
+    gzipped = tmp_path / "gz" / "MNIST" / "raw"
+    gzipped.mkdir(parents=True)
+    for path in (tiny_data / "MNIST" / "raw").iterdir():
+        (gzipped / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+    for name, seed, data in (("a", "5", tiny_data), ("b", "5", tmp_path / "gz"), ("c", "6", tiny_data)):
+        train(data, tmp_path / name, "--seed", seed, "--subset", "200", epochs=1)
     weights = {name: (tmp_path / name / "model.safetensors").read_bytes() for name in "abc"}
     assert weights["a"] == weights["b"] != weights["c"]
 
