@@ -16,7 +16,7 @@ from .messages import markdown_text, shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
-ENGINES = ("fused", "autograd", "triton")  # fused_step; reference.train_step; fused_step with kernels.py
+ENGINES = ("auto", "fused", "autograd", "triton")  # auto: triton on CUDA, else fused (engines.py decides)
 MAX_WIDTH = 4096  # largest latent or hidden size: wider is no longer the tutorial's small MLP
 MAX_EPOCHS = 1_000_000
 
@@ -157,7 +157,8 @@ class TrainConfig:
     device: str = setting("auto", "auto picks cuda, then mps, then cpu", kind=str, choices=DEVICE_CHOICES)
     cuda_graphs: bool = setting(True, "on CUDA, run the plain eager loop instead of replaying whole epochs "
                                 "as CUDA graphs", kind=bool)
-    engine: str = setting("fused", "fused: the step with its backward passes written out, faster; "
+    engine: str = setting("auto", "auto: triton on a CUDA GPU with Triton installed, fused elsewhere; "
+                          "fused: the step with its backward passes written out, faster; "
                           "autograd: the reference step, as the tutorial writes it (same algorithm, same "
                           "noise; the two differ by float rounding); triton: the fused step with each "
                           "layer's product and activation in one Triton kernel (CUDA only)", kind=str,

@@ -161,6 +161,7 @@ def train_epochs(run: Run, log, progress: bool | None, hint: str | None = None) 
         run.state, run.images, config.batch_size, _use_graphs(config, run.device), log=log
     )
     history["meta"]["path"] = runner.name
+    history["meta"]["engine"] = run.state.engine_name  # what --engine auto chose, for the record
     history["meta"]["setup_seconds"] = round(time.perf_counter() - setup_start, 3)
     hide_bar = None if progress is None else not progress  # None: tqdm shows bars on terminals only
     first_epoch = epoch_count(history) + 1

@@ -40,6 +40,7 @@ class TrainState:
     # fused_step.fused_train_step with its layer work (torch operations, or Triton kernels).
     step: Callable[[TrainState, torch.Tensor], torch.Tensor] | None = None
     ops: object | None = None
+    engine_name: str = ""  # autograd, compiled, fused or triton: what --engine (auto) came to
 
     def run_step(self, real_images: torch.Tensor) -> torch.Tensor:
         return self.step(self, real_images)
@@ -136,7 +137,7 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         state.ema.requires_grad_(False)
         state.ema_decay = recipe.ema_decay
     engine = select_engine(config, device)  # the one place that decides, or a ValueError saying why
-    state.step, state.ops = engine.step, engine.ops
+    state.step, state.ops, state.engine_name = engine.step, engine.ops, engine.name
     state.d_loss_fn, state.g_loss_fn = engine.d_loss_fn, engine.g_loss_fn
     return state
 

@@ -28,11 +28,15 @@ def test_a_cuda_path_trains_like_the_eager_loop(tiny_data, tmp_path, recipe, pat
     """Graphs of the fused step, of the compiled autograd step, of the autograd step and of the
     fused step with Triton kernels, each against the fused step run eagerly."""
     flags = ["--recipe", recipe, "--batch-size", "40"]
-    eager = cuda_run(tiny_data, tmp_path / "eager", *flags, "--no-cuda-graphs")
-    path_flags = {"cuda-graphs": [], "compile": ["--compile"], "autograd-engine": ["--engine", "autograd"],
+    eager = cuda_run(tiny_data, tmp_path / "eager", *flags, "--no-cuda-graphs", "--engine", "fused")
+    path_flags = {"cuda-graphs": ["--engine", "fused"], "compile": ["--compile"],
+                  "autograd-engine": ["--engine", "autograd"],
                   "triton-engine": ["--engine", "triton"]}  # fmt: skip
     other = cuda_run(tiny_data, tmp_path / path, *flags, *path_flags[path])
     assert other["meta"]["path"] == "cuda-graphs" and eager["meta"]["path"] == "eager"
+    engines = {"cuda-graphs": "fused", "compile": "compiled", "autograd-engine": "autograd",
+               "triton-engine": "triton"}  # fmt: skip
+    assert eager["meta"]["engine"] == "fused" and other["meta"]["engine"] == engines[path]
     for ours, reference in zip(other["epochs"], eager["epochs"], strict=True):
         # TF32 matmuls and another summation order: close, not equal.
         assert [ours[name] for name in STATS] == pytest.approx([reference[name] for name in STATS], abs=2e-2)
