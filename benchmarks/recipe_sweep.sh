@@ -41,6 +41,7 @@ for path in sorted(pathlib.Path("/tmp/sweep").glob("*/quality_over_seeds.json"))
           f"{show('Inception Score'):>13} {min(shares):>14.1f} / {max(shares):.1f}")
 PY
 (cd /tmp/sweep && tar czf "$OUT/sweep_results.tgz" ./*/quality_over_seeds.json ./*/seed-*/history.json ./*.log \
+  ./improved/seed-*/model.safetensors ./improved/seed-*/config.json \
   2>/dev/null)
 }
 

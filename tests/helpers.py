@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,6 +143,8 @@ def open_app_page(browser, url: str, width: int = 1200, height: int = 1000):
     """A new page of `browser` on the app at `url`, once its header is shown."""
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url)
+    from playwright.sync_api import expect  # here: the GPU machine runs tests/test_gpu.py without it
+
     expect(page.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
     return page
 
