@@ -21,22 +21,20 @@ import sys
 import threading
 from pathlib import Path
 
-from gan_core.hub_timeouts import mended_hub_timeouts
+from gan_core.hub.timeouts import mended_hub_timeouts
 
 # huggingface_hub reads these as it is imported and stops at a bad one: mended before anything imports it.
 os.environ.update(mended_hub_timeouts(os.environ))
 
-from gan_core.claim import RunDirectoryBusy, check_fresh_folder
 from gan_core.config import RENAMED_RECIPES, Setting, TrainConfig, flag_name, recipe_name
 from gan_core.data import DataError
-from gan_core.engines import engine_problem, runs_stack
-from gan_core.fit import TrainingDiverged, fit
-from gan_core.fit_together import SEEDS_HINT, fit_together
-from gan_core.hub import PushError, check_push_access, push_run
-from gan_core.loading import check_repo_id
+from gan_core.hub.client import PushError, check_repo_id
+from gan_core.hub.push import check_push_access, push_run
+from gan_core.io import write_json
 from gan_core.messages import shown
-from gan_core.run_files import RunDirectoryUnwritable, unwritable, write_json
-from gan_core.seeds import (
+from gan_core.runs.checkpoint import RunDirectoryUnwritable, unwritable
+from gan_core.runs.claim import RunDirectoryBusy, check_fresh_folder
+from gan_core.runs.seeds import (
     QUALITY_OVER_SEEDS_FILE,
     parse_seeds,
     quality_over_seeds,
@@ -45,7 +43,10 @@ from gan_core.seeds import (
     resumable,
     seed_config,
 )
-from gan_core.step import resolve_device
+from gan_core.training.engines.registry import engine_problem, runs_stack
+from gan_core.training.fit import TrainingDiverged, fit
+from gan_core.training.fit_together import SEEDS_HINT, fit_together
+from gan_core.training.state import resolve_device
 
 GROUP_STARTS = {"epochs": "training", "data_dir": "data and output"}  # the field that opens each group
 

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_core.config import TrainConfig  # noqa: E402
-from gan_core.epoch_files import HistoryFiles, record_epoch, write_epoch  # noqa: E402
-from gan_core.history import epoch_record, new_history  # noqa: E402
+from gan_core.io import write_json  # noqa: E402
 from gan_core.latent import seeded_noise  # noqa: E402
-from gan_core.run_files import write_json  # noqa: E402
-from gan_core.step import build_state  # noqa: E402
+from gan_core.runs.history import epoch_record, new_history  # noqa: E402
+from gan_core.runs.writer import HistoryFiles, record_epoch, write_epoch  # noqa: E402
+from gan_core.training.state import build_state  # noqa: E402
 
 
 def fake_row(epoch: int) -> dict:

@@ -1,4 +1,4 @@
-"""N runs at once (gan_core.stacked_step) against one run of the fused step, per training step.
+"""N runs at once (gan_core.training.engines.stacked) against one run of the fused step, per training step.
 
     python benchmarks/stacked_runs.py --device cpu --runs 1,2,4,8
     python benchmarks/stacked_runs.py --device cuda --runs 1,8,32     # the goal: 32 runs in <= 2x one
@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import write_result  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
-from gan_core.stacked_step import StackedRuns  # noqa: E402
-from gan_core.step import build_state, device_metadata, resolve_device  # noqa: E402
+from gan_core.training.engines.stacked import StackedRuns  # noqa: E402
+from gan_core.training.state import build_state, device_metadata, resolve_device  # noqa: E402
 
 
 def seconds_per_step(step, batch_maker, device, steps: int, rounds: int = 5) -> float:

@@ -32,9 +32,9 @@ from benchmarks import write_result  # noqa: E402
 from benchmarks.tutorial_reference import run_tutorial_loop  # noqa: E402
 from gan_core.config import TrainConfig  # noqa: E402
 from gan_core.data import load_mnist_images  # noqa: E402
-from gan_core.epochs import EagerEpoch, GraphEpoch  # noqa: E402
-from gan_core.history import STAT_NAMES  # noqa: E402
-from gan_core.step import build_state, configure_cuda_math, device_metadata, resolve_device  # noqa: E402
+from gan_core.runs.history import STAT_NAMES  # noqa: E402
+from gan_core.training.epochs import EagerEpoch, GraphEpoch  # noqa: E402
+from gan_core.training.state import build_state, configure_cuda_math, device_metadata, resolve_device  # noqa: E402
 
 
 class TimedPath:

@@ -12,7 +12,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from .messages import markdown_text, shown
+from gan_core.messages import shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
@@ -273,33 +273,3 @@ class TrainConfig:
 
 def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def recipe_label(config: dict) -> str:
-    """The recipe a recorded run trained with, by the name whose settings it resolved to."""
-    resolved = config.get("resolved")
-    for name, recipe in RECIPES.items():
-        if resolved == recipe.to_dict():
-            return f"`{name}`"
-    name = recipe_name(config.get("recipe", "tutorial"))
-    # A name this version does not know is the history's own text: shown as text, not as code.
-    shown_name = f"`{name}`" if name in RECIPES else markdown_text(name)
-    return f"{shown_name} with changed settings (see Training)"
-
-
-def card_rows(config: dict, meta: dict | None = None) -> list[tuple[str, object]]:
-    """(label, value) for the model card: the recipe's settings as the run resolved them."""
-    if not config:
-        return []
-    config = {**config, "recipe": recipe_name(config.get("recipe", "tutorial"))}
-    resolved = {**RECIPES.get(config["recipe"], Recipe()).to_dict(), **config.get("resolved", {})}
-    rows = []
-    for name, rule in TrainConfig.settings().items():
-        if rule.card is None:
-            continue
-        value = resolved.get(name) if name in resolved else config.get(name, getattr(TrainConfig(), name))
-        if name == "subset":  # the number the run really trained on, where it was recorded
-            images = (meta or {}).get("training_images")
-            value = f"{images:,}" if images else "all 60,000" if value is None else value
-        rows.append((rule.card, tuple(value) if isinstance(value, list) else value))
-    return rows

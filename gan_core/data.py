@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .messages import first_line
+from gan_core.messages import first_line
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from .data import from_model_range
+from gan_core.data import from_model_range
 
 DIGIT_SIDE = 28
 GRID_COLUMNS = 8  # a run's sample grid: 64 fixed-noise digits, 8 by 8, with 2 px of padding

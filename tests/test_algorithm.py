@@ -1,5 +1,5 @@
-"""Both engines' step (gan_core.reference.train_step, gan_core.fused_step) against a plain implementation
-of the algorithm, and history.json against the steps.
+"""Both engines' step (training.engines.reference.train_step and training.engines.fused) against a
+plain implementation of the algorithm, and history.json against the steps.
 
 The reference below is written the way the tutorial describes one step, with nothing shared with
 gan_core but the two networks' classes: D on real images with target 1 (or the recipe's real
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from gan_core.config import TrainConfig
 from gan_core.data import load_mnist_images, to_model_range
-from gan_core.step import build_state
+from gan_core.training.state import build_state
 from tests.helpers import run_script, train_args
 
 BATCH = 16
@@ -198,7 +198,7 @@ def test_a_step_whose_scores_are_nan_records_the_bce_of_one_half_instead_of_cras
 
 
 def test_devices_resolve_as_asked_and_a_missing_one_is_named():
-    from gan_core.step import device_metadata, resolve_device
+    from gan_core.training.state import device_metadata, resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():

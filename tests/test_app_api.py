@@ -12,9 +12,9 @@ import torch
 from gradio_client import Client
 from PIL import Image
 
+from gan_core.hub.pull import load_generator
 from gan_core.images import to_uint8_digits
 from gan_core.latent import seeded_noise, slerp
-from gan_core.loading import load_generator
 from tests.helpers import ROOT
 
 ENDPOINTS = {
@@ -305,8 +305,8 @@ def test_the_model_parameter_picks_the_generator_and_defaults_to_the_served_one(
 
 
 def test_find_digit_shows_only_that_digit_most_confident_first(client):
-    from gan_core.digits import DRAWS
-    from gan_core.quality import load_classifier
+    from gan_core.demo.digits import DRAWS
+    from gan_core.training.quality import load_classifier
 
     classifier = load_classifier()
     path, summary = client.predict(digit=2, count=12, seed=5, api_name="/find_digit")
@@ -345,7 +345,7 @@ def test_the_latent_map_has_the_four_seeds_at_its_corners(client):
 
 def classifier_reading(latents: torch.Tensor) -> tuple[list[int], list[float]]:
     """What the bundled classifier reads in the bundled generator's digits for these latents."""
-    from gan_core.quality import load_classifier
+    from gan_core.training.quality import load_classifier
 
     with torch.inference_mode():
         confidence, label = load_classifier()(GENERATOR(latents)).softmax(dim=1).max(dim=1)
@@ -354,7 +354,7 @@ def classifier_reading(latents: torch.Tensor) -> tuple[list[int], list[float]]:
 
 @pytest.mark.parametrize("count", [5, 16])
 def test_captions_say_what_the_classifier_reads_under_each_digit(client, count):
-    from gan_core.digits import caption
+    from gan_core.demo.digits import caption
     from gan_core.images import CAPTION_HEIGHT, captioned_grid
 
     plain = Image.open(client.predict(seed=42, count=count, api_name="/generate"))
@@ -404,7 +404,7 @@ def test_the_tinted_map_colours_each_cell_by_the_digit_read_there(client):
 
 
 def test_the_training_film_is_every_saved_grid_in_epoch_order(client):
-    from gan_core.layout import sample_path
+    from gan_core.runs.layout import sample_path
 
     path = client.predict(api_name="/training_film")
     assert path.endswith("mnist-gan_training-film.gif")

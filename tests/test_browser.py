@@ -194,13 +194,13 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
 
 
 def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_path):
-    from gan_core.explain import step_excerpts
-    from gan_core.history import read_history
+    from gan_core.demo.explain import step_excerpts
+    from gan_core.runs.history import read_history
 
     open_tab(page, "How it works")
     blocks = page.locator(".step-code .cm-content")
     expect(blocks.first).to_be_visible(timeout=15_000)
-    # The two updates on the page are the lines of gan_core.step.train_step, as the app read them.
+    # The two updates on the page are the lines of gan_core.training.state.train_step, as the app read them.
     shown = [blocks.nth(i).inner_text() for i in range(blocks.count())]
     normalise = lambda code: [line.strip() for line in code.splitlines() if line.strip()]
     assert [normalise(code) for code in shown] == [normalise(code) for _, code in step_excerpts()]

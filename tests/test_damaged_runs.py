@@ -20,10 +20,10 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 from PIL import Image
 
-from gan_core.film import FilmMaker
-from gan_core.history import read_history
-from gan_core.loading import GridUnreadable, SampleGrids, sample_grids
+from gan_core.demo.film import FilmMaker
+from gan_core.hub.pull import GridUnreadable, SampleGrids, sample_grids
 from gan_core.messages import markdown_text
+from gan_core.runs.history import read_history
 from tests.helpers import ROOT, TOKEN, start_app, start_hub, stop
 from ui.context import load_app_model
 

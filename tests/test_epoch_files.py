@@ -13,17 +13,9 @@ from PIL import Image
 from safetensors import safe_open
 
 from gan_core.config import TrainConfig
-from gan_core.epoch_files import (
-    JOURNAL_SHARE,
-    REWRITE_ROWS,
-    HistoryFiles,
-    record_epoch,
-    write_epoch,
-    write_first_checkpoint,
-    write_static_files,
-)
 from gan_core.images import to_uint8_digits
-from gan_core.layout import (
+from gan_core.runs.checkpoint import read_resume_state, read_training_state
+from gan_core.runs.layout import (
     CONFIG_FILE,
     DISCRIMINATOR_FILE,
     HISTORY_FILE,
@@ -33,8 +25,16 @@ from gan_core.layout import (
     REAL_IMAGES_FILE,
     sample_path,
 )
-from gan_core.run_files import read_resume_state, read_training_state
-from gan_core.step import build_state
+from gan_core.runs.writer import (
+    JOURNAL_SHARE,
+    REWRITE_ROWS,
+    HistoryFiles,
+    record_epoch,
+    write_epoch,
+    write_first_checkpoint,
+    write_static_files,
+)
+from gan_core.training.state import build_state
 
 CPU = torch.device("cpu")
 

@@ -4,10 +4,10 @@ checks that the page shows it)."""
 import inspect
 import textwrap
 
-from gan_core.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts
-from gan_core.history import read_history
-from gan_core.plots import recipes_figure
-from gan_core.reference import generator_loss, train_step
+from gan_core.demo.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts
+from gan_core.runs.history import read_history
+from gan_core.runs.plots import recipes_figure
+from gan_core.training.engines.reference import generator_loss, train_step
 from tests.helpers import ROOT
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gan_core.film import MAX_FILM_FRAMES, film_epochs
+from gan_core.demo.film import MAX_FILM_FRAMES, film_epochs
 
 
 @pytest.mark.parametrize("saved", [0, 1, 2, 12, 60, 61, 300, 1000])

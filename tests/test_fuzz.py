@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import train
-from gan_core.loading import load_generator
-from gan_core.sampling import Sampler
+from gan_core.demo.sampler import Sampler
+from gan_core.hub.pull import load_generator
 from tests.helpers import ROOT
 
 # derandomize: CI runs the same examples every time, so a red run can be repeated.

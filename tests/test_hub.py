@@ -17,9 +17,9 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 from PIL import Image
 
-from gan_core.layout import PUSH_PATTERNS
-from gan_core.loading import read_generator
-from gan_core.sampling import Sampler
+from gan_core.demo.sampler import Sampler
+from gan_core.runs.layout import PUSH_PATTERNS
+from gan_core.runs.reading import read_generator
 from tests.helpers import ROOT, TOKEN, free_port, run_script, start_app, start_hub, stop, train_args
 from ui.context import load_app_model
 
@@ -210,7 +210,7 @@ def test_a_repo_without_the_model_files_is_a_clear_error_and_the_app_falls_back(
         path_or_fileobj=b"# not a model\n", path_in_repo="README.md", repo_id="tester/no-weights"
     )
     loaded = run_script(
-        "-c", "from gan_core.loading import load_generator; load_generator('tester/no-weights')", env=hub_env
+        "-c", "from gan_core.hub.pull import load_generator; load_generator('tester/no-weights')", env=hub_env
     )
     assert loaded.returncode == 1 and loaded.stderr.strip().splitlines()[-1].startswith("ValueError: ")
     assert loaded.stderr.strip().endswith("config.json is missing")
@@ -411,8 +411,8 @@ def test_the_app_fetches_only_what_it_serves_and_the_grids_when_shown(tiny_data,
 
 
 DRAW = """import sys, numpy as np
-from gan_core.loading import load_generator
-from gan_core.sampling import Sampler
+from gan_core.hub.pull import load_generator
+from gan_core.demo.sampler import Sampler
 generator, _ = load_generator("tester/mnist-gan")
 np.save(sys.argv[1], np.asarray(Sampler(generator).generate(3, 16)))
 """

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gan_core.config import TrainConfig
-from gan_core.kernels import LEAKY_RELU, NONE, RELU, SIGMOID, TANH, TorchOps, TritonOps
-from gan_core.step import build_state
+from gan_core.training.engines.ops import LEAKY_RELU, NONE, RELU, SIGMOID, TANH, TorchOps, TritonOps
+from gan_core.training.state import build_state
 
 ACTS = {"none": NONE, "relu": RELU, "leaky_relu": LEAKY_RELU, "tanh": TANH, "sigmoid": SIGMOID}
 

@@ -35,7 +35,7 @@ def live_children(process) -> list[int]:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent == process.pid and b"gan_core.live" in (stat.parent / "cmdline").read_bytes():
+            if parent == process.pid and b"gan_core.demo.live" in (stat.parent / "cmdline").read_bytes():
                 found.append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue

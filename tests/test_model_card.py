@@ -3,9 +3,9 @@ import re
 
 from huggingface_hub import ModelCard
 
-from gan_core.history import read_history
 from gan_core.messages import markdown_text
-from gan_core.model_card import model_card
+from gan_core.runs.card import model_card
+from gan_core.runs.history import read_history
 from tests.helpers import ROOT
 
 

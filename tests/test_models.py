@@ -3,10 +3,11 @@ import json
 import torch
 
 from gan_core.config import ModelConfig, TrainConfig
-from gan_core.loading import read_generator
+from gan_core.io import write_json
 from gan_core.models import Discriminator, Generator
-from gan_core.reference import r1_penalty
-from gan_core.run_files import write_json, write_weights
+from gan_core.runs.checkpoint import write_weights
+from gan_core.runs.reading import read_generator
+from gan_core.training.engines.reference import r1_penalty
 
 
 def test_generator_maps_noise_to_images_in_tanh_range():

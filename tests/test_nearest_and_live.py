@@ -16,10 +16,10 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from torchvision.datasets import MNIST
 
+from gan_core.hub.pull import load_generator
 from gan_core.images import CAPTION_HEIGHT, to_uint8_digits
 from gan_core.latent import seeded_noise, slerp
-from gan_core.loading import load_generator
-from gan_core.quality import load_classifier
+from gan_core.training.quality import load_classifier
 from tests.helpers import ROOT, launch_chromium, open_app_page, start_app, stop
 
 GENERATOR = load_generator(ROOT / "weights")[0]
@@ -164,7 +164,7 @@ def children(pid: int) -> list[str]:
 
 
 def live_children(process) -> list[str]:
-    return [command for command in children(process.pid) if "gan_core.live" in command]
+    return [command for command in children(process.pid) if "gan_core.demo.live" in command]
 
 
 def test_live_training_streams_its_progress_and_leaves_nothing_behind(mnist_app):
@@ -314,7 +314,7 @@ def test_the_apps_idx_reader_reads_what_torchvision_reads_and_refuses_damage(tin
 
 
 def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path, caplog):
-    from gan_core.nearest import NearestImages
+    from gan_core.demo.nearest import NearestImages
     from ui.settings import mnist_source
 
     assert mnist_source({}) is None and mnist_source({"MNIST_DOWNLOAD": "1"})[1] is True
@@ -333,8 +333,8 @@ def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path, caplog):
 
 
 def test_a_run_nobody_watches_any_more_is_ended_and_small_data_sets_are_handled(tiny_data, tmp_path):
-    from gan_core.live import LiveSettings, LiveTrainer
-    from gan_core.nearest import NearestImages
+    from gan_core.demo.live import LiveSettings, LiveTrainer
+    from gan_core.demo.nearest import NearestImages
     from tests.helpers import write_tiny_mnist
     from ui.settings import mnist_source
 

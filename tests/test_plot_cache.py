@@ -6,9 +6,9 @@ import io
 import pytest
 from PIL import Image
 
-from gan_core.history import read_history
 from gan_core.images import png_bytes
-from gan_core.plots import quality_figure, scores_figure
+from gan_core.runs.history import read_history
+from gan_core.runs.plots import quality_figure, scores_figure
 from tests.helpers import ROOT
 from ui.protection.plot_cache import figure_data_uri
 from ui.settings import cache_folder

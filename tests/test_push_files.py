@@ -5,8 +5,8 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-from gan_core.hub import push_operations, run_files_to_push
-from gan_core.layout import PUSH_PATTERNS, RUN_FILES
+from gan_core.hub.push import push_operations, run_files_to_push
+from gan_core.runs.layout import PUSH_PATTERNS, RUN_FILES
 
 SAMPLES = ["samples/epoch_0001.png", "samples/epoch_0002.png"]
 
@@ -88,7 +88,7 @@ def test_a_first_push_deletes_nothing(tmp_path):
 
 
 def test_the_sample_grids_of_a_run_are_found_by_their_names(tmp_path):
-    from gan_core.layout import nearest_sample_epoch, sample_epochs
+    from gan_core.runs.layout import nearest_sample_epoch, sample_epochs
 
     (tmp_path / "samples").mkdir()
     for name in ("epoch_0010.png", "epoch_0003.png", "epoch_12.png", "notes.txt", "epoch_0004.jpg"):

@@ -1,4 +1,4 @@
-"""Sample-quality figures (gan_core.quality) and the EMA of the generator's weights."""
+"""Sample-quality figures (gan_core.training.quality) and the EMA of the generator's weights."""
 
 import json
 import math
@@ -11,12 +11,12 @@ from safetensors.torch import load_file
 from torch import nn
 
 from gan_core.data import load_mnist, to_model_range
-from gan_core.ema import update_ema
 from gan_core.images import digit_grid
 from gan_core.latent import seeded_noise
 from gan_core.models import Generator
-from gan_core.quality import QualityEvaluator, load_classifier
-from gan_core.run_files import read_training_state
+from gan_core.runs.checkpoint import read_training_state
+from gan_core.training.ema import update_ema
+from gan_core.training.quality import QualityEvaluator, load_classifier
 from tests.helpers import ROOT, run_script, train_args, write_idx, write_tiny_mnist
 
 

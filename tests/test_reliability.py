@@ -13,8 +13,9 @@ import pytest
 from safetensors.torch import load_file
 
 from gan_core.data import download_timeout
-from gan_core.loading import check_repo_id, load_generator
-from gan_core.run_files import read_training_state
+from gan_core.hub.client import check_repo_id
+from gan_core.hub.pull import load_generator
+from gan_core.runs.checkpoint import read_training_state
 from tests.helpers import ROOT, train_args
 from ui.context import load_app_model
 from ui.settings import whole_setting

@@ -14,7 +14,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from gan_core.run_files import read_training_state
+from gan_core.runs.checkpoint import read_training_state
 from tests.helpers import run_script, start_training, train_args
 
 

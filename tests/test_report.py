@@ -2,7 +2,7 @@
 
 import pytest
 
-from gan_core.report import MAX_TABLE_ROWS, score_table, shown_rows
+from gan_core.runs.report import MAX_TABLE_ROWS, score_table, shown_rows
 
 
 def history_of(epochs: int, evaluated_every: int = 0) -> dict:

@@ -10,9 +10,7 @@ import pytest
 import torch
 
 from gan_core.config import TrainConfig
-from gan_core.epoch_files import resume_state
-from gan_core.layout import HISTORY_FILE, HISTORY_JOURNAL_FILE, STATE_FILE
-from gan_core.run_files import (
+from gan_core.runs.checkpoint import (
     STATE_TYPES,
     load_resume_state,
     read_resume_state,
@@ -21,7 +19,9 @@ from gan_core.run_files import (
     saved_epoch,
     write_training_state,
 )
-from gan_core.step import build_state
+from gan_core.runs.layout import HISTORY_FILE, HISTORY_JOURNAL_FILE, STATE_FILE
+from gan_core.runs.writer import resume_state
+from gan_core.training.state import build_state
 
 CPU = torch.device("cpu")
 

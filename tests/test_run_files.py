@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core import run_files
-from gan_core.run_files import read_training_state
+from gan_core import io as file_io
+from gan_core.runs.checkpoint import read_training_state
 
 
 @pytest.mark.parametrize("failure", ["rename", "write"])
@@ -27,7 +27,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path
     else:
         monkeypatch.setattr(os, "fsync", fail)
     with pytest.raises(OSError, match="simulated I/O error"):
-        run_files.write_json(target, {"epochs": [1, 2, 3]})
+        file_io.write_json(target, {"epochs": [1, 2, 3]})
     assert target.read_text() == "the old, complete file\n"
     assert [path.name for path in tmp_path.iterdir()] == ["history.json"]
 
@@ -35,7 +35,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path
 def test_a_successful_write_replaces_the_file_whole(tmp_path):
     target = tmp_path / "config.json"
     target.write_text("old")
-    run_files.write_json(target, {"latent_size": 64})
+    file_io.write_json(target, {"latent_size": 64})
     assert target.read_text() == '{\n  "latent_size": 64\n}\n'
     assert [path.name for path in tmp_path.iterdir()] == ["config.json"]
 
@@ -69,15 +69,15 @@ def run_files_of(run_dir):
     "recipe, extra", [("tutorial", {}), ("improved", {"ema_decay": 0.9, "sample_every": 2})]
 )
 def test_a_run_stopped_and_resumed_in_process_is_the_uninterrupted_run(tiny_data, tmp_path, recipe, extra):
-    # Training in process (as gan_core.fit is used from Python): the same files, byte for byte.
+    # Training in process (as gan_core.training.fit is used from Python): the same files, byte for byte.
     # (--lr-decay is left out: its schedule follows --epochs, which this resume changes on purpose.)
     from dataclasses import replace
 
     import torch
 
     from gan_core.config import TrainConfig
-    from gan_core.fit import fit
-    from gan_core.run_files import read_training_state
+    from gan_core.runs.checkpoint import read_training_state
+    from gan_core.training.fit import fit
 
     quiet = lambda *_: None
     base = TrainConfig(epochs=3, batch_size=40, data_dir=str(tiny_data), recipe=recipe, **extra)
@@ -105,9 +105,9 @@ def test_a_run_stopped_and_resumed_in_process_is_the_uninterrupted_run(tiny_data
 
 def test_history_rows_survive_a_crash_between_history_json_and_its_journal(tmp_path, monkeypatch):
     # A long run keeps its newest rows in the journal; resume joins both files at the saved epoch.
-    from gan_core import epoch_files
-    from gan_core.history import new_history
-    from gan_core.run_files import resumed_history
+    from gan_core.runs import writer as epoch_files
+    from gan_core.runs.checkpoint import resumed_history
+    from gan_core.runs.history import new_history
 
     monkeypatch.setattr(epoch_files, "REWRITE_ROWS", 2)
     monkeypatch.setattr(epoch_files, "JOURNAL_SHARE", 1)  # rows 3 to 6 all go to the journal
@@ -142,9 +142,9 @@ def test_history_rows_survive_a_crash_between_history_json_and_its_journal(tmp_p
 
 
 def test_training_ends_with_the_whole_history_in_history_json(tiny_data, tmp_path, monkeypatch):
-    from gan_core import epoch_files
     from gan_core.config import TrainConfig
-    from gan_core.fit import fit
+    from gan_core.runs import writer as epoch_files
+    from gan_core.training.fit import fit
 
     monkeypatch.setattr(epoch_files, "REWRITE_ROWS", 1)
     monkeypatch.setattr(epoch_files, "JOURNAL_SHARE", 1)
@@ -158,7 +158,7 @@ def test_with_ema_the_published_weights_are_the_average_and_the_decayed_rate_is_
     from safetensors.torch import load_file
 
     from gan_core.config import TrainConfig
-    from gan_core.fit import fit
+    from gan_core.training.fit import fit
 
     config = TrainConfig(epochs=4, batch_size=100, data_dir=str(tiny_data), out=str(tmp_path / "run"),
                          recipe="tutorial", ema_decay=0.9, lr_decay="linear")  # fmt: skip
@@ -181,7 +181,7 @@ def test_an_atomic_write_renames_a_hidden_temporary_file_in_the_same_folder(tmp_
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (renames.append((src, dst)), real_replace(src, dst)))
     target = tmp_path / "new" / "deeper" / "file.json"  # folders are created as needed
-    run_files.atomic_write_bytes(target, b"data")
+    file_io.atomic_write_bytes(target, b"data")
     ((source, destination),) = renames
     assert Path(source).parent == target.parent and Path(destination) == target
     assert re.fullmatch(r"\.file\.json\.[^/]+\.tmp", Path(source).name)
@@ -190,16 +190,16 @@ def test_an_atomic_write_renames_a_hidden_temporary_file_in_the_same_folder(tmp_
 
 def test_json_files_refuse_nan_instead_of_writing_what_json_readers_reject(tmp_path):
     with pytest.raises(ValueError):
-        run_files.write_json(tmp_path / "x.json", {"d_loss": float("nan")})
+        file_io.write_json(tmp_path / "x.json", {"d_loss": float("nan")})
     assert not (tmp_path / "x.json").exists()
-    assert run_files.json_text({"a": 1}) == '{\n  "a": 1\n}\n'
+    assert file_io.json_text({"a": 1}) == '{\n  "a": 1\n}\n'
 
 
 def test_weights_are_written_with_their_metadata_and_read_back_exactly(tmp_path):
     from safetensors import safe_open
 
     from gan_core.models import Generator
-    from gan_core.run_files import read_weights, write_weights
+    from gan_core.runs.checkpoint import read_weights, write_weights
 
     generator = Generator(latent_size=4, hidden_size=8)
     write_weights(tmp_path / "g.safetensors", generator, {"epoch": "7"})

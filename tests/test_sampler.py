@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
+from gan_core.demo.sampler import GRID_SCALE, MAP_SCALE, MAX_COUNT, MAX_FRAMES, STRIP_SCALE, Sampler
 from gan_core.images import to_uint8_digits
 from gan_core.latent import lerp, seeded_noise, slerp
-from gan_core.loading import load_run
-from gan_core.sampling import GRID_SCALE, MAP_SCALE, MAX_COUNT, MAX_FRAMES, STRIP_SCALE, Sampler
+from gan_core.runs.reading import load_run
 from tests.helpers import ROOT
 
 
@@ -187,7 +187,7 @@ def test_a_frame_is_the_digit_interpolate_shows(sampler):
 
 
 def test_switches_take_true_and_false_only():
-    from gan_core.sampling import check_switch
+    from gan_core.demo.sampler import check_switch
 
     assert check_switch(True, "captions") is True and check_switch(False, "tint") is False
     for value in (1, 0, "true", None):

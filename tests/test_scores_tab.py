@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from gan_core.layout import sample_epochs
+from gan_core.runs.layout import sample_epochs
 from tests.helpers import ROOT
 from ui.tabs.scores import epoch_chooser
 

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from gan_core.run_files import read_training_state
-from gan_core.seeds import confidence_interval, parse_seeds
+from gan_core.runs.checkpoint import read_training_state
+from gan_core.runs.seeds import confidence_interval, parse_seeds
 from tests.helpers import run_script, start_training, train_args
 
 QUICK = ("--epochs", 2, "--batch-size", 50, "--subset", 100)

@@ -13,8 +13,8 @@ from gradio_client import Client
 from huggingface_hub import HfApi, SpaceCard
 from PIL import Image
 
-from gan_core.loading import read_generator
-from gan_core.sampling import Sampler
+from gan_core.demo.sampler import Sampler
+from gan_core.runs.reading import read_generator
 from tests.helpers import ROOT, TOKEN, free_port, run_script, start_hub, stop, wait_for_port
 from tools.deploy_space import space_files
 
@@ -46,7 +46,7 @@ def test_the_space_holds_what_the_app_runs_and_nothing_else(deployed, hub_env):
     assert {
         "app.py",
         "LICENSE",
-        "gan_core/backprop.py",
+        "gan_core/training/engines/backprop.py",
         "ui/tabs/live.py",
         "weights/model.safetensors",
     } <= files

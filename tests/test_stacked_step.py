@@ -1,12 +1,12 @@
-"""Many runs in one step (gan_core.stacked_step) against the single run of each seed."""
+"""Many runs in one step (gan_core.training.engines.stacked) against the single run of each seed."""
 
 import pytest
 import torch
 
 from gan_core.config import TrainConfig
 from gan_core.data import load_mnist_images, to_model_range
-from gan_core.stacked_step import StackedRuns
-from gan_core.step import batch_at, build_state, set_learning_rate
+from gan_core.training.engines.stacked import StackedRuns
+from gan_core.training.state import batch_at, build_state, set_learning_rate
 
 BATCH, STEPS = 20, 12
 SEEDS = [0, 7, 123]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from gan_core.config import TrainConfig
-from gan_core.epochs import EagerEpoch, make_epoch_runner
-from gan_core.reference import train_step
-from gan_core.step import (
+from gan_core.training.engines.reference import train_step
+from gan_core.training.epochs import EagerEpoch, make_epoch_runner
+from gan_core.training.state import (
     batch_at,
     build_state,
     learning_rate_tensor,
@@ -116,7 +116,7 @@ def test_an_eager_epoch_sums_every_steps_statistics_and_reports_each_step():
     ],
 )
 def test_engine_auto_is_triton_on_cuda_and_fused_elsewhere(device, flags, engine):
-    from gan_core.engines import runs_stack, select_engine
+    from gan_core.training.engines.registry import runs_stack, select_engine
 
     pytest.importorskip("triton")  # auto falls back to fused where Triton is missing
     assert select_engine(config(**flags), torch.device(device)).name == engine  # builds nothing on the GPU

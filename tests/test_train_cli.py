@@ -18,9 +18,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gan_core.loading import read_generator
 from gan_core.models import Generator
-from gan_core.run_files import read_training_state
+from gan_core.runs.checkpoint import read_training_state
+from gan_core.runs.reading import read_generator
 from tests.helpers import ROOT, run_script, start_training, train_args, write_tiny_mnist
 
 RUN_FILES = {

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_core.loading import load_generator
-from gan_core.run_files import read_training_state
+from gan_core.hub.pull import load_generator
+from gan_core.runs.checkpoint import read_training_state
 from tests.helpers import run_script, train_args
 
 

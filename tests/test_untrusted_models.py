@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from gan_core.history import read_history
-from gan_core.loading import load_generator
+from gan_core.hub.pull import load_generator
+from gan_core.runs.history import read_history
 from tests.helpers import ROOT
 
 

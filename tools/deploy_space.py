@@ -23,15 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's packages
 
-from gan_core.hub_timeouts import mended_hub_timeouts  # noqa: E402
+from gan_core.hub.timeouts import mended_hub_timeouts  # noqa: E402
 
 # huggingface_hub reads these as it is imported and stops at a bad one: mended before it is imported.
 os.environ.update(mended_hub_timeouts(os.environ))
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, constants  # noqa: E402
 
-from gan_core.hub import PushError, commit_in_parts, explain_hub_error  # noqa: E402
-from gan_core.loading import bound_hub_calls, check_repo_id  # noqa: E402
+from gan_core.hub.client import PushError, bound_hub_calls, check_repo_id, commit_in_parts, explain_hub_error  # noqa: E402  # noqa: E402
 
 # What the Space runs, as patterns relative to the repository root (fnmatch: * spans folders).
 SPACE_PATTERNS = [

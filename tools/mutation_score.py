@@ -25,21 +25,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Functions mutmut mutates that CPU tests cannot run, with where they are tested instead.
 CUDA_ONLY = {
-    "gan_core.epochs.xǁGraphEpochǁ": "the CUDA-graph runner: tests/test_gpu.py checks it against eager",
-    "gan_core.epochs.x__snapshot": "the graph warm-up's copy of the state (CUDA only)",
-    "gan_core.epochs.x__restore": "the graph warm-up's restore (CUDA only)",
-    "gan_core.step.x_configure_cuda_math": "TF32 settings, CUDA only",
-    "gan_core.step.x_place_learning_rates": "moves decaying-rate tensors to the GPU for graphs",
+    "gan_core.training.epochs.xǁGraphEpochǁ": "the CUDA-graph runner: tests/test_gpu.py checks it",
+    "gan_core.training.epochs.x__snapshot": "the graph warm-up's copy of the state (CUDA only)",
+    "gan_core.training.epochs.x__restore": "the graph warm-up's restore (CUDA only)",
+    "gan_core.training.state.x_configure_cuda_math": "TF32 settings, CUDA only",
+    "gan_core.training.state.x_place_learning_rates": "moves decaying-rate tensors to the GPU for graphs",
 }
 # Parts of the scoped files that are not in the scope: the push itself (its HTTP faults are
 # tested through train.py against tests/hub_server.py, in subprocesses mutmut cannot attribute).
 OUT_OF_SCOPE = (
-    "gan_core.hub.x_push_run",
-    "gan_core.hub.x__landed_anyway",
-    "gan_core.hub.x_check_push_access",
-    "gan_core.hub.x_explain_hub_error",
-    "gan_core.hub.x__transport_errors",
-    "gan_core.hub.x__to_stderr",
+    "gan_core.hub.push.x_push_run",
+    "gan_core.hub.client.x__landed_anyway",
+    "gan_core.hub.push.x_check_push_access",
+    "gan_core.hub.client.x_explain_hub_error",
+    "gan_core.hub.client.x__transport_errors",
+    "gan_core.hub.push.x__to_stderr",
 )
 
 # On the CPU some mutants cannot change anything: they alter only where a tensor is placed (the

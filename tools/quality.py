@@ -17,15 +17,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, as a script
 
 from gan_core.data import load_mnist, to_model_range  # noqa: E402
-from gan_core.loading import read_generator  # noqa: E402
-from gan_core.quality import (
+from gan_core.runs.checkpoint import write_weights  # noqa: E402
+from gan_core.runs.reading import read_generator  # noqa: E402
+from gan_core.training.quality import (
     CLASSIFIER_PATH,
     generate_images,
     load_classifier,
     quality_figures,  # noqa: E402
     train_classifier,
 )
-from gan_core.run_files import write_weights  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

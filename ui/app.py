@@ -6,8 +6,8 @@ from __future__ import annotations
 import gradio as gr
 from starlette.middleware import Middleware
 
-from gan_core.history import epoch_count
 from gan_core.messages import markdown_text
+from gan_core.runs.history import epoch_count
 from ui.calls import call_signatures
 from ui.context import Context
 from ui.protection.live_runs import LIVE_TRAINING

@@ -10,17 +10,19 @@ from pathlib import Path
 
 from gradio.utils import get_upload_folder
 
-from gan_core.digits import DigitReader
-from gan_core.explain import served_label, served_recipe
-from gan_core.film import FilmMaker
-from gan_core.history import History
-from gan_core.live import LiveTrainer
-from gan_core.loading import SampleGrids, check_repo_id, load_generator, load_hub_run, load_run, sample_grids
+from gan_core.demo.digits import DigitReader
+from gan_core.demo.explain import served_label, served_recipe
+from gan_core.demo.film import FilmMaker
+from gan_core.demo.live import LiveTrainer
+from gan_core.demo.nearest import NearestImages
+from gan_core.demo.sampler import Sampler
+from gan_core.hub.client import check_repo_id
+from gan_core.hub.pull import SampleGrids, load_generator, load_hub_run, sample_grids
 from gan_core.messages import first_line, shown
 from gan_core.models import Generator
-from gan_core.nearest import NearestImages
-from gan_core.quality import load_classifier
-from gan_core.sampling import Sampler
+from gan_core.runs.history import History
+from gan_core.runs.reading import load_run
+from gan_core.training.quality import load_classifier
 from ui.protection.live_runs import LiveRuns
 from ui.protection.outputs import OutputFiles
 from ui.settings import Settings

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gan_core.hub_timeouts import mended_hub_timeouts
+from gan_core.hub.timeouts import mended_hub_timeouts
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Live runs end when nobody watches them (the Live training tab's runs; gan_core.live runs each).
+"""Live runs end when nobody watches them (the Live training tab's runs; gan_core.demo.live runs each).
 
 A run lasts only while someone watches it. Each run asks the queue (follow()) whether its call is
 still there and its updates are read, and the Stop button ends the visitor's run by itself,
@@ -12,11 +12,10 @@ import time
 from collections import OrderedDict
 
 import gradio as gr
+from gan_core.request_limits import MCP_CALLS
+from gan_core.session_limits import mcp_call, queued_event, unread_messages
 from gradio.context import LocalContext
 from gradio.server_messages import ProcessCompletedMessage
-
-from .request_limits import MCP_CALLS
-from .session_limits import mcp_call, queued_event, unread_messages
 
 LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a time, one per visitor
 STOPPED = "stopped"

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
-from gan_core.run_files import atomic_write_bytes
+from gan_core.io import atomic_write_bytes
 
 
 class OutputsRemoved(RuntimeError):

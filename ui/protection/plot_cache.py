@@ -21,9 +21,8 @@ from pathlib import Path
 import matplotlib
 from PIL import Image
 
-from gan_core import plots
-from gan_core.files import read_bounded
-from gan_core.run_files import atomic_write_text
+from gan_core.io import atomic_write_text, read_bounded
+from gan_core.runs import plots
 
 log = logging.getLogger(__name__)
 

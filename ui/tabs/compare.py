@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gan_core.explain import compare_intro, model_facts
+from gan_core.demo.explain import compare_intro, model_facts
+from gan_core.demo.sampler import MAX_COUNT
 from gan_core.latent import MAX_SEED
-from gan_core.plots import digit_histograms_figure, recipes_figure
-from gan_core.sampling import MAX_COUNT
+from gan_core.runs.plots import digit_histograms_figure, recipes_figure
 from ui.calls import shown_to_user
 from ui.components import fixed_plot
 from ui.context import Context

@@ -6,9 +6,9 @@ import random
 
 import gradio as gr
 
+from gan_core.demo.sampler import MAX_COUNT, check_switch
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
-from gan_core.sampling import MAX_COUNT, check_switch
 from ui.calls import shown_to_user
 from ui.components import file_name, model_choice
 from ui.context import Context

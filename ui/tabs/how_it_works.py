@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gan_core.explain import (
+from gan_core.demo.explain import (
     LOADING,
     WHY_DETACH,
     WHY_REAL_LABELS,
@@ -14,9 +14,9 @@ from gan_core.explain import (
     how_it_works_intro,
     step_excerpts,
 )
-from gan_core.history import read_history
-from gan_core.layout import HISTORY_FILE, REAL_IMAGES_FILE, sample_path
-from gan_core.plots import recipes_figure
+from gan_core.runs.history import read_history
+from gan_core.runs.layout import HISTORY_FILE, REAL_IMAGES_FILE, sample_path
+from gan_core.runs.plots import recipes_figure
 from ui.components import fixed_plot
 from ui.context import BUNDLED_WEIGHTS, TUTORIAL_RUN, Context
 

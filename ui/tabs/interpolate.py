@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from gan_core.demo.nearest import MAX_K
+from gan_core.demo.sampler import MAX_FRAMES, MIN_FRAMES
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED, METHODS
-from gan_core.nearest import MAX_K
-from gan_core.sampling import MAX_FRAMES, MIN_FRAMES
 from ui.calls import shown_to_user
 from ui.components import file_name, model_choice
 from ui.context import Context

@@ -1,5 +1,5 @@
 """The "Live training" tab: a fresh GAN trained in the Space for a minute, streamed as it learns
-(gan_core.live runs it in a child process with one CPU thread). A run lasts only while someone
+(gan_core.demo.live runs it in a child process with one CPU thread). A run lasts only while someone
 watches it: ui/protection/live_runs.py asks the queue, and its Stop ends the visitor's run."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ import contextlib
 import gradio as gr
 
 from gan_core.config import RECIPES
-from gan_core.latent import MAX_SEED
-from gan_core.live import (
+from gan_core.demo.live import (
     DEFAULT_SECONDS,
     MAX_BATCH,
     MAX_LR,
@@ -22,8 +21,9 @@ from gan_core.live import (
     LiveSettings,
     LiveUpdate,
 )
-from gan_core.nearest import HOW_TO_ENABLE
-from gan_core.plots import scores_figure
+from gan_core.demo.nearest import HOW_TO_ENABLE
+from gan_core.latent import MAX_SEED
+from gan_core.runs.plots import scores_figure
 from ui.calls import shown_to_user
 from ui.context import Context
 from ui.protection.live_runs import LIVE_TRAINING, STOPPED

@@ -1,14 +1,14 @@
-"""The "Nearest images" tab: the nearest MNIST training images of a generated digit (gan_core.nearest).
+"""The "Nearest images" tab: the nearest MNIST training images of a generated digit (gan_core.demo.nearest).
 Its nearest_frame endpoint sits on the Interpolate tab, under the frame it checks."""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from gan_core.demo.nearest import HOW_TO_ENABLE, MAX_K, TABLE_HEADERS, nearest_grid, nearest_table, verdict
+from gan_core.demo.sampler import MAX_COUNT, whole_number
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
-from gan_core.nearest import HOW_TO_ENABLE, MAX_K, TABLE_HEADERS, nearest_grid, nearest_table, verdict
-from gan_core.sampling import MAX_COUNT, whole_number
 from ui.calls import shown_to_user
 from ui.components import model_choice
 from ui.context import Context

@@ -7,12 +7,12 @@ import logging
 
 import gradio as gr
 
+from gan_core.hub.pull import GridUnreadable
 from gan_core.images import png_bytes, upscale
-from gan_core.layout import nearest_sample_epoch
-from gan_core.loading import GridUnreadable
 from gan_core.messages import first_line
-from gan_core.plots import quality_figure, scores_figure
-from gan_core.report import TABLE_HEADERS, evenly_spread, quality_summary, score_table, training_summary
+from gan_core.runs.layout import nearest_sample_epoch
+from gan_core.runs.plots import quality_figure, scores_figure
+from gan_core.runs.report import TABLE_HEADERS, evenly_spread, quality_summary, score_table, training_summary
 from ui.calls import shown_to_user
 from ui.components import fixed_plot
 from ui.context import Context

@@ -1,0 +1,1 @@
+"""What the Space computes, without any UI: samples, films, digits, nearest images, live runs."""

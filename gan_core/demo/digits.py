@@ -1,0 +1,96 @@
+"""What the bundled MNIST classifier reads in the generator's digits.
+
+A digit on demand: the unconditional generator has no digit input, so draw many latents, let the
+classifier read each digit, and keep the most confident of the one asked for. Captions: each digit
+of a grid with the classifier's guess and confidence. A tinted latent map: each cell coloured by
+the digit read there, so the regions of the ten digits and their borders show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from gan_core.demo.sampler import GRID_SCALE, MAP_SCALE, MAX_COUNT, Sampler, check_seed, whole_number
+from gan_core.images import captioned_grid, digit_grid, tinted_grid
+from gan_core.latent import seeded_noise
+from gan_core.messages import shown
+from gan_core.training.quality import MnistClassifier, load_classifier
+
+DRAWS = 1024  # latents read per request: about 0.1 s on 2 CPU cores, enough for a rare digit
+
+
+@dataclass
+class FoundDigits:
+    grid: Image.Image
+    digit: int
+    draws: int
+    matches: int  # how many of the draws the classifier reads as `digit`
+    confidences: list[float]  # of the digits shown, most confident first
+
+    def summary(self) -> str:
+        share = self.matches / self.draws
+        shown = ", ".join(f"{100 * confidence:.1f}%" for confidence in self.confidences)
+        text = (
+            f"Of {self.draws} digits drawn from this seed, the classifier reads {self.matches} "
+            f"({100 * share:.1f}%) as a {self.digit}. "
+        )
+        if not self.confidences:
+            return text + "None to show: try another seed."
+        return text + f"Shown: the {len(self.confidences)} it is surest of (confidence {shown})."
+
+
+def check_digit(value) -> int:
+    """A digit as a whole number 0 to 9, or as its one-character string: the page's choices and the
+    API's schema are the strings "0" to "9", and clients written for numbers send 7."""
+    if isinstance(value, str) and len(value) == 1 and value in "0123456789":
+        return int(value)
+    if isinstance(value, str):
+        raise ValueError(f'digit must be one of "0" to "9" (or the number 0 to 9), got {shown(value)}')
+    return whole_number(value, "digit", 0, 9)
+
+
+def caption(digit: int, confidence: float) -> str:
+    return f"{digit} · {100 * confidence:.0f}%"
+
+
+class DigitReader:
+    """A Sampler's digits, read by the classifier."""
+
+    def __init__(self, sampler: Sampler, classifier: MnistClassifier | None = None):
+        self.sampler = sampler
+        self.classifier = classifier or load_classifier()
+
+    @torch.inference_mode()
+    def read(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(confidence, digit) of each generated image: the classifier's top class and its probability."""
+        return self.classifier(images.float()).softmax(dim=1).max(dim=1)
+
+    def captioned(self, seed, count):
+        """Sampler.generate's grid with the classifier's guess and confidence under each digit."""
+        seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)  # 4.0 is 4
+        images = self.sampler.images(seeded_noise(seed, count, self.sampler.generator.latent_size))
+        grid = digit_grid(images, columns=min(count, 8), scale=GRID_SCALE)  # generate()'s grid, drawn once
+        confidence, label = self.read(images)
+        captions = [caption(d, c) for d, c in zip(label.tolist(), confidence.tolist(), strict=True)]
+        return captioned_grid(grid, captions, columns=min(count, 8), scale=GRID_SCALE)
+
+    def tinted_map(self, seed_a, seed_b, seed_c, seed_d, size):
+        """Sampler.latent_map with each cell coloured by the digit the classifier reads there."""
+        grid, images = self.sampler.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size)
+        _, label = self.read(images)
+        return tinted_grid(grid, label.tolist(), columns=round(len(images) ** 0.5), scale=MAP_SCALE)
+
+    def find(self, digit, count, seed) -> FoundDigits:
+        digit = check_digit(digit)
+        count = whole_number(count, "count", 1, MAX_COUNT)
+        seed = check_seed(seed)
+        images = self.sampler.images(seeded_noise(seed, DRAWS, self.sampler.generator.latent_size))
+        confidence, label = self.read(images)
+        matching = (label == digit).nonzero().flatten()
+        # Most confident first; ties (rare) keep the order of drawing, so a seed always shows the same.
+        order = sorted(matching.tolist(), key=lambda index: (-round(confidence[index].item(), 6), index))
+        chosen = order[:count]
+        grid = digit_grid(images[chosen], columns=min(max(len(chosen), 1), 8), scale=GRID_SCALE)
+        return FoundDigits(grid, digit, DRAWS, len(matching), [confidence[i].item() for i in chosen])

@@ -1,0 +1,1 @@
+"""A run folder: its layout, lock, checkpoints, history, card, report, plots and seeds."""

@@ -1,0 +1,114 @@
+"""The training-score figure: the tutorial's D(x) / D(G(z)) plot with the 0.5 line, losses beside."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: training machines and Spaces have no display
+# Bare Figures, not pyplot's: nothing keeps one once it is drawn (pyplot registers each figure
+# until it is closed), and no process has to import pyplot.
+from matplotlib.figure import Figure  # noqa: E402
+
+from gan_core.runs.history import History, column, quality_rows  # noqa: E402
+
+
+def scores_figure(history: History, by: str = "epoch") -> Figure:
+    """D(x) and D(G(z)) against the 0.5 line, the losses beside, per epoch (or per `by`, as live
+    training's rows are per step). A bare Figure, not pyplot's: nothing keeps it once it is shown."""
+    epochs = column(history, by)
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    scores_axis, loss_axis = figure.subplots(1, 2)
+    scores_axis.plot(epochs, column(history, "d_x"), color="tab:green", label="D(x)")
+    scores_axis.plot(epochs, column(history, "d_g_z"), color="tab:blue", label="D(G(z))")
+    scores_axis.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5 (the tutorial's claim)")
+    scores_axis.set(xlabel=by, ylabel="mean score", ylim=(0, 1), title="Discriminator scores")
+    scores_axis.legend(loc="best")
+    loss_axis.plot(epochs, column(history, "d_loss"), color="tab:red", label="D loss")
+    loss_axis.plot(epochs, column(history, "g_loss"), color="tab:purple", label="G loss")
+    loss_axis.set(xlabel=by, ylabel="mean BCE loss", title="Losses")
+    loss_axis.legend(loc="best")
+    for axis in (scores_axis, loss_axis):
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def scores_png(history: History) -> bytes:
+    figure = scores_figure(history)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def quality_figure(history: History) -> Figure | None:
+    """MNIST-FD and Inception Score over the evaluated epochs, and the last digit histogram."""
+    rows = quality_rows(history)
+    if not rows:
+        return None
+    epochs = [row["epoch"] for row in rows]
+    figure = Figure(figsize=(15, 4.2), layout="constrained")
+    fd_axis, is_axis, histogram_axis = figure.subplots(1, 3)
+    for axis, figure_name, color in (
+        (fd_axis, "mnist_fd", "tab:red"),
+        (is_axis, "inception_score", "tab:green"),
+    ):
+        axis.plot(epochs, [row["quality"][figure_name] for row in rows], "o-", color=color, label="published")
+        if "quality_raw" in rows[0]:
+            raw = [row["quality_raw"][figure_name] for row in rows]
+            axis.plot(epochs, raw, "--", color="gray", label="raw (no EMA)")
+    fd_axis.set(xlabel="epoch", ylabel="MNIST-FD (lower is better)", yscale="log", title="Fréchet distance")
+    is_axis.set(xlabel="epoch", ylabel="classifier IS (10 is ideal)", title="Inception Score")
+    histogram = rows[-1]["quality"]["digit_histogram"]
+    histogram_axis.bar(range(10), [100 * share for share in histogram], color="tab:blue")
+    histogram_axis.axhline(10, color="gray", linestyle="--", linewidth=1, label="uniform (10%)")
+    histogram_axis.set(
+        xlabel="predicted digit",
+        ylabel="% of samples",
+        xticks=range(10),
+        title=f"Digits drawn (epoch {rows[-1]['epoch']})",
+    )
+    for axis in (fd_axis, is_axis, histogram_axis):
+        axis.legend(loc="best")
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def recipes_figure(histories: dict[str, History]) -> Figure:
+    """D(x) and D(G(z)) of several runs on one axis, with the 0.5 of the tutorial's claim."""
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    axis = figure.subplots()
+    for (label, history), style in zip(histories.items(), ("-", "--", ":", "-."), strict=False):
+        epochs = column(history, "epoch")
+        axis.plot(epochs, column(history, "d_x"), style, color="tab:green", label=f"D(x), {label}")
+        axis.plot(epochs, column(history, "d_g_z"), style, color="tab:blue", label=f"D(G(z)), {label}")
+    axis.axhline(0.5, color="gray", linewidth=1, label="0.5 (the tutorial's claim)")
+    axis.set(
+        xlabel="epoch", ylabel="mean score", ylim=(0, 1), title="Discriminator scores of the two recipes"
+    )
+    axis.legend(loc="best", ncols=2)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def digit_histograms_figure(histories: dict[str, History]) -> Figure | None:
+    """Each run's share of each digit at its last evaluation, bars side by side, with 10%."""
+    shares = {}
+    for label, history in histories.items():
+        rows = quality_rows(history)
+        if rows:
+            shares[f"{label}, epoch {rows[-1]['epoch']}"] = rows[-1]["quality"]["digit_histogram"]
+    if not shares:
+        return None
+    figure = Figure(figsize=(12, 3.8), layout="constrained")
+    axis = figure.subplots()
+    width = 0.8 / len(shares)
+    for index, (label, histogram) in enumerate(shares.items()):
+        offsets = [digit - 0.4 + width * (index + 0.5) for digit in range(10)]
+        axis.bar(offsets, [100 * share for share in histogram], width=width, label=label)
+    axis.axhline(10, color="gray", linestyle="--", linewidth=1, label="uniform (10%)")
+    axis.set(xlabel="digit, as an MNIST classifier reads it", ylabel="% of samples", xticks=range(10),
+             title="Which digits each generator draws")  # fmt: skip
+    axis.legend(loc="best")
+    axis.grid(alpha=0.3, axis="y")
+    return figure

@@ -1,0 +1,1 @@
+"""The engines that run a training step (registry.select_engine decides which)."""
