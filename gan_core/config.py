@@ -16,7 +16,7 @@ from gan_core.messages import shown
 
 DEVICE_CHOICES = ("auto", "cuda", "cpu", "mps")
 LR_DECAYS = ("none", "linear")
-ENGINES = ("auto", "fused", "autograd", "triton")  # auto: triton on CUDA, else fused (engines.py decides)
+ENGINES = ("auto", "fused", "autograd", "triton")  # auto: triton on CUDA, else fused (registry.py)
 MAX_WIDTH = 4096  # largest latent or hidden size: wider is no longer the tutorial's small MLP
 MAX_EPOCHS = 1_000_000
 

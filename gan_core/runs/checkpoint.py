@@ -180,7 +180,7 @@ def _journal_rows(path: Path) -> list:
 
 
 def load_resume_state(state, prior: dict, device: torch.device, path: Path) -> None:
-    """Put a TrainState (see step.py) back where training_state.pt left it."""
+    """Put a TrainState (see training/state.py) back where training_state.pt left it."""
     try:
         _load_resume_state(state, prior, device)
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as error:

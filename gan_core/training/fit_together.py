@@ -1,4 +1,4 @@
-"""fit() for many seeds at once: their steps stacked in one engine (stacked_step.StackedRuns),
+"""fit() for many seeds at once: their steps stacked in one engine (engines/stacked.py, StackedRuns),
 each run's folder, checkpoints, quality figures, Ctrl-C and --resume exactly as fit() keeps them.
 
 Each run is prepared by fit's own prepare() (its folder claimed, its state built from its seed or

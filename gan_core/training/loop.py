@@ -2,7 +2,7 @@
 training in the Space. What differs between them is handed in, not written again:
 
 - the runner: what runs an epoch's steps and returns their sums (epochs.EagerEpoch or GraphEpoch
-  for one run, stacked_step.StackedEpoch for N), with `steps` and `run(on_step) -> totals`;
+  for one run, engines.stacked.StackedEpoch for N), with `steps` and `run(on_step) -> totals`;
 - set_rate: where a decaying recipe's rate of the epoch goes (one run's optimizers, or N's);
 - on_step: called after each step with (step, totals) (a progress bar, or live training's
   updates, which may stop the loop by raising);

@@ -57,7 +57,7 @@ class TrainState:
 
     def state_dict(self) -> dict:
         """The networks, Adam's moments and the EMA: the training part of a checkpoint (the run adds
-        its epoch and random generators; epoch_files.resume_state). The one place its keys live."""
+        its epoch and random generators; runs.writer.resume_state). The one place its keys live."""
         return {
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),

@@ -29,7 +29,7 @@ from gan_core.training.engines.backprop import (
 )
 from gan_core.training.engines.ops import TorchOps
 
-if TYPE_CHECKING:  # the state is built in step.py, which imports the engines: no import at run time
+if TYPE_CHECKING:  # the state is built in state.py, which imports the engines: no import at run time
     from gan_core.training.state import TrainState
 
 

@@ -1,6 +1,6 @@
 """The fused step's two kinds of layer work, as plain torch operations or as Triton kernels.
 
-The fused step (fused_step.py) does two things per layer besides the weight gradients:
+The fused step (fused.py) does two things per layer besides the weight gradients:
   forward:   act(x @ W^T + b)                  a matrix product, its bias and its activation;
   backward:  (grad @ W) * act'(activated)      a product and the activation's derivative.
 TorchOps runs each as a product plus one or two elementwise kernels. TritonOps runs each as one

@@ -18,7 +18,7 @@ from gan_core.training.engines.backprop import (
     nan_as_half as _nan_as_half,  # NaN scores as 0.5: see its docstring
 )
 
-if TYPE_CHECKING:  # the state is built in step.py, which imports the engines: no import at run time
+if TYPE_CHECKING:  # the state is built in state.py, which imports the engines: no import at run time
     from gan_core.training.state import TrainState
 
 

@@ -8,8 +8,8 @@ Engines, by --engine and --compile (--engine auto, the default: triton on CUDA, 
 - autograd: reference.train_step, the tutorial's algorithm with autograd (what How it works shows);
 - compiled (--compile): the same step with its two losses torch.compile'd;
 - fused (the default): the step's backward passes written out (backprop.py), torch operations;
-  the only one whose runs stack (stacked_step.py shares its math);
-- triton (CUDA only): the fused step with each layer's work in one Triton kernel (kernels.py).
+  the only one whose runs stack (stacked.py shares its math);
+- triton (CUDA only): the fused step with each layer's work in one Triton kernel (ops.py).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def engine_name(config: TrainConfig, device: torch.device | None = None) -> str:
 
 
 def runs_stack(config: TrainConfig) -> bool:
-    """Whether runs of `config` can train together in one step: the fused engine's (stacked_step.py
+    """Whether runs of `config` can train together in one step: the fused engine's (stacked.py
     runs its math, with torch operations, for N runs), which auto picks for them; the others train
     one run at a time."""
     return engine_name(config) == "fused"

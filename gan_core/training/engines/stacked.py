@@ -43,7 +43,7 @@ class StackedRuns:
     """
 
     def __init__(self, config: TrainConfig, states: list[TrainState], rngs: list[torch.Generator], device):
-        if not runs_stack(config):  # the one rule, engines.py's
+        if not runs_stack(config):  # the one rule, registry.py's
             raise ValueError("stacked runs need the fused engine (with torch operations, without --compile)")
         recipe = config.resolved()
         self.config, self.device, self.rngs = config, device, list(rngs)
