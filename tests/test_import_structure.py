@@ -12,6 +12,7 @@ Layers (each may import the ones before it, never one after):
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,9 @@ def test_no_module_is_over_300_lines(path):
 
 def test_the_entry_points_stay_thin():
     assert len((ROOT / "app.py").read_text().splitlines()) <= 150
+
+
+@pytest.mark.parametrize("path", PACKAGE_FILES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_module_imports(path):
+    """Each module's imports resolve (a moved module leaves no import of its old name behind)."""
+    importlib.import_module(module_name(path))

@@ -12,10 +12,11 @@ import time
 from collections import OrderedDict
 
 import gradio as gr
-from gan_core.request_limits import MCP_CALLS
-from gan_core.session_limits import mcp_call, queued_event, unread_messages
 from gradio.context import LocalContext
 from gradio.server_messages import ProcessCompletedMessage
+
+from .request_limits import MCP_CALLS
+from .session_limits import mcp_call, queued_event, unread_messages
 
 LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a time, one per visitor
 STOPPED = "stopped"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 
-from gan_core.request_limits import MCP_CALL_HEADER, MCP_CALLER_HEADER, MCP_SESSION_HEADER
+from .request_limits import MCP_CALL_HEADER, MCP_CALLER_HEADER, MCP_SESSION_HEADER
 
 # On a Space, all the sessions of one address together may have this many times a visitor's
 # limit: a client that makes up a new session for every call passes the per-session cap, but not
