@@ -17,8 +17,6 @@ MAX_FILES_PER_COMMIT = 100  # the Hub advises at most about 100 files per commit
 # The Hub's rule for a namespace and a name: letters, digits, '-', '_', '.', at most 96 characters,
 # starting and ending with a letter or digit, and no '--' or '..' anywhere.
 _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
-
-
 REPO_ID = re.compile(rf"{_PART}/{_PART}")
 
 
