@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from gan_core.config import TrainConfig
+from gan_core.models import Generator
+from gan_core.training.ema import Ema
 from gan_core.training.engines.reference import train_step
 from gan_core.training.epochs import EagerEpoch, make_epoch_runner
 from gan_core.training.state import (
@@ -121,3 +123,32 @@ def test_engine_auto_is_triton_on_cuda_and_fused_elsewhere(device, flags, engine
     pytest.importorskip("triton")  # auto falls back to fused where Triton is missing
     assert select_engine(config(**flags), torch.device(device)).name == engine  # builds nothing on the GPU
     assert runs_stack(config(**flags)) == (engine in ("fused", "triton"))  # --seeds stacks the fused math
+
+
+def test_an_ema_of_stacked_runs_averages_each_run_as_its_own_ema_would():
+    runs = [(Generator(8, 16), Generator(8, 16)) for _ in range(3)]  # (model, average) per run
+    stacked = Ema([torch.stack([list(a.parameters())[i].detach() for _, a in runs]) for i in range(6)], 0.9)
+    singles = [Ema(average, 0.9) for _, average in runs]
+    for step in range(2):
+        for model, _ in runs:
+            with torch.no_grad():
+                for param in model.parameters():
+                    param.add_(step + 1.0)
+        stacked.update([torch.stack([list(m.parameters())[i] for m, _ in runs]) for i in range(6)])
+        for single, (model, _) in zip(singles, runs, strict=True):
+            single.update(model)
+    for index, single in enumerate(singles):
+        for stacked_param, param in zip(stacked.averaged, single.averaged.parameters(), strict=True):
+            assert torch.allclose(stacked_param[index], param)
+    saved = {name: value.clone() for name, value in stacked.state_dict().items()}
+    fresh = Ema([torch.zeros_like(t) for t in stacked.averaged], 0.9)
+    fresh.load_state_dict(saved)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.averaged, stacked.averaged, strict=True))
+    with pytest.raises(ValueError, match="cannot load 2"):
+        fresh.load_state_dict({"0": saved["0"], "1": saved["1"]})
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, 1.5])
+def test_an_ema_decay_outside_zero_to_one_is_refused(decay):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        Ema(Generator(8, 16), decay)

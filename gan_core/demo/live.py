@@ -99,7 +99,7 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
     from gan_core.runs.history import STAT_NAMES
     from gan_core.training.epochs import EagerEpoch
     from gan_core.training.loop import EpochLoop
-    from gan_core.training.state import build_state, published_generator
+    from gan_core.training.state import build_state
 
     torch.set_num_threads(1)
     with contextlib.suppress(RuntimeError):  # only possible before any parallel work has run
@@ -116,7 +116,7 @@ def train_for(settings: LiveSettings, data_folder: Path, emit) -> None:
 
     def grid() -> bytes:
         with torch.no_grad():
-            samples = published_generator(state)(fixed_noise)
+            samples = state.published()(fixed_noise)
         return png_bytes(digit_grid(samples, columns=8, scale=GRID_SCALE))
 
     # The shared epoch loop, run until the time is up (no last epoch); after each step an update is

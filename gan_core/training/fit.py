@@ -42,7 +42,6 @@ from gan_core.training.state import (
     configure_cuda_math,
     device_metadata,
     place_learning_rates,
-    published_generator,
     resolve_device,
     set_learning_rate,
 )
@@ -253,7 +252,7 @@ def evaluate_quality(evaluator: QualityEvaluator, state: TrainState) -> dict:
     CPU generator, which also draws a CPU run's shuffles and noise, so it runs on a fork of it.
     """
     with torch.random.fork_rng(devices=[]):
-        figures = {"quality": evaluator(published_generator(state))}
+        figures = {"quality": evaluator(state.published())}
         if state.ema is not None:
             figures["quality_raw"] = evaluator(state.generator)
     return figures

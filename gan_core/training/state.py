@@ -16,6 +16,7 @@ import torch
 
 from gan_core.config import TrainConfig
 from gan_core.models import Discriminator, Generator
+from gan_core.training.ema import Ema
 from gan_core.training.engines.registry import select_engine
 
 
@@ -31,10 +32,9 @@ class TrainState:
     # discriminator_loss and generator_loss, or their torch.compile'd versions (--compile).
     d_loss_fn: Callable
     g_loss_fn: Callable
-    # An exponential moving average of G's weights (None when disabled): averaging over the
-    # late, oscillating part of training gives steadier samples than the last step's weights.
-    ema: Generator | None = None
-    ema_decay: float = 0.0
+    # The exponential moving average of G's weights (None when the recipe has none): averaging
+    # over the late, oscillating part of training gives steadier samples than the last step's.
+    averaging: Ema | None = None
     r1_gamma: float = 0.0
     # What runs one step, as engines.select_engine chose it: reference.train_step, or
     # fused_step.fused_train_step with its layer work (torch operations, or Triton kernels).
@@ -44,6 +44,15 @@ class TrainState:
 
     def run_step(self, real_images: torch.Tensor) -> torch.Tensor:
         return self.step(self, real_images)
+
+    @property
+    def ema(self) -> Generator | None:
+        """The averaged generator, or None without an EMA."""
+        return self.averaging.averaged if self.averaging is not None else None
+
+    @property
+    def ema_decay(self) -> float:
+        return self.averaging.decay if self.averaging is not None else 0.0
 
     def weights_finite(self) -> bool:
         """Checked once per epoch: D's last update can turn its weights NaN after the last score."""
@@ -63,7 +72,7 @@ class TrainState:
             "discriminator": self.discriminator.state_dict(),
             "g_optimizer": self.g_optimizer.state_dict(),
             "d_optimizer": self.d_optimizer.state_dict(),
-            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema": self.averaging.state_dict() if self.averaging is not None else None,
         }
 
     def load_state_dict(self, saved: dict) -> None:
@@ -72,8 +81,8 @@ class TrainState:
         self.discriminator.load_state_dict(saved["discriminator"])
         self.g_optimizer.load_state_dict(saved["g_optimizer"])
         self.d_optimizer.load_state_dict(saved["d_optimizer"])
-        if self.ema is not None and saved.get("ema") is not None:
-            self.ema.load_state_dict(saved["ema"])
+        if self.averaging is not None and saved.get("ema") is not None:
+            self.averaging.load_state_dict(saved["ema"])
 
 
 def resolve_device(name: str) -> torch.device:
@@ -142,19 +151,15 @@ def build_state(config: TrainConfig, device: torch.device, capturable: bool = Fa
         r1_gamma=recipe.r1_gamma,
     )
     if recipe.ema_decay > 0:
-        state.ema = Generator(**config.model.to_dict()).to(device)
-        state.ema.load_state_dict(generator.state_dict())
-        state.ema.requires_grad_(False)
-        state.ema_decay = recipe.ema_decay
+        # Built as a Generator, then given G's weights, rather than deep-copied: building draws
+        # from the global RNG exactly as it always has, so a seed keeps meaning the same run.
+        averaged = Generator(**config.model.to_dict()).to(device)
+        averaged.load_state_dict(generator.state_dict())
+        state.averaging = Ema(averaged, recipe.ema_decay)
     engine = select_engine(config, device)  # the one place that decides, or a ValueError saying why
     state.step, state.ops, state.engine_name = engine.step, engine.ops, engine.name
     state.d_loss_fn, state.g_loss_fn = engine.d_loss_fn, engine.g_loss_fn
     return state
-
-
-def published_generator(state: TrainState) -> Generator:
-    """The generator a run publishes (TrainState.published, as a function for map() and callers)."""
-    return state.published()
 
 
 def learning_rate_tensor(lr: float, device: torch.device) -> torch.Tensor:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gan_core.training.ema import update_ema
 from gan_core.training.engines.backprop import (
     discriminator_gradients,
     generator_forward,
@@ -61,6 +60,6 @@ def fused_train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tens
     for param, grad in zip(g, g_grads, strict=True):
         param.grad = grad
     state.g_optimizer.step()
-    if state.ema is not None:
-        update_ema(state.ema, state.generator, state.ema_decay)
+    if state.averaging is not None:
+        state.averaging.update(state.generator)
     return step_statistics(d_loss, g_loss, scores)

@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 
 from gan_core.models import Discriminator
-from gan_core.training.ema import update_ema
 from gan_core.training.engines.backprop import (
     nan_as_half as _nan_as_half,  # NaN scores as 0.5: see its docstring
 )
@@ -92,7 +91,7 @@ def train_step(state: TrainState, real_images: torch.Tensor) -> torch.Tensor:
     g_loss = state.g_loss_fn(discriminator, fakes[batch_size:], state.g_targets)
     write_gradients(generator, g_loss)
     state.g_optimizer.step()
-    if state.ema is not None:
-        update_ema(state.ema, generator, state.ema_decay)
+    if state.averaging is not None:
+        state.averaging.update(generator)
 
     return torch.cat([torch.stack([d_loss, g_loss]).detach(), scores])  # in the order of STAT_NAMES

@@ -19,7 +19,7 @@ import torch
 from gan_core.config import TrainConfig
 from gan_core.data import to_model_range
 from gan_core.runs.history import STAT_NAMES
-from gan_core.training.ema import update_ema
+from gan_core.training.ema import Ema
 from gan_core.training.engines.backprop import (
     discriminator_gradients,
     generator_forward,
@@ -47,14 +47,14 @@ class StackedRuns:
             raise ValueError("stacked runs need the fused engine (with torch operations, without --compile)")
         recipe = config.resolved()
         self.config, self.device, self.rngs = config, device, list(rngs)
-        self.real_label, self.r1_gamma, self.ema_decay = recipe.real_label, recipe.r1_gamma, recipe.ema_decay
+        self.real_label, self.r1_gamma = recipe.real_label, recipe.r1_gamma
         self.slope = states[0].discriminator.net[1].negative_slope  # D's leaky_relu
         self._target_cache: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.g = _stacked_parameters([state.generator for state in states], device)
         self.d = _stacked_parameters([state.discriminator for state in states], device)
         # Each run's EMA of its generator, stacked like its weights (None without an EMA).
-        self.ema = (
-            [param.detach() for param in _stacked_parameters([state.ema for state in states], device)]
+        self.averaging = (
+            Ema([p.detach() for p in _stacked_parameters([s.ema for s in states], device)], recipe.ema_decay)
             if recipe.ema_decay > 0
             else None
         )
@@ -85,8 +85,8 @@ class StackedRuns:
         """Each run's weights, EMA and Adam moments into its own TrainState (for its checkpoint)."""
         for index, state in enumerate(states):
             pairs = [(state.generator, self.g), (state.discriminator, self.d)]
-            if self.ema is not None:
-                pairs.append((state.ema, self.ema))
+            if self.averaging is not None:
+                pairs.append((state.ema, self.averaging.averaged))
             for network, stacked in pairs:
                 for param, stacked_param in zip(network.parameters(), stacked, strict=True):
                     param.data.copy_(stacked_param.data[index])
@@ -154,8 +154,8 @@ class StackedRuns:
         for param, grad in zip(self.g, g_grads, strict=True):
             param.grad = grad
         self.g_optimizer.step()
-        if self.ema is not None:
-            update_ema(self.ema, self.g, self.ema_decay)
+        if self.averaging is not None:
+            self.averaging.update(self.g)
         return step_statistics(d_loss, g_loss, scores)
 
 
