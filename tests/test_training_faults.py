@@ -6,14 +6,20 @@ The disk faults use a real tmpfs, so writes fail with the kernel's own ENOSPC an
 
 import json
 import os
+import signal
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import torch
 
+from gan_core.config import TrainConfig
 from gan_core.hub.pull import load_generator
 from gan_core.runs.checkpoint import read_training_state
+from gan_core.training.epochs import make_epoch_runner
+from gan_core.training.loop import EpochLoop
+from gan_core.training.state import build_state
 from tests.helpers import run_script, train_args
 
 
@@ -157,3 +163,38 @@ def test_quality_over_seeds_that_cannot_be_written_is_one_clear_error(tiny_data,
         "every seed's run is complete; the figures are the ones printed above",
     )  # fmt: skip
     assert "None" not in message and "quality over 2 seeds" in result.stdout
+
+
+class CtrlCInItsDestructor:
+    """Sends this process a SIGINT from its __del__: a Ctrl-C that lands in a destructor (as one
+    did in a progress bar's), made to happen on purpose at a chosen step."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_ctrl_c_that_lands_in_a_destructor_stops_the_run_at_the_next_step():
+    # Python prints an exception raised in __del__ as "Exception ignored" and goes on: the run used
+    # to train on to its last epoch. Test workers may ignore SIGINT, so Python's own handler is set.
+    config = TrainConfig(batch_size=4, epochs=3)
+    state = build_state(config, torch.device("cpu"))
+    runner = make_epoch_runner(state, torch.rand(16, 784) * 2 - 1, config.batch_size, use_graphs=False)
+    loop = EpochLoop(runner, config, lambda lr: None, first_epoch=1)
+    steps, epochs_done = [], []
+
+    @contextmanager
+    def progress(epoch):
+        def after_step(step, totals):
+            steps.append((epoch, step))
+            if (epoch, step) == (2, 1):
+                CtrlCInItsDestructor()  # made and dropped at once: its __del__ runs here
+
+        yield after_step
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run(lambda epoch, *rest: epochs_done.append(epoch), on_step=progress)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert steps[-1] == (2, 1) and loop.epoch == 2 and epochs_done == [1]
