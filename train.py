@@ -33,7 +33,7 @@ from gan_core.hub.push import check_push_access, push_run
 from gan_core.io import write_json
 from gan_core.messages import shown
 from gan_core.runs.checkpoint import RunDirectoryUnwritable, unwritable
-from gan_core.runs.claim import RunDirectoryBusy, check_fresh_folder
+from gan_core.runs.claim import RunDirectoryBusy, check_fresh_folder, release_run_directories
 from gan_core.runs.seeds import (
     QUALITY_OVER_SEEDS_FILE,
     parse_seeds,
@@ -152,6 +152,14 @@ def stop_on_sigterm(signal_number, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; the run folders it locked are let go as it ends, however it ends."""
+    try:
+        return run_command(argv)
+    finally:
+        release_run_directories()
+
+
+def run_command(argv: list[str] | None) -> int:
     if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
         signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = build_parser()

@@ -70,6 +70,15 @@ def test_a_second_process_on_the_same_run_fails_at_once_and_a_killed_one_blocks_
     assert resumed.returncode == 0, resumed.stderr
 
 
+def test_a_run_trained_from_python_is_free_for_another_process_once_the_command_ends(tiny_data, tmp_path):
+    # train.main() from a Python session (a notebook; here the test's own process) lets go of the
+    # folder as it returns: a train.py process can then resume the run, and push it.
+    out = tmp_path / "from-python"
+    assert run_script(*train_args(tiny_data, out, "--epochs", "1", "--sample-every", "50")).returncode == 0
+    resumed = run_script(*train_args(tiny_data, out, "--resume", "--epochs", "2"), new_process=True)
+    assert resumed.returncode == 0 and "is in use" not in resumed.stderr, resumed.stderr
+
+
 def test_a_run_killed_at_any_moment_of_its_start_goes_on_with_resume(tiny_data, tmp_path):
     rng = random.Random(3)
     for attempt in range(4):

@@ -2,8 +2,8 @@
 
 A fresh run writes only into a new or empty folder; a folder holding a run is continued with
 --resume; any other folder (the user's own files) is refused before anything is written. While a
-process trains, resumes or pushes a run, it holds an OS lock on the folder, which the OS releases
-when the process ends however it ends, so a killed run never blocks the next one.
+process trains, resumes or pushes a run, it holds an OS lock on the folder until its command ends;
+the OS releases it when the process ends however it ends, so a killed run never blocks the next one.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def check_fresh_folder(out: Path) -> None:
 
 
 def lock_run_directory(out: Path) -> None:
-    """Hold an exclusive lock on the folder for the rest of this process (the OS drops it at exit)."""
+    """Hold an exclusive lock on the folder until release_run_directories() (at the end of train.py's
+    command) or the end of the process, whichever comes first."""
     key = str(out.resolve())
     if key in _held:
         return
@@ -68,6 +69,13 @@ def lock_run_directory(out: Path) -> None:
             ) from None
         raise
     _held[key] = descriptor
+
+
+def release_run_directories() -> None:
+    """Let go of every folder this process holds: train.py's main() does as its command ends, so
+    that a Python session which ran it (a notebook, a test) leaves the runs free for the next one."""
+    while _held:
+        os.close(_held.popitem()[1])  # closing the descriptor drops its lock
 
 
 def remove_temporary_files(out: Path) -> None:
