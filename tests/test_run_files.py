@@ -211,3 +211,93 @@ def test_weights_are_written_with_their_metadata_and_read_back_exactly(tmp_path)
     write_weights(tmp_path / "plain.safetensors", generator)
     with safe_open(str(tmp_path / "plain.safetensors"), "pt") as weights:
         assert not weights.metadata()
+
+
+def test_a_failed_write_is_one_message_naming_the_file_and_what_the_run_still_holds(tiny_data, tmp_path):
+    from gan_core.runs.checkpoint import RunDirectoryLost, RunDirectoryUnwritable, unwritable
+    from tests.helpers import run_script, train_args
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    full = OSError(errno.ENOSPC, "No space left on device")  # a full disk names no file
+    error = unwritable(full, empty)
+    assert isinstance(error, RunDirectoryUnwritable)
+    assert str(error) == f"cannot write {empty}: No space left on device; no epoch was saved"
+    # A run with a checkpoint: that is what is kept. A failed rename names its target, and the
+    # hidden temporary file atomic writes go through is named as the file it was to become.
+    run = tmp_path / "run"
+    assert run_script(*train_args(tiny_data, run, "--epochs", "2", "--sample-every", "50")).returncode == 0
+    renamed = OSError(
+        errno.EROFS, "Read-only file system", str(run / ".x.tmp"), None, str(run / "history.json")
+    )
+    assert str(unwritable(renamed, run)) == (
+        f"cannot write {run / 'history.json'}: Read-only file system; "
+        f"the checkpoint of epoch 2 in {run} is kept"
+    )
+    temporary = OSError(errno.EIO, "Input/output error", str(run / ".model.safetensors.a1b2c3d4.tmp"))
+    assert str(unwritable(temporary, run)).startswith(
+        f"cannot write {run / 'model.safetensors'}: Input/output"
+    )
+    assert str(unwritable(full, run, kept="the seed's own words")).endswith("; the seed's own words")
+    # A file not found where the folder itself is gone: the folder was removed, not the disk full.
+    lost = unwritable(
+        FileNotFoundError(errno.ENOENT, "No such file", str(tmp_path / "gone" / "x")), tmp_path / "gone"
+    )
+    assert isinstance(lost, RunDirectoryLost) and str(lost).startswith(
+        f"{tmp_path / 'gone'} was removed or replaced"
+    )
+    missing_file = unwritable(
+        FileNotFoundError(errno.ENOENT, "No such file or directory", str(run / "a")), run
+    )
+    assert isinstance(missing_file, RunDirectoryUnwritable)
+
+
+def test_bounded_reads_take_regular_files_up_to_their_limit_and_name_what_they_refuse(tmp_path):
+    exact = tmp_path / "exact.bin"
+    exact.write_bytes(b"x" * 100)
+    assert file_io.read_bounded(exact, 100) == b"x" * 100  # the limit itself is allowed
+    with pytest.raises(ValueError, match=r"exact.bin is 100 bytes, more than the 99 allowed"):
+        file_io.read_bounded(exact, 99)
+    with pytest.raises(ValueError, match=r"nowhere.bin is missing$"):
+        file_io.read_bounded(tmp_path / "nowhere.bin", 100)
+    link = tmp_path / "link.bin"
+    link.symlink_to(exact)
+    assert file_io.read_bounded(link, 100) == b"x" * 100  # followed where links are allowed ...
+    with pytest.raises(ValueError, match=r"link.bin cannot be read \(a link\)$"):
+        file_io.read_bounded(link, 100, follow_links=False)  # ... and named where they are not
+    loop = tmp_path / "loop.bin"
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError, match=r"loop.bin cannot be read \(Too many levels of symbolic links\)"):
+        file_io.read_bounded(loop, 100)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # open() of a FIFO waits for a writer unless it does not block: this returns
+    for not_a_file in (fifo, tmp_path):
+        with pytest.raises(ValueError, match=r"is not a regular file$"):
+            file_io.read_bounded(not_a_file, 100)
+    assert file_io.check_regular(exact) == exact
+
+
+def test_images_are_decoded_only_at_their_size_and_in_the_mode_asked_for():
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("L", (28, 30), 200).save(buffer, format="PNG")
+    with pytest.raises(ValueError, match=r"^grid.png is 28x30 pixels, not 30x28$"):
+        file_io.decode_image(buffer.getvalue(), "grid.png", (30, 28))
+    image = file_io.decode_image(buffer.getvalue(), "grid.png", (28, 30), mode="RGB")
+    assert image.mode == "RGB" and image.getpixel((0, 0)) == (200, 200, 200)
+    with pytest.raises(ValueError, match=r"^cut.png is not a readable image \(\w+\)$"):
+        file_io.decode_image(buffer.getvalue()[:40], "cut.png", (28, 30))
+
+
+def test_json_and_text_writes_make_their_folders_unless_told_not_to(tmp_path):
+    file_io.write_json(tmp_path / "a" / "b" / "c.json", {"x": 1})
+    assert json.loads((tmp_path / "a" / "b" / "c.json").read_text()) == {"x": 1}
+    file_io.atomic_write_text(tmp_path / "d" / "e.txt", "é")
+    assert (tmp_path / "d" / "e.txt").read_bytes() == "é".encode()
+    for write in (file_io.write_json, file_io.atomic_write_text):
+        with pytest.raises(FileNotFoundError):
+            write(tmp_path / "not-made" / "f", {} if write is file_io.write_json else "", make_folders=False)
+    assert not (tmp_path / "not-made").exists()
