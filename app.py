@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = read_settings(argv)  # first: it mends the HF_HUB_* settings huggingface_hub reads
     # Imported only now, as they import gradio, and gradio huggingface_hub, which reads the
     # HF_HUB_* timeouts once, when it is imported: a bad one would stop the app with a traceback.
-    from ui.app import PHONE_CSS, build_demo, request_limits
+    from ui.app import build_demo, serve
     from ui.context import build_context
 
     ctx = build_context(settings)  # the models, readers, index, live trainer, output files
@@ -36,15 +36,8 @@ def main(argv: list[str] | None = None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    ctx.nearest.start()  # a daemon thread: the page serves while the training images are indexed
     try:
-        demo.launch(
-            server_name=settings.server_name,
-            max_file_size=0,  # no component takes files
-            mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
-            css=PHONE_CSS,
-            app_kwargs={"middleware": [request_limits(demo)]},
-        )
+        serve(demo, ctx)
     except KeyboardInterrupt:
         # Once serving, Gradio catches the stop itself; before that (it checks its own URL after the
         # port opens) the stop would surface as a traceback. A stop is a stop either way.

@@ -54,6 +54,15 @@ def test_view_api_lists_exactly_the_endpoints_with_their_parameter_names(client)
         assert model["parameter_has_default"] and model["parameter_default"] == "improved"
 
 
+def test_every_output_has_a_name_that_says_what_it_is(client):
+    # gradio_client names an output by its component's label; one without a label is "value_23".
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    names = {name: [r["label"] for r in info["returns"]] for name, info in endpoints.items()}
+    assert not [(name, label) for name, labels in names.items() for label in labels
+                if not label or re.fullmatch(r"value_\d+", label)], names  # fmt: skip
+    assert names["/train_live"] == ["G(fixed noise)", "scores so far", "status", "numbers"]
+
+
 def test_the_api_is_typed_and_described_and_served_over_mcp(client, app_url):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     types = {name: [p["python_type"]["type"] for p in info["parameters"]] for name, info in endpoints.items()}

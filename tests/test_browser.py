@@ -6,9 +6,12 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tests.helpers import ROOT, launch_chromium, open_app_page
+from ui.app import ANSWER, SECTIONS
 
 # UPDATE_SCREENSHOTS=1 writes the README's pictures; otherwise they go to the test's temp folder.
 SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else None
@@ -30,18 +33,35 @@ def shot(page, name, tmp_path):
 
 
 def open_tab(page, name):
-    """Click a tab; on a narrow screen Gradio puts the ones that do not fit behind "More tabs"
-    (decided after the page has measured itself, so both ways are tried until one works)."""
+    """Click a tab, after the top-level tab it sits in (SECTIONS, the page's own layout)."""
+    section = next((outer for outer, inner in SECTIONS.items() if name in inner), None)
+    if section is not None:
+        click_tab(page, section)
+    click_tab(page, name)
+
+
+def click_tab(page, name):
+    """Click a visible tab; on a narrow screen Gradio puts the ones that do not fit behind "More
+    tabs", decided after the tab bar has measured itself: a tab seen before that may be gone the
+    moment after, so both ways are tried until one works."""
     for _ in range(10):
-        tab = page.get_by_role("tab", name=name)
-        if tab.is_visible():
-            tab.click()
-            return
-        more = page.get_by_role("button", name="More tabs")
-        if more.is_visible():
-            more.click()
-            page.get_by_role("tab", name=name).or_(page.get_by_role("button", name=name)).first.click()
-            return
+        tab = page.get_by_role("tab", name=name, exact=True).filter(visible=True)
+        try:
+            if tab.count():
+                tab.first.click(timeout=3000)
+                return
+            # A tab bar inside a tab has a menu of its own: look in each that is shown.
+            for more in page.get_by_role("button", name="More tabs").filter(visible=True).all():
+                more.click(timeout=3000)
+                menu_item = page.get_by_role("tab", name=name, exact=True).or_(
+                    page.get_by_role("button", name=name, exact=True)
+                )
+                if menu_item.filter(visible=True).count():
+                    menu_item.filter(visible=True).first.click(timeout=3000)
+                    return
+                more.click(timeout=3000)  # closed again
+        except PlaywrightTimeout:
+            pass  # the tab bar was laid out again meanwhile
         page.wait_for_timeout(500)
     raise AssertionError(f"no tab named {name!r}, and no More tabs button")
 
@@ -50,9 +70,21 @@ def image_source(page, element_id):
     return page.locator(f"#{element_id} img").first.get_attribute("src")
 
 
+def fetched(page, source) -> bytes:
+    """What a src URL holds, fetched as the browser would. A GET that meets a kept-alive connection
+    the server is closing that moment is sent again, as a browser does: the file is the same."""
+    for attempt in range(3):
+        try:
+            return page.request.get(source).body()
+        except PlaywrightError as error:
+            if "ECONNRESET" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def pixels(page, source):
     """The image behind a src URL, as the browser fetched it, decoded to grey levels."""
-    return np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("L"))
+    return np.asarray(Image.open(io.BytesIO(fetched(page, source))).convert("L"))
 
 
 def wait_for_new_source(page, element_id, old, timeout_ms=15_000):
@@ -68,7 +100,7 @@ def wait_for_new_source(page, element_id, old, timeout_ms=15_000):
 def test_generate_button_draws_a_new_grid(page, tmp_path):
     open_tab(page, "Generate")
     before = image_source(page, "generate-output")
-    seed_box = page.get_by_label("seed", exact=True).first  # Generate's, the first on the page
+    seed_box = page.get_by_label("seed", exact=True).filter(visible=True).first  # Generate's
     seed_box.fill("777")
     page.locator("#generate-button").click()
     after = wait_for_new_source(page, "generate-output", before)
@@ -110,7 +142,7 @@ def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
     film = page.locator("#film-output img").first
     expect(film).to_be_visible()
     source = film.get_attribute("src")
-    assert source.endswith(".gif") and Image.open(io.BytesIO(page.request.get(source).body())).n_frames == 12
+    assert source.endswith(".gif") and Image.open(io.BytesIO(fetched(page, source))).n_frames == 12
     shot(page, "scores", tmp_path)
 
 
@@ -118,7 +150,7 @@ def test_the_gif_plays_in_the_page_and_the_strip_follows_the_seeds_and_the_metho
     open_tab(page, "Interpolate")
     gif_source = image_source(page, "strip-gif")
     assert gif_source.endswith("_slerp.gif")  # an <img> that plays, named for the download
-    animation = Image.open(io.BytesIO(page.request.get(gif_source).body()))
+    animation = Image.open(io.BytesIO(fetched(page, gif_source)))
     assert animation.format == "GIF" and animation.n_frames == 2 * 10 - 2  # forward, then back
     strip_source = image_source(page, "strip-output")
     seed_a = page.get_by_label("seed A", exact=True)
@@ -154,12 +186,17 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
     phone.goto(app_url)
     expect(phone.get_by_text("MNIST GAN").first).to_be_visible(timeout=30_000)
     width = lambda selector: phone.locator(selector).first.bounding_box()["width"]
+    # Every top-level tab is in reach, with no "More tabs" menu; the first answers the question.
+    for section in SECTIONS:
+        expect(phone.get_by_role("tab", name=section, exact=True)).to_be_visible()
+    expect(phone.get_by_role("button", name="More tabs")).to_have_count(0)
+    expect(phone.locator("#verdict")).to_contain_text("Does the tutorial's GAN reach D(x) = D(G(z)) = 0.5?")
     for tab, readable, name in [
         ("Generate", "#generate-output img", "generate"),
         ("Interpolate", "#interpolate-output img", "interpolate"),
         ("Training scores", "#scores-plot img", "scores"),
         ("Latent map", "#map-output img", None),
-        ("Compare", "#compare-improved img", None),
+        (ANSWER, "#compare-improved img", "answer"),
         ("Live training", "#live-start", None),
         ("Nearest images", "#nearest-button", None),
         ("How it works", "#recipes-plot img", "how-it-works"),  # last: the checks below are of its plots
@@ -219,7 +256,7 @@ def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_pa
 
 
 def test_compare_shows_both_recipes_and_the_model_choice_switches_generators(page, tmp_path):
-    open_tab(page, "Compare")
+    open_tab(page, ANSWER)
     before = {name: image_source(page, f"compare-{name}") for name in ("improved", "tutorial")}
     page.locator("#compare-seed input").fill("99")
     page.locator("#compare-button").click()
@@ -232,10 +269,10 @@ def test_compare_shows_both_recipes_and_the_model_choice_switches_generators(pag
 
     open_tab(page, "Generate")
     grid = image_source(page, "generate-output")
-    page.get_by_label("tutorial").first.check()
+    page.get_by_label("tutorial").filter(visible=True).first.check()
     switched = wait_for_new_source(page, "generate-output", grid)
     assert "tutorial" in switched
-    page.get_by_label("improved").first.check()
+    page.get_by_label("improved").filter(visible=True).first.check()
     wait_for_new_source(page, "generate-output", switched)
 
 
@@ -248,12 +285,12 @@ def test_a_digit_on_demand_and_the_latent_map(page, tmp_path):
 
     open_tab(page, "Latent map")
     before = image_source(page, "map-output")
-    page.get_by_label("size").last.fill("4")
-    page.get_by_label("size").last.press("Enter")
+    page.get_by_label("size").filter(visible=True).last.fill("4")
+    page.get_by_label("size").filter(visible=True).last.press("Enter")
     page.locator("#map-button").click()
     after = wait_for_new_source(page, "map-output", before)
     colourfulness = lambda source: np.ptp(  # noqa: E731
-        np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("RGB")).astype(int), axis=2
+        np.asarray(Image.open(io.BytesIO(fetched(page, source))).convert("RGB")).astype(int), axis=2
     ).mean()
     assert colourfulness(after) == 0 and pixels(page, after).shape[0] == (4 * 30 + 2) * 3  # four rows now
     page.locator("#tint-box input").check()
@@ -274,3 +311,58 @@ def test_captions_under_each_digit(page, tmp_path):
     shot(page, "captions", tmp_path)
     page.locator("#captions-box input").uncheck()  # the page is shared with the other tests
     wait_for_new_source(page, "generate-output", after)
+
+
+def test_every_control_redraws_as_it_changes_and_examples_run_their_example(page, app_url):
+    # One rule on every tab: no button to press for what takes a moment. A page of its own, as it
+    # leaves its controls changed.
+    page = open_app_page(page.context.browser, app_url)
+    open_tab(page, "Generate")
+    before = image_source(page, "generate-output")
+    page.get_by_label("seed", exact=True).filter(visible=True).first.fill("1234")
+    typed = wait_for_new_source(page, "generate-output", before)
+    page.locator("#generate-examples").get_by_text("2024").click()  # the example of 64 digits
+    example = wait_for_new_source(page, "generate-output", typed)
+    assert pixels(page, example).shape[0] > pixels(page, typed).shape[0]  # 8 rows, not 2
+
+    open_tab(page, ANSWER)
+    before = {name: image_source(page, f"compare-{name}") for name in ("improved", "tutorial")}
+    page.locator("#compare-seed input").fill("99")
+    for name in before:
+        wait_for_new_source(page, f"compare-{name}", before[name])
+
+    open_tab(page, "Latent map")
+    before = image_source(page, "map-output")
+    page.get_by_label("seed A (top left)").fill("5")
+    wait_for_new_source(page, "map-output", before)
+    page.close()
+
+
+def test_a_shared_link_opens_its_view_with_its_numbers(page, app_url):
+    from gradio_client import Client
+
+    expected = Client(app_url, verbose=False).predict(3, 8, 0.25, "slerp", api_name="/interpolate")
+    linked = open_app_page(page.context.browser, f"{app_url}?view=interpolate&seed_a=3&seed_b=8&t=0.25")
+    expect(linked.locator("#t-slider input[type=range]")).to_have_value("0.25")
+    expect(linked.get_by_label("seed A", exact=True)).to_have_value("3")
+    # The digit drawn is the link's (t = 0.25 between 3 and 8), not the page's default (1, 2, 0.5).
+    drawn = np.asarray(Image.open(expected).convert("L"))
+    shows_the_link = lambda: np.array_equal(pixels(linked, image_source(linked, "interpolate-output")), drawn)  # noqa: E731
+    for _ in range(60):
+        if shows_the_link():
+            break
+        linked.wait_for_timeout(250)
+    assert shows_the_link(), image_source(linked, "interpolate-output")
+    linked.close()
+
+    # "seed 42, digit 3": the Nearest images tab, its seed and index set.
+    linked = open_app_page(page.context.browser, f"{app_url}?view=nearest&seed=42&index=3")
+    expect(linked.locator("#nearest-seed input")).to_have_value("42")
+    expect(linked.locator("#nearest-button")).to_be_visible()
+    linked.close()
+
+    # A bad number is named, and the page keeps its default for it.
+    linked = open_app_page(page.context.browser, f"{app_url}?view=generate&seed=-5&count=8")
+    expect(linked.get_by_text("seed must be between 0 and 2147483647, got -5").first).to_be_visible()
+    expect(linked.get_by_label("seed", exact=True).filter(visible=True).first).to_have_value("42")
+    linked.close()

@@ -4,11 +4,13 @@ checks that the page shows it)."""
 import inspect
 import textwrap
 
-from gan_core.demo.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts
+from gan_core.demo.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts, verdict
 from gan_core.runs.history import read_history
 from gan_core.runs.plots import recipes_figure
 from gan_core.training.engines.reference import generator_loss, train_step
 from tests.helpers import ROOT
+
+TUTORIAL_HISTORY = ROOT / "weights" / "tutorial" / "history.json"
 
 
 def test_the_two_updates_are_contiguous_lines_of_train_step():
@@ -55,3 +57,19 @@ def test_the_loading_snippet_of_the_tab_runs(tmp_path):
     exec(code.replace('"you/mnist-gan"', repr(str(ROOT / "weights"))), scope)
     digits = scope["digits"]
     assert digits.shape == (16, 784) and digits.min() >= -1 and digits.max() <= 1
+
+
+def test_the_verdict_answers_the_tutorials_question_from_the_runs_own_last_epochs():
+    improved, tutorial = read_history(ROOT / "weights" / "history.json"), read_history(TUTORIAL_HISTORY)
+    text = verdict(improved, tutorial)
+    assert text.startswith("**No, not as the tutorial trains it.** After 300 epochs it ends at D(x) = 0.68")
+    assert "27% of its digits are ones" in text and "end at D(x) = 0.50 and D(G(z)) = 0.50" in text
+    # From the numbers, not written in: a run that ends at 0.5 gets a yes, and a served run of the
+    # tutorial's own recipe (or one without scores) adds no R1 sentence.
+    near = {
+        **tutorial,
+        "epochs": [*tutorial["epochs"][:-1], {**tutorial["epochs"][-1], "d_x": 0.53, "d_g_z": 0.48}],
+    }
+    assert verdict(improved, near).startswith("**Yes.** After 300 epochs it ends at D(x) = 0.53")
+    assert "R1" not in verdict(tutorial, tutorial) and "R1" not in verdict({"epochs": []}, tutorial)
+    assert "cannot say" in verdict(improved, {"epochs": []})

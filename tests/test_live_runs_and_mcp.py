@@ -5,6 +5,7 @@ process, found under the app's process in /proc."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -171,9 +172,16 @@ def test_every_mcp_tool_answers_a_json_rpc_call(app):
         "train_live": {"recipe": "tutorial", "seconds": 5, "seed": 0},
     }
     assert set(tools) == set(arguments)
+    images = {}
     for name, values in arguments.items():
         result = client.call(name, values)
         assert not result.get("isError"), (name, text_of(result))
+        # Every output is there, each image inline, and nothing names a folder of the server.
+        assert not re.search(r"/tmp|gradio_api/file|'path'", json.dumps(result)), (name, text_of(result))
+        images[name] = [part["mimeType"] for part in result["content"] if part["type"] == "image"]
+    assert images["compare"] == ["image/png"] * 2
+    assert images["interpolation_strip"] == ["image/png", "image/gif"]  # the GIF keeps its frames
+    assert len(images["train_live"]) == 2 and len(images["generate"]) == len(images["find_digit"]) == 1
     assert "as a 7" in text_of(client.call("find_digit", {"digit": "7", "count": 2, "seed": 1}))
     # The schema says what find_digit takes, and what it takes is what the schema says.
     digit = tools["find_digit"]["inputSchema"]["properties"]["digit"]

@@ -1,5 +1,6 @@
 """The page: its header and tabs (build_demo), its queue and its limits per visitor, the middleware
-in front of it (request_limits) and its CSS. app.py's main() builds it and launches it."""
+in front of it (request_limits), its CSS, and how it is served (serve). app.py's main() builds it
+and serves it; the tests serve it the same way, in their own process."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from gan_core.messages import markdown_text
 from gan_core.runs.history import epoch_count
 from ui.calls import call_signatures
 from ui.context import Context
+from ui.links import follow as follow_links
 from ui.protection.live_runs import LIVE_TRAINING
+from ui.protection.mcp_answers import mcp_answers_without_paths
 from ui.protection.request_limits import RequestLimits
 from ui.protection.session_limits import limit_calls_per_visitor
 from ui.tabs import compare, generate, how_it_works, interpolate, latent_map, live, nearest, scores
@@ -40,8 +43,19 @@ PHONE_CSS = """
   #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
   #compare-digits-plot img, #live-plot img { min-width: 720px; }
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
+  /* The four top-level tabs fit a phone's width: none hides behind a "More tabs" menu. */
+  .tab-container button { padding-left: 7px !important; padding-right: 7px !important; }
 }
 """
+
+
+ANSWER, EXPLORE, TRAINING, HOW = "The answer", "Explore", "Training", "How it works"
+SECTIONS = {  # each top-level tab and the tabs inside it
+    ANSWER: (),
+    EXPLORE: ("Generate", "Interpolate", "Latent map", "Nearest images"),
+    TRAINING: ("Training scores", "Live training"),
+    HOW: (),
+}
 
 
 def header(ctx: Context) -> str:
@@ -65,22 +79,30 @@ def build_demo(ctx: Context) -> gr.Blocks:
     # aside), and all of them at exit. The first images the tabs draw here are kept for good.
     with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo, ctx.outputs.kept_for_good():
         gr.Markdown(header(ctx))
-        with gr.Tab("Generate"):
-            generate.build(ctx)
-        with gr.Tab("Interpolate"):
-            interpolate.build(ctx)
-        with gr.Tab("Training scores"):
-            scores.build(ctx, demo)
-        with gr.Tab("Latent map"):
-            latent_map.build(ctx)
-        with gr.Tab("Compare"):
-            compare.build(ctx)
-        with gr.Tab("Live training"):
-            live.build(ctx)
-        with gr.Tab("Nearest images") as tab:
-            nearest.build(ctx, tab)
-        with gr.Tab("How it works"):
-            how_it_works.build(ctx)
+        # Four top-level tabs, so that a phone shows them all; the first answers the question the
+        # tutorial's readers come with. SECTIONS names them, for the tests and the screenshots.
+        # Each tab has the id a shareable link names it by (ui/links.py: /?view=generate&seed=42).
+        links = {}
+        with gr.Tabs() as sections:
+            with gr.Tab(ANSWER, id="answer"):
+                links["answer"] = compare.build(ctx)
+            with gr.Tab(EXPLORE, id="explore"), gr.Tabs() as explore:
+                with gr.Tab("Generate", id="generate"):
+                    links["generate"] = generate.build(ctx)
+                with gr.Tab("Interpolate", id="interpolate"):
+                    links["interpolate"] = interpolate.build(ctx)
+                with gr.Tab("Latent map", id="latent-map"):
+                    latent_map.build(ctx)
+                with gr.Tab("Nearest images", id="nearest") as tab:
+                    links["nearest"] = nearest.build(ctx, tab)
+            with gr.Tab(TRAINING, id="training"), gr.Tabs() as training:
+                with gr.Tab("Training scores", id="scores"):
+                    scores.build(ctx, demo)
+                with gr.Tab("Live training", id="live"):
+                    live.build(ctx)
+            with gr.Tab(HOW, id="how-it-works"):
+                how_it_works.build(ctx)
+        follow_links(demo, sections, {"explore": explore, "training": training}, links)
     # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
     # NaN or an out-of-range number gets the same clear message from the UI and from any client.
     limit(demo, ctx)
@@ -110,3 +132,17 @@ def request_limits(demo: gr.Blocks) -> Middleware:
     """The middleware in front of the page: bodies bounded, and each /call/<name> checked against
     the values its endpoint takes (the model may be left out: client code from before it existed)."""
     return Middleware(RequestLimits, max_body_bytes=MAX_REQUEST_BYTES, arity=call_signatures(demo))
+
+
+def serve(demo: gr.Blocks, ctx: Context, **options) -> None:
+    """Index the training images on a daemon thread (the page serves meanwhile), then launch the
+    page with its limits. app.py blocks here; the tests pass a port and prevent_thread_lock=True."""
+    ctx.nearest.start()
+    demo.launch(
+        server_name=ctx.settings.server_name,
+        max_file_size=0,  # no component takes files
+        mcp_server=True,  # the endpoints as MCP tools, at /gradio_api/mcp/
+        css=PHONE_CSS,
+        app_kwargs={"middleware": [request_limits(demo)], "lifespan": mcp_answers_without_paths(demo)},
+        **options,
+    )

@@ -38,13 +38,17 @@ def whole_setting(name: str, default: int, high: int, environ=os.environ) -> int
     return default
 
 
+def cache_root(environ: Mapping[str, str]) -> Path:
+    """XDG_CACHE_HOME/mnist-gan, or ~/.cache/mnist-gan; RuntimeError where there is no home folder."""
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnist-gan"
+
+
 def cache_folder(environ: Mapping[str, str]) -> Path | None:
-    """XDG_CACHE_HOME/mnist-gan/plots (~/.cache/... by default); None without a home folder."""
+    """The figures' cache in cache_root; None without a home folder."""
     try:
-        root = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return cache_root(environ) / "plots"
     except RuntimeError:  # no home folder: nothing to cache in
         return None
-    return root / "mnist-gan" / "plots"
 
 
 def mnist_source(environ: Mapping[str, str]) -> tuple[Path, bool] | None:
@@ -54,8 +58,7 @@ def mnist_source(environ: Mapping[str, str]) -> tuple[Path, bool] | None:
         return Path(environ["MNIST_DIR"]), False
     if environ.get("SPACE_ID") or environ.get("MNIST_DOWNLOAD") == "1":
         # Asked for only here: a machine with no home folder still runs the rest of the app.
-        cache = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return cache / "mnist-gan" / "data", True
+        return cache_root(environ) / "data", True
     return None
 
 

@@ -150,6 +150,39 @@ def model_facts(name: str, history: History) -> str:
     return text
 
 
+QUESTION = "Does the tutorial's GAN reach D(x) = D(G(z)) = 0.5?"
+NEAR_HALF = 0.05  # how far from 0.5 a last epoch's D(x) and D(G(z)) may be and still "reach" it
+
+
+def verdict(served: History, tutorial: History) -> str:
+    """The answer to QUESTION in a line or two, from the runs' own last epochs: the tutorial's
+    bundled run, and the served run (the R1 one, unless the app serves another)."""
+    last = final_scores(tutorial)
+    if last is None:
+        return "The tutorial's run recorded no scores, so this app cannot say."
+    reached = abs(last["d_x"] - 0.5) <= NEAR_HALF and abs(last["d_g_z"] - 0.5) <= NEAR_HALF
+    measured = final_quality(tutorial)
+    ones = ""
+    if measured:
+        ones = f", and {100 * measured['quality']['digit_histogram'][1]:.0f}% of its digits are ones"
+    text = (
+        f"**{'Yes' if reached else 'No, not as the tutorial trains it'}.** After {len(tutorial['epochs'])} "
+        f"epochs it ends at D(x) = {last['d_x']:.2f} and D(G(z)) = {last['d_g_z']:.2f}{ones}."
+    )
+    served_last = final_scores(served)
+    if served_last is not None and served_recipe(served) == "improved":
+        measured = final_quality(served)
+        spread = ""
+        if measured:
+            shares = measured["quality"]["digit_histogram"]
+            spread = f", and each digit is {100 * min(shares):.0f}–{100 * max(shares):.0f}% of its samples"
+        text += (
+            f" With one change, an R1 penalty on D, the same networks end at D(x) = {served_last['d_x']:.2f} "
+            f"and D(G(z)) = {served_last['d_g_z']:.2f}{spread}."
+        )
+    return text
+
+
 QUALITY_HINT = (
     "Lower MNIST-FD is closer to real digits; an Inception Score near 10 means sharp digits of every kind."
 )

@@ -140,9 +140,15 @@ class NearestImages:
         self.build_seconds: dict[str, float] = {}
         self.typical_note = ""  # why there is no yardstick, when there is none
 
+    @property
+    def configured(self) -> bool:
+        """Whether this app has MNIST to read (MNIST_DIR, or a download on a Space): the one test
+        of it that the Nearest, Interpolate and Live tabs share."""
+        return self.source is not None
+
     def start(self) -> threading.Thread | None:
         """Build the index on a daemon thread; a missing or unreadable data set only sets the status."""
-        if self.source is None:
+        if not self.configured:
             return None
         thread = threading.Thread(target=self._build, name="nearest-index", daemon=True)
         thread.start()
@@ -191,7 +197,7 @@ class NearestImages:
     def ready_index(self) -> TrainingIndex:
         """The index, or a ValueError saying why there is none yet."""
         if self.index is None or not self.features_ready:
-            if self.source is None or self.status.startswith("the MNIST"):
+            if not self.configured or self.status.startswith("the MNIST"):
                 raise ValueError(self.status)
             waited = time.monotonic() - (self.started or time.monotonic())
             raise ValueError(f"The index of the training images is still being built ({self.status}, "

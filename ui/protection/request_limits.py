@@ -58,13 +58,15 @@ MCP_CALLS = McpCalls()  # the app's: the middleware marks calls open and closed,
 
 class RequestLimits:
     def __init__(self, app, max_body_bytes: int = 64 * 1024, arity: dict[str, tuple] | None = None,
-                 refused_paths: tuple[str, ...] = ("/upload",), mcp_calls: McpCalls = MCP_CALLS):  # fmt: skip
+                 refused_paths: tuple[str, ...] = ("/upload",)):  # fmt: skip
         self.app = app
         self.max_body_bytes = max_body_bytes
         # endpoint name -> (values every call carries, defaults of the trailing ones it may leave out)
         self.arity = arity or {}
         self.refused_paths = refused_paths
-        self.mcp_calls = mcp_calls
+        # The one registry of open MCP calls, which live_runs asks too: a registry of this middleware's
+        # own would leave a live run unaware that its MCP client had gone.
+        self.mcp_calls = MCP_CALLS
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

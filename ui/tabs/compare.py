@@ -1,11 +1,12 @@
-"""The "Compare" tab: the project's main finding, side by side: the same seeds through the
-tutorial's recipe and through the improved one, with what each run measured."""
+"""The first tab: the question the tutorial's readers come with, and its answer on one screen: the
+same noise through the tutorial's recipe and through the improved one, their D(x) and D(G(z))
+against the 0.5 line, their digit shares, and a verdict drawn from the runs' own histories."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from gan_core.demo.explain import compare_intro, model_facts
+from gan_core.demo.explain import QUESTION, compare_intro, model_facts, verdict
 from gan_core.demo.sampler import MAX_COUNT
 from gan_core.latent import MAX_SEED
 from gan_core.runs.plots import digit_histograms_figure, recipes_figure
@@ -34,9 +35,9 @@ def endpoints(ctx: Context):
     return (compare,)
 
 
-def build(ctx: Context) -> None:
+def build(ctx: Context) -> dict:
     (compare,) = endpoints(ctx)
-    gr.Markdown(compare_intro(ctx.model.history, ctx.tutorial_history))
+    gr.Markdown(f"## {QUESTION}\n\n{verdict(ctx.model.history, ctx.tutorial_history)}", elem_id="verdict")
     with gr.Row():
         seed = gr.Number(
             value=7, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, elem_id="compare-seed"
@@ -63,8 +64,14 @@ def build(ctx: Context) -> None:
                     )
                 )
     button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
+    # Redrawn as the visitor changes either control, as on every tab.
+    gr.on([seed.input, count.input], compare, [seed, count], grids, api_visibility="private",
+          preprocess=False, trigger_mode="always_last")  # fmt: skip
+    gr.Markdown(compare_intro(ctx.model.history, ctx.tutorial_history))
     runs = {ctx.served_label: ctx.model.history, "tutorial": ctx.tutorial_history}
     gr.Plot(fixed_plot(ctx, recipes_figure, runs), show_label=False, elem_id="compare-scores-plot")
     histograms = fixed_plot(ctx, digit_histograms_figure, runs)
     if histograms is not None:
         gr.Plot(histograms, show_label=False, elem_id="compare-digits-plot")
+    # What a shareable link may set (ui/links.py), and what draws once it has.
+    return {"seed": seed, "count": count, "redraw": [(compare, [seed, count], grids)]}

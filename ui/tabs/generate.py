@@ -63,7 +63,7 @@ def random_seed():
     return random.randint(0, MAX_SEED)
 
 
-def build(ctx: Context) -> None:
+def build(ctx: Context) -> dict:
     generate, find_digit = endpoints(ctx)
     with gr.Row():
         seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3)
@@ -89,12 +89,17 @@ def build(ctx: Context) -> None:
     )
     generate_inputs = [seed, count, generate_model, captions]
     generate_button.click(generate, generate_inputs, grid, api_name="generate", preprocess=False)
-    gr.Examples([[7, 16], [2024, 64], [31337, 8]], [seed, count], label="try these seeds")
+    # One rule on every tab: a control redraws as the visitor changes it (the last change wins when
+    # they come faster than the drawing). Values set for the visitor (an example, the dice, a shared
+    # link) draw once all are set, so a picture never shows half of them.
+    redraw = {"api_visibility": "private", "preprocess": False, "trigger_mode": "always_last"}
+    gr.on([control.input for control in generate_inputs], generate, generate_inputs, grid, **redraw)
+    examples = gr.Examples([[7, 16], [2024, 64], [31337, 8]], [seed, count], label="try these seeds",
+                           elem_id="generate-examples")  # fmt: skip
+    examples.load_input_event.then(generate, generate_inputs, grid, **redraw)
     dice.click(random_seed, None, seed, api_visibility="private").then(
-        generate, generate_inputs, grid, api_visibility="private", preprocess=False
+        generate, generate_inputs, grid, **redraw
     )
-    for control in (generate_model, captions):
-        control.change(generate, generate_inputs, grid, api_visibility="private", preprocess=False)
     with gr.Accordion("A digit on demand", open=False):
         gr.Markdown(
             "The generator has no digit input: this draws 1,024 digits from the seed above, lets an "
@@ -107,7 +112,7 @@ def build(ctx: Context) -> None:
         found_grid = gr.Image(
             label="found", show_label=False, type="filepath", buttons=["download"], elem_id="find-output"
         )
-        found_text = gr.Markdown(elem_id="find-text")
+        found_text = gr.Markdown(label="what it found", elem_id="find-text")
         find_button.click(
             find_digit,
             [wanted, count, seed, generate_model],
@@ -115,3 +120,5 @@ def build(ctx: Context) -> None:
             api_name="find_digit",
             preprocess=False,
         )
+    # What a shareable link may set (ui/links.py), and what draws once it has.
+    return {"seed": seed, "count": count, "redraw": [(generate, generate_inputs, grid)]}

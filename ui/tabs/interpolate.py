@@ -57,7 +57,7 @@ def endpoints(ctx: Context):
     return interpolate, interpolation_strip
 
 
-def build(ctx: Context) -> None:
+def build(ctx: Context) -> dict:
     interpolate, interpolation_strip = endpoints(ctx)
     _, nearest_frame = nearest.endpoints(ctx)
     with gr.Row():
@@ -75,14 +75,14 @@ def build(ctx: Context) -> None:
         height=360,
         elem_id="interpolate-output",
     )
-    # .input fires while the slider is dragged, not only on release; always_last drops the
-    # stale positions a slow request would otherwise queue up.
+    # .input fires as the visitor changes a control, and while the slider is dragged (not only on
+    # release); always_last drops the stale positions a slow request would otherwise queue up.
+    # Values set for the visitor (an example, a shared link) draw once all are set.
     live = {"trigger_mode": "always_last", "show_progress": "hidden", "preprocess": False}
     digit_inputs = [seed_a, seed_b, t, method, interpolate_model]
-    t.input(interpolate, digit_inputs, digit, api_name="interpolate", **live)
-    for control in (seed_a, seed_b, method, interpolate_model):
-        control.change(interpolate, digit_inputs, digit, api_visibility="private", **live)
-    gr.Examples(
+    gr.on([control.input for control in digit_inputs], interpolate, digit_inputs, digit,
+          api_name="interpolate", **live)  # fmt: skip
+    examples = gr.Examples(
         [[1, 2, "slerp"], [3, 8, "lerp"], [10, 77, "slerp"]],
         [seed_a, seed_b, method],
         label="try these pairs",
@@ -109,8 +109,12 @@ def build(ctx: Context) -> None:
         interpolation_strip, strip_inputs, [strip, gif], api_name="interpolation_strip", preprocess=False
     )
     # The strip follows the seeds, the method and the frame count, as the single digit does.
-    for control in (seed_a, seed_b, method, frames, interpolate_model):
-        control.change(interpolation_strip, strip_inputs, [strip, gif], api_visibility="private", **live)
+    strip_controls = (seed_a, seed_b, method, frames, interpolate_model)
+    gr.on([control.input for control in strip_controls], interpolation_strip, strip_inputs, [strip, gif],
+          api_visibility="private", **live)  # fmt: skip
+    examples.load_input_event.then(interpolate, digit_inputs, digit, api_visibility="private", **live).then(
+        interpolation_strip, strip_inputs, [strip, gif], api_visibility="private", **live
+    )
     with gr.Accordion("Is this frame a copy of a training image?", open=False):
         with gr.Row():
             frame_k = gr.Slider(1, MAX_K, value=8, step=1, precision=0, label="k", scale=3)
@@ -118,7 +122,7 @@ def build(ctx: Context) -> None:
                 "Find the nearest training images",
                 scale=1,
                 elem_id="frame-nearest-button",
-                interactive=ctx.nearest.source is not None,  # without MNIST, as on its own tab
+                interactive=ctx.nearest.configured,  # without MNIST, as on its own tab
             )
         frame_image, frame_sentence, frame_table = nearest.outputs_row("frame-nearest")
         frame_button.click(
@@ -128,3 +132,6 @@ def build(ctx: Context) -> None:
             api_name="nearest_frame",
             preprocess=False,
         )
+    # What a shareable link may set (ui/links.py), and what draws once it has.
+    redraw = [(interpolate, digit_inputs, digit), (interpolation_strip, strip_inputs, [strip, gif])]
+    return {"seed_a": seed_a, "seed_b": seed_b, "t": t, "redraw": redraw}

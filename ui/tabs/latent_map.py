@@ -79,5 +79,6 @@ def build(ctx: Context) -> None:
     )
     map_inputs = [*corners, size, map_model, tint]
     map_button.click(latent_grid, map_inputs, latent_map, api_name="latent_grid", preprocess=False)
-    for control in (map_model, tint):
-        control.change(latent_grid, map_inputs, latent_map, api_visibility="private", preprocess=False)
+    # Redrawn as the visitor changes any control, as on every tab.
+    gr.on([control.input for control in map_inputs], latent_grid, map_inputs, latent_map,
+          api_visibility="private", preprocess=False, trigger_mode="always_last")  # fmt: skip

@@ -61,13 +61,19 @@ def ended_line(reason: str, update: LiveUpdate | None, settings: LiveSettings) -
     return f"**ended** ({run}): {reason}.{kept}"
 
 
+def numbers(update: LiveUpdate | None, settings: LiveSettings, state: str) -> dict:
+    """The run's numbers as data, for code: what the status line says in words."""
+    figures = {} if update is None else {
+        name: round(getattr(update, name), 4)
+        for name in ("epoch", "seconds", "steps_per_second", "d_x", "d_g_z", "d_loss", "g_loss")
+    }  # fmt: skip
+    return {"state": state, "recipe": settings.recipe, "seed": settings.seed,
+            "step": 0 if update is None else update.step, **figures}  # fmt: skip
+
+
 def missing_data(ctx: Context) -> str | None:
     """Why this app can never train live (no MNIST configured), or None."""
-    try:
-        ctx.live_trainer.data_folder()
-    except ValueError as error:
-        return str(error) if str(error) == HOW_TO_ENABLE else None
-    return None
+    return None if ctx.nearest.configured else HOW_TO_ENABLE
 
 
 def endpoints(ctx: Context):
@@ -85,7 +91,9 @@ def endpoints(ctx: Context):
 
         Returns:
             a stream of: the fixed-noise grid (PNG), the D(x)/D(G(z)) and loss curves so far,
-            and a line with the step, epochs, speed and the last second's means
+            a line with the step, epochs, speed and the last second's means, and the same numbers
+            as data (state "training", "done", "stopped" or "ended"; step, epoch, seconds,
+            steps_per_second, d_x, d_g_z, d_loss, g_loss)
         """
         settings = LiveSettings.checked(recipe, seconds, seed, lr, batch_size)
         audience = ctx.live_runs.audience()
@@ -102,9 +110,11 @@ def endpoints(ctx: Context):
                         last.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
                     )
                     shown = grid, scores_figure({"epochs": rows}, by="step")
-                    yield *shown, status_line(last, settings)
+                    state = "done" if last.done else "training"
+                    yield *shown, status_line(last, settings), numbers(last, settings, state)
         except LiveRunEnded as ended:  # stopped, or nobody watches: what was drawn stays
-            yield *shown, ended_line(str(ended), last, settings)
+            state = "stopped" if str(ended) == STOPPED else "ended"
+            yield *shown, ended_line(str(ended), last, settings), numbers(last, settings, state)
 
     return (train_live,)
 
@@ -129,14 +139,16 @@ def build(ctx: Context) -> None:
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="live-start", interactive=not missing)
         stop = gr.Button("Stop", variant="stop", elem_id="live-stop", interactive=not missing)
-    status = gr.Markdown(elem_id="live-status")
+    status = gr.Markdown(label="status", elem_id="live-status")
     with gr.Row():
         grid = gr.Image(label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1)
-        plot = gr.Plot(show_label=False, elem_id="live-plot", scale=2)
+        plot = gr.Plot(label="scores so far", show_label=False, elem_id="live-plot", scale=2)
+    with gr.Accordion("the numbers, as the API gives them", open=False):
+        figures = gr.JSON(label="numbers", elem_id="live-numbers")
     start.click(
         train_live,
         [recipe, seconds, seed, lr, batch_size],
-        [grid, plot, status],
+        [grid, plot, status, figures],
         api_name="train_live",
         preprocess=False,
         concurrency_limit=1,  # one run at a time, for all visitors

@@ -28,7 +28,7 @@ def status_text(ctx: Context) -> str:
         seconds = index.build_seconds.get("features", 0)
         note = f" There is {index.typical_note}." if index.typical_note else ""
         return f"Index: ready, {len(index.index):,} training images (built in {seconds:.0f} s).{note}"
-    if index.source is None:
+    if not index.configured:
         return f"**Not available here.** {HOW_TO_ENABLE}"
     return f"Index: {index.status}."
 
@@ -87,11 +87,11 @@ def outputs_row(prefix: str):
     image = gr.Image(label="nearest training images", show_label=False, type="filepath",
                      buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
     table = gr.Dataframe(headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table")
-    sentence = gr.Markdown(elem_id=f"{prefix}-verdict")
+    sentence = gr.Markdown(label="verdict", elem_id=f"{prefix}-verdict")
     return [image, sentence, table]
 
 
-def build(ctx: Context, tab: gr.Tab) -> None:
+def build(ctx: Context, tab: gr.Tab) -> dict:
     """The tab's contents; its status line is renewed after each answer and when the tab is chosen."""
     nearest, _ = endpoints(ctx)
 
@@ -108,8 +108,9 @@ def build(ctx: Context, tab: gr.Tab) -> None:
         model = model_choice(ctx)
     # Without MNIST the tab says so above, and the button cannot be pressed into an error.
     button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button",
-                       interactive=ctx.nearest.source is not None)  # fmt: skip
+                       interactive=ctx.nearest.configured)  # fmt: skip
     image, sentence, table = outputs_row("nearest")
     button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
                  preprocess=False).then(status, None, shown_status, api_visibility="private")  # fmt: skip
     tab.select(status, None, shown_status, api_visibility="private")
+    return {"seed": seed, "index": index}  # what a shareable link may set (ui/links.py)
