@@ -3,10 +3,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-import torch
+# One thread per process, set before torch is imported here (and inherited by every train.py and
+# app.py the tests start): four test workers share two cores, and more threads per process only
+# spin waiting for each other: they cost ~5% more CPU in all (docs/testing.md). A user's own setting wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the apps the tests serve call no one
 
-from tests.helpers import start_app, stop, write_tiny_mnist
+from tests.helpers import app_in_process, serve_test_hub, write_tiny_mnist  # noqa: E402
+
+# The tests' own Hub (tests/hub_server.py) runs in a thread of each test process, and
+# huggingface_hub is pointed at it before anything imports it, as it reads HF_ENDPOINT and HF_HOME
+# once, on import. So train.py and the app push and pull in the test's own process too, and
+# nothing reaches huggingface.co. Tests of other Hubs (failing, hanging) pass their own env.
+TEST_HUB = serve_test_hub()
+os.environ.update(
+    HF_ENDPOINT=TEST_HUB.base_url,
+    HF_HOME=str(TEST_HUB.storage.root.parent / "hf-home"),
+    HF_HUB_DISABLE_TELEMETRY="True",  # as Gradio sets it when the tests serve the app
+)
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 if not torch.cuda.is_available():
     # Without a GPU, the Triton kernels of --engine triton are tested in Triton's interpreter. It is
@@ -33,12 +50,11 @@ def real_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """`python app.py` on the bundled weights, launched on a free local port for the session."""
-
-    process, url = start_app(log_path=tmp_path_factory.mktemp("app") / "app.log")
-    yield url
-    stop(process)
+def app_url():
+    """The app on the bundled weights, served from this process on a free local port for the session
+    (the tests of app.py as a process start their own: start_app)."""
+    with app_in_process() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import chdir, contextmanager, redirect_stderr, redirect_stdout
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +48,87 @@ def write_tiny_mnist(data_dir: Path, train_count: int = 400, test_count: int = 1
     return data_dir
 
 
-def run_script(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a project script as a user would: `python train.py ...` from the repo root."""
+def run_script(
+    *args: str, env: dict | None = None, timeout: float = 300, new_process: bool = False
+) -> subprocess.CompletedProcess:
+    """Run a project script as a user would: `python SCRIPT ...` from the repo root. `train.py`
+    runs in this process (run_train) unless the test changes what is read on import (by
+    huggingface_hub or torch: read_at_call says which), runs it from a thread (the captured output
+    and the signal handlers are the whole process's), or asks for a new process."""
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    changes = read_at_call(env)
+    if args and args[0] == "train.py" and changes is not None and on_main_thread and not new_process:
+        with environment(changes):
+            return run_train(*args)
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+# What huggingface_hub reads from the environment at each call rather than once on import, so that
+# a test may set it for a run in this process: the token.
+READ_AT_CALL = frozenset({"HF_TOKEN"})
+# What the app reads only through its Settings (ui/settings.py), which app_in_process is given.
+APP_SETTINGS = frozenset(
+    {"MODEL_DIR", "MODEL_REPO", "MODEL_REVISION", "MNIST_DIR", "MNIST_DOWNLOAD", "QUEUE_MAX_SIZE",
+     "MAX_CALLS_PER_VISITOR", "LIVE_RUNS_WAITING", "OUTPUT_FILES_MB"}
+)  # fmt: skip
+
+
+def read_at_call(env: dict | None, also: frozenset = frozenset()) -> dict | None:
+    """The variables of `env` to set for a run in this process (those in READ_AT_CALL), or None
+    where `env` changes something read on import, which only a new process reads."""
+    env = env or {}
+    if any(name not in READ_AT_CALL | also and os.environ.get(name) != value for name, value in env.items()):
+        return None
+    return {name: value for name, value in env.items() if name in READ_AT_CALL}
+
+
+@contextmanager
+def environment(changes: dict) -> Iterator[None]:
+    """os.environ with `changes` for the duration, then as it was."""
+    before = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_train(*args: str) -> subprocess.CompletedProcess:
+    """`python train.py ARGS` run in this process: train.main(argv) with its output captured and its
+    exit status returned as the process's would be (SystemExit's code; 1 and the traceback on stderr
+    for an uncaught exception). The same parser and code as the script, without a new interpreter's
+    3 s of imports. Signals, locks held by another process and the environment read at import need a
+    real process: those tests use run_script or start_training."""
+    # Here, not at the top: importing train.py mends the HF_HUB_* settings in os.environ, and
+    # importing torch takes a second that the tests without training need not pay.
+    import torch
+
+    import train
+
+    argv = list(args[1:] if args and args[0] == "train.py" else args)
+    stdout, stderr = StringIO(), StringIO()
+    sigterm = signal.getsignal(signal.SIGTERM)  # main() installs its own, as the script does
+    # fork_rng: fit() seeds the global generator, which a process would take with it when it ends.
+    with chdir(ROOT), redirect_stdout(stdout), redirect_stderr(stderr), torch.random.fork_rng(devices=[]):
+        try:
+            code = train.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+            if isinstance(exit_.code, str):
+                print(exit_.code, file=sys.stderr)
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)
+    return subprocess.CompletedProcess(["train.py", *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
 def train_args(data_dir, out, *extra) -> list[str]:
@@ -85,6 +169,12 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 120) ->
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 
+def inherited_environment() -> dict:
+    """What a served app takes from this process's environment: all of it but MNIST_DIR and
+    SPACE_ID, which only the apps that ask for them get (CI sets MNIST_DIR for the real-data tests)."""
+    return {name: value for name, value in os.environ.items() if name not in ("MNIST_DIR", "SPACE_ID")}
+
+
 def start_app(
     env: dict | None = None, log_path: Path | None = None, args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen, str]:
@@ -92,9 +182,8 @@ def start_app(
     port = free_port()
     # The app indexes the MNIST training images where MNIST_DIR is set (CI sets it for the real-data
     # tests): only the apps that ask for it pay for that, not every app the tests start.
-    inherited = {name: value for name, value in os.environ.items() if name not in ("MNIST_DIR", "SPACE_ID")}
     full_env = {
-        **inherited,
+        **inherited_environment(),
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
         "PYTHONUNBUFFERED": "1",
@@ -110,6 +199,71 @@ def start_app(
         process.kill()
         raise
     return process, f"http://127.0.0.1:{port}/"
+
+
+@contextmanager
+def app_in_process(env: dict | None = None) -> Iterator[str]:
+    """The app served from this process on a free port, as app.py's main() serves it (settings,
+    context, page, limits, launch), for tests that talk to it over HTTP but do not test the process
+    itself (its signals, its log, what it reads at import): no new interpreter, so no 5 s of imports.
+    The environment is start_app's: this process's, less MNIST_DIR and SPACE_ID, plus `env`."""
+    # Here, not at the top: gradio is imported only by the tests that serve the app.
+    from ui.app import build_demo, serve
+    from ui.context import build_context
+    from ui.settings import Settings
+
+    ctx = build_context(Settings.from_environ({**inherited_environment(), **(env or {})}))
+    demo = build_demo(ctx)
+    port = free_port()
+    serve(demo, ctx, server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        ctx.outputs.remove()
+
+
+@contextmanager
+def serving(
+    env: dict | None = None, log_path: Path | None = None, args: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """The app with `env` (and `--run DIR` in args), at the URL yielded: served from this process
+    where `env` holds only its settings and what huggingface_hub reads at each call, else by
+    `python app.py`. Its log goes to log_path: the process's output, or here the log records."""
+    if args:
+        (flag, folder) = args
+        assert flag == "--run", args
+        env = {**(env or {}), "MODEL_DIR": folder}
+    changes = read_at_call(env, also=APP_SETTINGS)
+    if changes is None:
+        process, url = start_app(env, log_path=log_path)
+        try:
+            yield url
+        finally:
+            stop(process)
+        return
+    records = StringIO()
+    handler = logging.StreamHandler(records)
+    logging.getLogger().addHandler(handler)
+    try:
+        with environment(changes), app_in_process(env) as url:
+            yield url
+    finally:
+        logging.getLogger().removeHandler(handler)
+        if log_path is not None:
+            log_path.write_text(records.getvalue())
+
+
+def serve_test_hub():
+    """tests/hub_server.py in a daemon thread of this process, on a free port, its repos in a
+    temporary folder that goes when the process ends. The user "tester" has TOKEN."""
+    from tests.hub_server import HubServer
+
+    folder = Path(tempfile.mkdtemp(prefix="test-hub-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    server = HubServer(0, folder / "storage", {TOKEN: "tester"})
+    threading.Thread(target=server.serve_forever, name="test Hub", daemon=True).start()
+    return server
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -20,7 +20,7 @@ from PIL import Image
 from gan_core.demo.sampler import Sampler
 from gan_core.runs.layout import PUSH_PATTERNS
 from gan_core.runs.reading import read_generator
-from tests.helpers import ROOT, TOKEN, free_port, run_script, start_app, start_hub, stop, train_args
+from tests.helpers import ROOT, TOKEN, free_port, run_script, serving, start_app, start_hub, stop, train_args
 from ui.context import load_app_model
 
 PUSHED = {
@@ -35,19 +35,13 @@ PUSHED = {
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    process, url = start_hub(tmp_path_factory.mktemp("hub-storage"))
-    yield url
-    stop(process)
-
-
-@pytest.fixture(scope="module")
-def hub_env(hub, tmp_path_factory):
+def hub_env():
+    """The test Hub that conftest.py serves for this test process, with the token of its user: the
+    scripts and the app run in this process with it (only the token is set, at each call)."""
     return {
-        "HF_ENDPOINT": hub,
-        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
+        "HF_ENDPOINT": os.environ["HF_ENDPOINT"],
+        "HF_HOME": os.environ["HF_HOME"],
         "HF_TOKEN": TOKEN,
-        "HF_HUB_DISABLE_TELEMETRY": "1",
     }
 
 
@@ -71,17 +65,16 @@ def api(hub_env):
 
 
 def app_image(env, seed, outputs, tmp_path, args=()):
-    """Start the app with `env` (and `args`), fetch /generate(seed, 16) and the page config; stop it."""
+    """Serve the app with `env` (and `args`), fetch /generate(seed, 16) and the page config; stop it."""
     log = tmp_path / f"app-{len(outputs)}.log"
-    process, url = start_app(env, log_path=log, args=args)
     try:
-        image = np.asarray(
-            Image.open(Client(url, verbose=False).predict(seed=seed, count=16, api_name="/generate"))
-        )
-        config = httpx.get(f"{url}config").text
+        with serving(env, log_path=log, args=args) as url:
+            image = np.asarray(
+                Image.open(Client(url, verbose=False).predict(seed=seed, count=16, api_name="/generate"))
+            )
+            config = httpx.get(f"{url}config").text
     finally:
-        stop(process)
-        outputs.append(log.read_text())
+        outputs.append(log.read_text() if log.exists() else "")
     return image, config
 
 

@@ -3,6 +3,7 @@ the tiny IDX data set the tests write (and the real MNIST where it is present)."
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,13 +15,12 @@ import torch
 from gradio_client import Client
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
-from torchvision.datasets import MNIST
 
 from gan_core.hub.pull import load_generator
 from gan_core.images import CAPTION_HEIGHT, to_uint8_digits
 from gan_core.latent import seeded_noise, slerp
 from gan_core.training.quality import load_classifier
-from tests.helpers import ROOT, launch_chromium, open_app_page, start_app, stop
+from tests.helpers import ROOT, app_in_process, launch_chromium, open_app_page
 
 GENERATOR = load_generator(ROOT / "weights")[0]
 CLASSIFIER = load_classifier()
@@ -39,17 +39,19 @@ def wait_until_indexed(client: Client, timeout: float = 300) -> None:
 
 
 @pytest.fixture(scope="module")
-def mnist_app(tiny_data, tmp_path_factory):
-    log = tmp_path_factory.mktemp("mnist-app") / "app.log"
-    process, url = start_app({"MNIST_DIR": str(tiny_data), "LIVE_RUNS_WAITING": "2"}, log_path=log)
-    client = Client(url, verbose=False)
-    wait_until_indexed(client)
-    yield process, url, client
-    stop(process)
+def mnist_app(tiny_data):
+    """The app with the tiny MNIST, served from this process: its live runs are our children."""
+    with app_in_process({"MNIST_DIR": str(tiny_data), "LIVE_RUNS_WAITING": "2"}) as url:
+        client = Client(url, verbose=False)
+        wait_until_indexed(client)
+        yield os.getpid(), url, client
 
 
 def training_set(folder: Path, train: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Read by torchvision, as a check on the app's own IDX reader."""
+    # Deferred: torchvision takes 1.4 s to import, and every test worker collects this file.
+    from torchvision.datasets import MNIST
+
     dataset = MNIST(str(folder), train=train, download=False)
     return dataset.data.numpy().reshape(-1, 784), dataset.targets.numpy()
 
@@ -163,35 +165,45 @@ def children(pid: int) -> list[str]:
     return found
 
 
-def live_children(process) -> list[str]:
-    return [command for command in children(process.pid) if "gan_core.demo.live" in command]
+def live_children(server_pid: int) -> list[str]:
+    return [command for command in children(server_pid) if "gan_core.demo.live" in command]
 
 
 def test_live_training_streams_its_progress_and_leaves_nothing_behind(mnist_app):
-    process, _, client = mnist_app
-    began = time.monotonic()
+    server_pid, _, client = mnist_app
     job = client.submit(recipe="tutorial", seconds=5, seed=3, api_name="/train_live")
     updates = list(job)
-    assert time.monotonic() - began < 60
-    assert len(updates) >= 3
-    steps = [int(status.split("step ")[1].split(" ")[0].replace(",", "")) for _, _, status in updates]
+    # It ends at its budget by its own clock (the child's start-up, at nice 19 beside a loaded
+    # machine, takes what it takes, so the wall clock around the call proves nothing).
+    trained_seconds = int(updates[-1][2].split(" after ")[1].split(" of ")[0])
+    assert 5 <= trained_seconds < 15
+    # Streamed: an update while it trains, then the last. How many come in 5 s depends on how much
+    # CPU the child (nice 19) gets beside whatever else runs, so only "more than the last" is sure.
+    assert len(updates) >= 2
+    steps = [int(status.split("step ")[1].split(" ")[0].replace(",", "")) for _, _, status, _ in updates]
+    # The same numbers come as data, for code: the step and the scores the line shows.
+    figures = [update[3] for update in updates]
+    assert [f["step"] for f in figures] == steps and figures[-1]["state"] == "done"
+    assert all(f["state"] == "training" for f in figures[:-1]) and figures[-1]["seed"] == 3
+    shown = [float(status.split("D(x) = ")[1].split(",")[0]) for _, _, status, _ in updates]
+    assert all(abs(f["d_x"] - d_x) <= 0.001 for f, d_x in zip(figures, shown, strict=True))
     assert steps == sorted(steps) and steps[0] > 0
     assert "**done** (tutorial)" in updates[-1][2] and "of 5 s" in updates[-1][2]
     first, last = (np.asarray(Image.open(update[0]).convert("L")) for update in (updates[0], updates[-1]))
     assert first.shape == last.shape == ((8 * 30 + 2) * 2,) * 2
     assert np.abs(first.astype(int) - last.astype(int)).mean() > 1  # G has learned something
-    assert all(0 < float(status.split("D(x) = ")[1].split(",")[0]) < 1 for _, _, status in updates)
-    assert not live_children(process)  # the child process ended with the run
+    assert all(0 < float(status.split("D(x) = ")[1].split(",")[0]) < 1 for _, _, status, _ in updates)
+    assert not live_children(server_pid)  # the child process ended with the run
 
 
 def test_one_live_run_at_a_time_and_a_stop_ends_it(mnist_app, tiny_data):
-    process, url, _ = mnist_app
+    server_pid, url, _ = mnist_app
     first, second = Client(url, verbose=False), Client(url, verbose=False)
     running = first.submit(recipe="improved", seconds=60, seed=1, api_name="/train_live")
     deadline = time.monotonic() + 60
-    while not live_children(process) and time.monotonic() < deadline:
+    while not live_children(server_pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(live_children(process)) == 1
+    assert len(live_children(server_pid)) == 1
     # One visitor, one run: a second from the same visitor is refused at once, saying why (the
     # refusal is the call's answer, so gradio_client shows our message, not "Queue is full!").
     with pytest.raises(Exception, match="You already have 1 of these waiting or running"):
@@ -204,7 +216,7 @@ def test_one_live_run_at_a_time_and_a_stop_ends_it(mnist_app, tiny_data):
     waiting = second.submit(recipe="tutorial", seconds=5, seed=2, api_name="/train_live")
     time.sleep(3)
     assert waiting.status().code.name in ("IN_QUEUE", "STARTING", "JOINING_QUEUE")  # waits its turn
-    assert len(live_children(process)) == 1
+    assert len(live_children(server_pid)) == 1
     # New visitors (new sessions, or forged addresses) cannot pile up more: LIVE_RUNS_WAITING=2 in all.
     third = httpx.post(f"{url}gradio_api/call/train_live", headers={"x-forwarded-for": "5.6.7.8"},
                        json={"data": ["tutorial", 5, 3]})  # fmt: skip
@@ -215,7 +227,7 @@ def test_one_live_run_at_a_time_and_a_stop_ends_it(mnist_app, tiny_data):
     with ThreadPoolExecutor(1) as pool:
         outputs = pool.submit(waiting.result, timeout=90).result()
     assert "**done** (tutorial)" in outputs[2]
-    assert not live_children(process)
+    assert not live_children(server_pid)
 
 
 @pytest.mark.parametrize(
@@ -229,28 +241,10 @@ def test_one_live_run_at_a_time_and_a_stop_ends_it(mnist_app, tiny_data):
     ],
 )
 def test_bad_live_settings_are_refused_before_anything_starts(mnist_app, arguments, message):
-    process, _, client = mnist_app
+    server_pid, _, client = mnist_app
     with pytest.raises(Exception, match=message):
         client.predict(**arguments, api_name="/train_live")
-    assert not live_children(process)
-
-
-def test_with_the_real_mnist_the_index_is_built_in_the_background(real_data, tmp_path):
-    log = tmp_path / "app.log"
-    process, url = start_app({"MNIST_DIR": str(real_data)}, log_path=log)
-    try:
-        client = Client(url, verbose=False)
-        began = time.monotonic()
-        assert client.predict(seed=1, count=4, api_name="/generate")  # served while indexing
-        wait_until_indexed(client)
-        indexed_after = time.monotonic() - began
-        path, table, sentence = client.predict(seed=42, index=3, k=4, api_name="/nearest")
-    finally:
-        stop(process)
-    images, labels = training_set(real_data)
-    check_against_brute_force(table, generated_digit(42, 3), images, labels, 4, every_feature=False)
-    assert indexed_after < 240 and "(the median over 500 test digits)" in sentence
-    assert "not a copy" in sentence  # the bundled generator's digit is no nearer than a real one's
+    assert not live_children(server_pid)
 
 
 def test_in_the_browser_live_training_and_nearest_images(mnist_app, tmp_path):
@@ -271,88 +265,14 @@ def test_in_the_browser_live_training_and_nearest_images(mnist_app, tmp_path):
         )  # docs/: tools/mnist_screenshots.py
 
         open_tab(page, "Live training")
-        page.get_by_label("seconds").last.fill("5")
-        page.get_by_label("seconds").last.press("Enter")
+        page.get_by_label("seconds").filter(visible=True).last.fill("5")
+        page.get_by_label("seconds").filter(visible=True).last.press("Enter")
         page.locator("#live-start").click()
-        expect(page.locator("#live-status")).to_contain_text("training", timeout=30_000)
+        # The child runs at nice 19 and yields to everything else on the machine (the other test
+        # workers included), so its start is given time; what is checked is that it shows up.
+        expect(page.locator("#live-status")).to_contain_text("training", timeout=90_000)
         expect(page.locator("#live-grid img").first).to_be_visible()
         expect(page.locator("#live-plot img").first).to_be_visible()
         expect(page.locator("#live-status")).to_contain_text("done", timeout=60_000)
         page.screenshot(path=str(tmp_path / "live-training.png"), full_page=True)
         browser.close()
-
-
-def test_the_apps_idx_reader_reads_what_torchvision_reads_and_refuses_damage(tiny_data, tmp_path):
-    import gzip
-    import shutil
-
-    from gan_core.data import DataError, read_mnist_idx
-
-    for train in (True, False):
-        images, labels = read_mnist_idx(tiny_data, train=train)
-        expected_images, expected_labels = training_set(tiny_data, train=train)
-        assert np.array_equal(images.numpy(), expected_images) and np.array_equal(
-            labels.numpy(), expected_labels
-        )
-    # Gzipped files, as torchvision's download leaves them, read the same.
-    raw = tmp_path / "gz" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for path in (tiny_data / "MNIST" / "raw").iterdir():
-        (raw / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
-    assert torch.equal(read_mnist_idx(tmp_path / "gz")[0], read_mnist_idx(tiny_data)[0])
-    # A cut-short file is refused with its name, not read as fewer images.
-    cut = tmp_path / "cut" / "MNIST" / "raw"
-    shutil.copytree(tiny_data / "MNIST" / "raw", cut)
-    images_file = cut / "train-images-idx3-ubyte"
-    images_file.write_bytes(images_file.read_bytes()[:-100])
-    with pytest.raises(
-        DataError, match="train-images-idx3-ubyte: not an IDX file of unsigned bytes, or cut short"
-    ):
-        read_mnist_idx(tmp_path / "cut")
-    with pytest.raises(DataError, match="t10k-images-idx3-ubyte"):
-        read_mnist_idx(tmp_path / "nowhere", train=False)
-
-
-def test_an_unreadable_mnist_dir_is_reported_not_raised(tmp_path, caplog):
-    from gan_core.demo.nearest import NearestImages
-    from ui.settings import mnist_source
-
-    assert mnist_source({}) is None and mnist_source({"MNIST_DOWNLOAD": "1"})[1] is True
-    assert mnist_source({"SPACE_ID": "you/space"})[1] is True
-    images = NearestImages(CLASSIFIER, mnist_source({"MNIST_DIR": str(tmp_path / "nowhere")}))
-    with caplog.at_level("WARNING"):
-        images.start().join(timeout=60)
-    # The visitor is told what to do; the folder and the reason go to the log, for the app's owner.
-    with pytest.raises(
-        ValueError, match=r"could not be read \(the app's log says why\)\. This needs the MNIST"
-    ):
-        images.query(torch.zeros(784), 3)
-    assert f"cannot index {tmp_path / 'nowhere'}: cannot read MNIST" in caplog.text
-    with pytest.raises(ValueError, match="set MNIST_DIR to a folder holding MNIST/raw/"):
-        images.data_folder()  # live training says the same
-
-
-def test_a_run_nobody_watches_any_more_is_ended_and_small_data_sets_are_handled(tiny_data, tmp_path):
-    from gan_core.demo.live import LiveSettings, LiveTrainer
-    from gan_core.demo.nearest import NearestImages
-    from tests.helpers import write_tiny_mnist
-    from ui.settings import mnist_source
-
-    trainer = LiveTrainer(lambda: tiny_data, stall_s=2)
-    updates = trainer.run(LiveSettings.checked("tutorial", 60, 1))
-    next(updates)  # the stream started, then its reader went away without closing it
-    child = trainer._child
-    assert child.poll() is None
-    child.wait(timeout=20)  # killed within stall_s of the first update left untaken, not at 60 s
-    updates.close()
-
-    small = write_tiny_mnist(tmp_path / "ten", train_count=10, test_count=5)
-    too_big = LiveTrainer(lambda: small).run(LiveSettings.checked("tutorial", 5, 0, batch_size=64))
-    with pytest.raises(
-        ValueError, match="live training stopped: batch_size 64 is more than the 10 training images"
-    ):
-        next(too_big)
-    images = NearestImages(CLASSIFIER, mnist_source({"MNIST_DIR": str(small)}))
-    images.start().join(timeout=60)
-    by_pixels, by_features = images.query(torch.zeros(784), 16)  # k past the 10 images: all 10
-    assert len(by_pixels.indices) == len(by_features.indices) == 10

@@ -76,7 +76,9 @@ def test_one_visitor_cannot_take_the_queue_from_the_others(app_url, named_sessio
     assert all(a.status_code == 200 for a in answers)  # a refusal is the call's answer, with our message
     answered = results(app_url, "interpolation_strip", answers, named_session)
     refused = [a for a in answered if a.startswith("event: error")]
-    assert 30 - 8 - 4 <= len(refused) <= 30 - 8, answered  # some may finish first
+    # At most 8 are accepted while the burst lasts; how many of those finish before the last call
+    # arrives (and free a place) is the scheduler's choice, so the lower bound only says the cap bit.
+    assert 1 <= len(refused) <= 30 - 8, answered
     assert all("You already have 8 requests waiting or running" in a for a in refused)
     assert len(answered) == 30  # the others were answered
     # Meanwhile another visitor (a gradio_client session) is served every time.
@@ -108,7 +110,7 @@ def test_on_a_space_new_sessions_from_one_address_do_not_pass_the_cap(tiny_data,
         assert all(a.status_code == 200 for a in answers)
         answered = results(url, "interpolation_strip", answers, shared_session=False)
         refused = [a for a in answered if a.startswith("event: error")]
-        assert 12 - 4 - 3 <= len(refused) <= 12 - 4, answered  # some may finish first
+        assert 1 <= len(refused) <= 12 - 4, answered  # at most 4 at once; some may finish first
         assert all("Your address already has 4 requests waiting or running" in a for a in refused)
         # Another address is served meanwhile, and off the Space's proxy the header is ignored.
         other = {"content-type": "application/json", "x-forwarded-for": "10.0.0.8"}
