@@ -51,26 +51,17 @@ class MnistClassifier(nn.Module):
         return self.head(self.features(images))
 
 
-class _Penultimate(nn.Module):
-    """The classifier as torchmetrics' feature extractor: images -> 128 features."""
+class _Given(nn.Module):
+    """A feature extractor for torchmetrics that is handed features already computed: the classifier
+    runs once per image, and its features feed MNIST-FD (as float64) and its logits IS and the
+    histogram, instead of one convolution pass for each of the three."""
 
-    num_features = FEATURES
-
-    def __init__(self, classifier: MnistClassifier):
+    def __init__(self, num_features: int, dtype: torch.dtype):
         super().__init__()
-        self.classifier = classifier
+        self.num_features, self.dtype = num_features, dtype
 
-    def forward(self, images):
-        return self.classifier.features(images).double()
-
-
-class _Logits(nn.Module):
-    def __init__(self, classifier: MnistClassifier):
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, images):
-        return self.classifier(images)
+    def forward(self, features):
+        return features.to(self.dtype)
 
 
 def load_classifier(path: str | Path = CLASSIFIER_PATH) -> MnistClassifier:
@@ -137,11 +128,11 @@ class QualityEvaluator:
         self.classifier = classifier.cpu().eval()
         self.count, self.seed = count, seed
         self.frechet = FrechetInceptionDistance(
-            feature=_Penultimate(self.classifier), reset_real_features=False
+            feature=_Given(FEATURES, torch.float64), reset_real_features=False
         )
         with torch.inference_mode():
             for chunk in reference.detach().float().cpu().split(2000):
-                self.frechet.update(chunk, real=True)
+                self.frechet.update(self.classifier.features(chunk), real=True)
 
     @classmethod
     def for_mnist_test_set(cls, data_dir: str | Path, count: int = 10_000) -> QualityEvaluator:
@@ -162,15 +153,17 @@ class QualityEvaluator:
                 "ignore", message="Metric `InceptionScore` will save all extracted features"
             )
             warnings.filterwarnings("ignore", message="std\\(\\): degrees of freedom")
-            return self._figures(generated, InceptionScore(feature=_Logits(self.classifier), splits=1))
+            return self._figures(generated, InceptionScore(feature=_Given(10, torch.float32), splits=1))
 
     def _figures(self, generated: torch.Tensor, inception) -> dict:
         self.frechet.reset()  # forgets the generated features, keeps the reference ones
         probabilities = []
         for chunk in generated.detach().float().cpu().split(2000):
-            self.frechet.update(chunk, real=False)
-            inception.update(chunk)
-            probabilities.append(self.classifier(chunk).softmax(1))
+            features = self.classifier.features(chunk)
+            logits = self.classifier.head(features)
+            self.frechet.update(features, real=False)
+            inception.update(logits)
+            probabilities.append(logits.softmax(1))
         probabilities = torch.cat(probabilities)
         histogram = torch.bincount(probabilities.argmax(1), minlength=10).double() / len(probabilities)
         return {
