@@ -229,7 +229,8 @@ def serving(
 ) -> Iterator[str]:
     """The app with `env` (and `--run DIR` in args), at the URL yielded: served from this process
     where `env` holds only its settings and what huggingface_hub reads at each call, else by
-    `python app.py`. Its log goes to log_path: the process's output, or here the log records."""
+    `python app.py`. Its log goes to log_path: the process's output, or here the log records and
+    whatever is printed to stderr meanwhile (a traceback Gradio prints from one of its threads)."""
     if args:
         (flag, folder) = args
         assert flag == "--run", args
@@ -246,7 +247,7 @@ def serving(
     handler = logging.StreamHandler(records)
     logging.getLogger().addHandler(handler)
     try:
-        with environment(changes), app_in_process(env) as url:
+        with environment(changes), redirect_stderr(records), app_in_process(env) as url:
             yield url
     finally:
         logging.getLogger().removeHandler(handler)

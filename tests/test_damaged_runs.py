@@ -24,7 +24,7 @@ from gan_core.demo.film import FilmMaker
 from gan_core.hub.pull import GridUnreadable, SampleGrids, sample_grids
 from gan_core.messages import markdown_text
 from gan_core.runs.history import read_history
-from tests.helpers import ROOT, TOKEN, start_app, start_hub, stop
+from tests.helpers import ROOT, TOKEN, serving
 from ui.context import load_app_model
 
 HOSTILE = (
@@ -101,14 +101,11 @@ def check_started_app(url: str, source: str, sound_rows: bool) -> None:
 
 def test_the_app_serves_a_damaged_local_run(damaged_run, tmp_path):
     log = tmp_path / "app.log"
-    process, url = start_app({"MODEL_DIR": str(damaged_run)}, log_path=log)
-    try:
+    with serving({"MODEL_DIR": str(damaged_run)}, log_path=log) as url:
         check_started_app(url, f"the run in {damaged_run}", sound_rows=False)
         # The start shows the last grid, which is the 9000 x 9000 one: refused by its size, named.
         config = httpx.get(f"{url}config").text
         assert "The grid of epoch 300 cannot be shown" in config and "9000x9000 pixels" in config
-    finally:
-        stop(process)
     assert "Traceback" not in log.read_text()
 
 
@@ -117,24 +114,17 @@ def test_the_app_serves_a_damaged_hub_run(tmp_path):
     shutil.copytree(ROOT / "weights", run, ignore=shutil.ignore_patterns("tutorial"))
     damage(run, with_folder=False, sound_rows=True)  # a repo holds no folder named like a file
     (run / "samples" / "epoch_0310.png").write_bytes(os.urandom(2 * 1024 * 1024))  # too large for a grid
-    hub, hub_url = start_hub(tmp_path / "hub")
-    env = {"HF_ENDPOINT": hub_url, "HF_HOME": str(tmp_path / "hf-home"), "HF_TOKEN": TOKEN,
-           "HF_HUB_DISABLE_TELEMETRY": "1"}  # fmt: skip
-    try:
-        api = HfApi(endpoint=hub_url, token=TOKEN)
-        api.create_repo("tester/damaged")
-        api.upload_folder(folder_path=str(run), repo_id="tester/damaged")
-        process, url = start_app({**env, "MODEL_REPO": "tester/damaged"}, log_path=tmp_path / "app.log")
-        try:
-            check_started_app(url, "tester/damaged @ main", sound_rows=True)
-            # The last grid listed is 300's: the 2 MB file is left out of the list, never fetched.
-            assert "The grid of epoch 300 cannot be shown" in httpx.get(f"{url}config").text
-            assert not list((tmp_path / "hf-home").rglob("epoch_0310.png"))
-        finally:
-            stop(process)
-    finally:
-        stop(hub)
-    assert "Traceback" not in (tmp_path / "app.log").read_text()
+    api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=TOKEN)  # the test Hub conftest.py serves
+    api.create_repo("tester/damaged-run")
+    api.upload_folder(folder_path=str(run), repo_id="tester/damaged-run")
+    log = tmp_path / "app.log"
+    with serving({"HF_TOKEN": TOKEN, "MODEL_REPO": "tester/damaged-run"}, log_path=log) as url:
+        check_started_app(url, "tester/damaged-run @ main", sound_rows=True)
+        # The last grid listed is 300's: the 2 MB file is left out of the list, never fetched.
+        assert "The grid of epoch 300 cannot be shown" in httpx.get(f"{url}config").text
+    cache = Path(os.environ["HF_HOME"]) / "hub" / "models--tester--damaged-run"
+    assert cache.is_dir() and not list(cache.rglob("epoch_0310.png"))
+    assert "Traceback" not in log.read_text()
 
 
 def load_within(environ: dict, seconds: float = 60):

@@ -16,7 +16,7 @@ import torch
 from gradio_client import Client
 from safetensors.torch import load_file, save_file
 
-from tests.helpers import ROOT, free_port, run_script, start_app, stop, wait_for_port
+from tests.helpers import ROOT, TOKEN, free_port, run_script, serving, start_app, stop, wait_for_port
 
 
 def call(app_url, endpoint, body: bytes):
@@ -184,18 +184,11 @@ def test_a_hub_that_never_answers_delays_start_and_push_by_seconds(tmp_path):
 
 @pytest.mark.parametrize("damage", ["oversized config", "NaN weights", "wrong shapes"])
 def test_a_damaged_model_repo_means_the_bundled_weights_and_a_notice(tmp_path, damage):
-    """The repo comes through the Hub client from tests/hub_server.py; the app must start anyway."""
+    """The repo comes through the Hub client from the test Hub (tests/hub_server.py, served by
+    conftest.py); the app must start anyway."""
     from huggingface_hub import HfApi
 
-    port = free_port()
-    token = "hf_test_damaged_0123456789"
-    hub = subprocess.Popen(
-        [sys.executable, "tests/hub_server.py", "--port", str(port), "--storage", str(tmp_path / "storage"),
-         "--user", f"tester:{token}"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    wait_for_port(port, hub)
-    endpoint = f"http://127.0.0.1:{port}"
+    repo = f"tester/damaged-{damage.replace(' ', '-')}"
     folder = tmp_path / "repo"
     shutil.copytree(ROOT / "weights", folder)
     weights = load_file(folder / "model.safetensors")
@@ -206,21 +199,14 @@ def test_a_damaged_model_repo_means_the_bundled_weights_and_a_notice(tmp_path, d
     else:
         weights["net.0.weight"] = torch.zeros(256, 32)
     save_file(weights, folder / "model.safetensors")
-    try:
-        api = HfApi(endpoint=endpoint, token=token)
-        api.create_repo("tester/damaged", exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id="tester/damaged")
-        env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "home"), "HF_TOKEN": token}
-        log = tmp_path / "app.log"
-        process, url = start_app({**env, "MODEL_REPO": "tester/damaged"}, log_path=log)
-        try:
-            page = httpx.get(f"{url}config").text
-            served = call(url, "generate", b'{"data": [1, 4]}').status_code
-        finally:
-            stop(process)
-    finally:
-        stop(hub)
-    assert "could not load MODEL_REPO='tester/damaged'" in page and "serving the bundled weights" in page
+    api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=TOKEN)
+    api.create_repo(repo, exist_ok=True)
+    api.upload_folder(folder_path=str(folder), repo_id=repo)
+    log = tmp_path / "app.log"
+    with serving({"HF_TOKEN": TOKEN, "MODEL_REPO": repo}, log_path=log) as url:
+        page = httpx.get(f"{url}config").text
+        served = call(url, "generate", b'{"data": [1, 4]}').status_code
+    assert f"could not load MODEL_REPO='{repo}'" in page and "serving the bundled weights" in page
     assert served == 200 and "Traceback" not in log.read_text()
     assert os.path.getsize(log) < 20_000
 
