@@ -243,7 +243,9 @@ def serving(
         finally:
             stop(process)
         return
-    records = StringIO()
+    # Written as it comes (line by line), so that a test may read the log while the app serves;
+    # uvicorn's own handler takes the stderr of the moment it is configured, which is this one.
+    records = open(log_path, "w", buffering=1) if log_path is not None else StringIO()  # noqa: SIM115
     handler = logging.StreamHandler(records)
     logging.getLogger().addHandler(handler)
     try:
@@ -251,8 +253,7 @@ def serving(
             yield url
     finally:
         logging.getLogger().removeHandler(handler)
-        if log_path is not None:
-            log_path.write_text(records.getvalue())
+        records.close()
 
 
 def serve_test_hub():

@@ -5,10 +5,12 @@ process, found under the app's process in /proc."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import threading
 import time
+import types
 import typing
 from pathlib import Path
 
@@ -17,17 +19,17 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.helpers import launch_chromium, open_app_page, start_app, stop
+from tests.helpers import launch_chromium, open_app_page, serving
 
 PROTOCOL = "2025-06-18"
 
 
 @pytest.fixture(scope="module")
 def app(tiny_data, tmp_path_factory):
+    """The app's process (this one, where it is served), its URL and its log."""
     log = tmp_path_factory.mktemp("live-app") / "app.log"
-    process, url = start_app({"MNIST_DIR": str(tiny_data), "LIVE_RUNS_WAITING": "2"}, log_path=log)
-    yield process, url, log
-    stop(process)
+    with serving({"MNIST_DIR": str(tiny_data), "LIVE_RUNS_WAITING": "2"}, log_path=log) as url:
+        yield types.SimpleNamespace(pid=os.getpid()), url, log  # what live_children reads of it
 
 
 def live_children(process) -> list[int]:
