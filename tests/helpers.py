@@ -56,7 +56,7 @@ def run_script(
     huggingface_hub or torch: read_at_call says which), runs it from a thread (the captured output
     and the signal handlers are the whole process's), or asks for a new process."""
     on_main_thread = threading.current_thread() is threading.main_thread()
-    changes = read_at_call(env)
+    changes = read_at_call(env, at_call=PUSH_READS_AT_CALL)
     if args and args[0] == "train.py" and changes is not None and on_main_thread and not new_process:
         with environment(changes):
             return run_train(*args)
@@ -69,6 +69,9 @@ def run_script(
 # What huggingface_hub reads from the environment at each call rather than once on import, so that
 # a test may set it for a run in this process: the token.
 READ_AT_CALL = frozenset({"HF_TOKEN"})
+# What a push (gan_core.hub.client's hub_endpoint and hub_offline) reads at each call as well, so
+# that `train.py --push` against another Hub, or offline, runs in this process too.
+PUSH_READS_AT_CALL = READ_AT_CALL | {"HF_ENDPOINT", "HF_HUB_OFFLINE"}
 # What the app reads only through its Settings (ui/settings.py), which app_in_process is given.
 APP_SETTINGS = frozenset(
     {"MODEL_DIR", "MODEL_REPO", "MODEL_REVISION", "MNIST_DIR", "MNIST_DOWNLOAD", "QUEUE_MAX_SIZE",
@@ -76,13 +79,16 @@ APP_SETTINGS = frozenset(
 )  # fmt: skip
 
 
-def read_at_call(env: dict | None, also: frozenset = frozenset()) -> dict | None:
-    """The variables of `env` to set for a run in this process (those in READ_AT_CALL), or None
-    where `env` changes something read on import, which only a new process reads."""
+def read_at_call(
+    env: dict | None, also: frozenset = frozenset(), at_call: frozenset = READ_AT_CALL
+) -> dict | None:
+    """The variables of `env` to set for a run in this process (those in `at_call`), or None where
+    `env` changes something read on import, which only a new process reads. `also`: what the run
+    is given otherwise (the app's settings)."""
     env = env or {}
-    if any(name not in READ_AT_CALL | also and os.environ.get(name) != value for name, value in env.items()):
+    if any(name not in at_call | also and os.environ.get(name) != value for name, value in env.items()):
         return None
-    return {name: value for name, value in env.items() if name in READ_AT_CALL}
+    return {name: value for name, value in env.items() if name in at_call}
 
 
 @contextmanager

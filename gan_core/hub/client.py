@@ -5,6 +5,7 @@ push.py and pull.py both stand on it; neither imports the other."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
 
 from huggingface_hub import HfApi, constants, get_session
@@ -33,6 +34,24 @@ def check_repo_id(repo_id: str) -> str:
             f"each part starting and ending with a letter or digit, no '--' or '..')"
         )
     return repo_id
+
+
+def hub_endpoint() -> str:
+    """The Hub's address as HF_ENDPOINT says now. huggingface_hub reads it once, as it is imported;
+    reading it at each push lets a Python session that sets it later (a notebook, the tests) push
+    where it says. A script sets it before the import, and gets the same address either way."""
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub read it at import, or as set since (as hub_endpoint)."""
+    set_since = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+    return constants.HF_HUB_OFFLINE or set_since
+
+
+def hub_api() -> HfApi:
+    """A client of the Hub at hub_endpoint(), with the token huggingface_hub finds at each call."""
+    return HfApi(endpoint=hub_endpoint())
 
 
 # Per connect and per read: a Hub that accepts and never answers fails after this many seconds.
@@ -100,7 +119,7 @@ def explain_hub_error(error: Exception, repo_id: str, action: str) -> PushError:
         return PushError(f"the Hub refused to {action} ({status}): {first_line(error)}")
     if isinstance(error, _transport_errors()):
         return PushError(
-            f"could not reach the Hub at {constants.ENDPOINT} while trying to {action} "
+            f"could not reach the Hub at {hub_endpoint()} while trying to {action} "
             f"({type(error).__name__}); check your connection and try again"
         )
     return PushError(f"could not {action}: {type(error).__name__}: {error}")

@@ -6,9 +6,18 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-from gan_core.hub.client import PushError, bound_hub_calls, check_repo_id, commit_in_parts, explain_hub_error
+from gan_core.hub.client import (
+    PushError,
+    bound_hub_calls,
+    check_repo_id,
+    commit_in_parts,
+    explain_hub_error,
+    hub_api,
+    hub_endpoint,
+    hub_offline,
+)
 from gan_core.runs.card import model_card
 from gan_core.runs.claim import lock_run_directory
 from gan_core.runs.history import epoch_count, read_history
@@ -19,13 +28,13 @@ def check_push_access(repo_id: str, private: bool = False) -> str:
     """Before training: the token works and the repo exists (created if needed), and a --private
     push will not land in a public repo. Returns the user."""
     check_repo_id(repo_id)
-    if constants.HF_HUB_OFFLINE:
+    if hub_offline():
         raise PushError(
             "offline mode is on (HF_HUB_OFFLINE is set), so nothing can be pushed: "
             "unset HF_HUB_OFFLINE to push, or leave out --push"
         )
     bound_hub_calls()
-    api = HfApi()
+    api = hub_api()
     try:
         user = api.whoami()["name"]
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
@@ -97,7 +106,7 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
     history = read_history(run_dir / HISTORY_FILE)
     check_push_access(repo_id, private)
     card = model_card(history, run_dir, repo_id)
-    api = HfApi()
+    api = hub_api()
     try:
         head = api.model_info(repo_id).sha
         operations = push_operations(run_dir, card, api.list_repo_files(repo_id), warn)
@@ -115,4 +124,4 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, warn=_to_
         )
     except Exception as error:
         raise explain_hub_error(error, repo_id, f"upload {run_dir} to {repo_id}") from None
-    return f"{constants.ENDPOINT}/{repo_id}/commit/{head}"
+    return f"{hub_endpoint()}/{repo_id}/commit/{head}"
