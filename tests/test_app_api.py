@@ -16,6 +16,8 @@ from gan_core.hub.pull import load_generator
 from gan_core.images import to_uint8_digits
 from gan_core.latent import seeded_noise, slerp
 from tests.helpers import ROOT
+from ui.links import VIEWS
+from ui.sections import LAYOUT
 
 ENDPOINTS = {
     "/generate": ["seed", "count", "model", "captions"],
@@ -40,6 +42,15 @@ def client(app_url):
 def read(path):
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def test_the_page_has_the_tabs_of_its_layout_each_with_the_id_its_links_name(app_url):
+    config = httpx.get(f"{app_url}config").json()
+    tabs = [(c["props"]["label"], c["props"]["id"]) for c in config["components"] if c["type"] == "tabitem"]
+    expected = [tab for section, inner in LAYOUT.items() for tab in (section, *inner)]
+    assert tabs == expected  # in the page's order: each section, then the tabs inside it
+    assert len(VIEWS) == len(tabs) - sum(1 for inner in LAYOUT.values() if inner)  # a view per tab
+    assert {key for _, key in tabs} == set(VIEWS) | {key for (_, key), inner in LAYOUT.items() if inner}
 
 
 def test_view_api_lists_exactly_the_endpoints_with_their_parameter_names(client):

@@ -11,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tests.helpers import ROOT, launch_chromium, open_app_page
-from ui.app import ANSWER, SECTIONS
+from ui.sections import ANSWER, SECTIONS
 
 # UPDATE_SCREENSHOTS=1 writes the README's pictures; otherwise they go to the test's temp folder.
 SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else None

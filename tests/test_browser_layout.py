@@ -6,7 +6,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.helpers import launch_chromium, open_app_page
 from tests.test_browser import open_tab
-from ui.app import ANSWER
+from ui.sections import ANSWER
 
 PICTURES = {  # tab -> the pictures on it that have a download button or could have a label chip
     "Generate": ["generate-output"],

@@ -16,6 +16,7 @@ from ui.protection.live_runs import LIVE_TRAINING
 from ui.protection.mcp_answers import mcp_answers_without_paths
 from ui.protection.request_limits import RequestLimits
 from ui.protection.session_limits import limit_calls_per_visitor
+from ui.sections import ANSWER, EXPLORE, HOW, IDS, TRAINING
 from ui.tabs import compare, generate, how_it_works, interpolate, latent_map, live, nearest, scores
 
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
@@ -49,15 +50,6 @@ PHONE_CSS = """
 """
 
 
-ANSWER, EXPLORE, TRAINING, HOW = "The answer", "Explore", "Training", "How it works"
-SECTIONS = {  # each top-level tab and the tabs inside it
-    ANSWER: (),
-    EXPLORE: ("Generate", "Interpolate", "Latent map", "Nearest images"),
-    TRAINING: ("Training scores", "Live training"),
-    HOW: (),
-}
-
-
 def header(ctx: Context) -> str:
     model = ctx.model
     # The source and the notice quote a folder, a repo or a file's content: text, never Markdown.
@@ -79,30 +71,30 @@ def build_demo(ctx: Context) -> gr.Blocks:
     # aside), and all of them at exit. The first images the tabs draw here are kept for good.
     with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo, ctx.outputs.kept_for_good():
         gr.Markdown(header(ctx))
-        # Four top-level tabs, so that a phone shows them all; the first answers the question the
-        # tutorial's readers come with. SECTIONS names them, for the tests and the screenshots.
-        # Each tab has the id a shareable link names it by (ui/links.py: /?view=generate&seed=42).
+        # Four top-level tabs (ui/sections.py), so that a phone shows them all; the first answers the
+        # question the tutorial's readers come with. Each tab has the id a shareable link names it by
+        # (ui/links.py: /?view=generate&seed=42).
         links = {}
         with gr.Tabs() as sections:
-            with gr.Tab(ANSWER, id="answer"):
+            with gr.Tab(ANSWER, id=IDS[ANSWER]):
                 links["answer"] = compare.build(ctx)
-            with gr.Tab(EXPLORE, id="explore"), gr.Tabs() as explore:
-                with gr.Tab("Generate", id="generate"):
+            with gr.Tab(EXPLORE, id=IDS[EXPLORE]), gr.Tabs() as explore:
+                with gr.Tab("Generate", id=IDS["Generate"]):
                     links["generate"] = generate.build(ctx)
-                with gr.Tab("Interpolate", id="interpolate"):
+                with gr.Tab("Interpolate", id=IDS["Interpolate"]):
                     links["interpolate"] = interpolate.build(ctx)
-                with gr.Tab("Latent map", id="latent-map"):
+                with gr.Tab("Latent map", id=IDS["Latent map"]):
                     latent_map.build(ctx)
-                with gr.Tab("Nearest images", id="nearest") as tab:
+                with gr.Tab("Nearest images", id=IDS["Nearest images"]) as tab:
                     links["nearest"] = nearest.build(ctx, tab)
-            with gr.Tab(TRAINING, id="training"), gr.Tabs() as training:
-                with gr.Tab("Training scores", id="scores"):
+            with gr.Tab(TRAINING, id=IDS[TRAINING]), gr.Tabs() as training:
+                with gr.Tab("Training scores", id=IDS["Training scores"]):
                     scores.build(ctx, demo)
-                with gr.Tab("Live training", id="live"):
+                with gr.Tab("Live training", id=IDS["Live training"]):
                     live.build(ctx)
-            with gr.Tab(HOW, id="how-it-works"):
+            with gr.Tab(HOW, id=IDS[HOW]):
                 how_it_works.build(ctx)
-        follow_links(demo, sections, {"explore": explore, "training": training}, links)
+        follow_links(demo, sections, {IDS[EXPLORE]: explore, IDS[TRAINING]: training}, links)
     # preprocess=False on every event: the raw values reach gan_core's own checks, so a string, a
     # NaN or an out-of-range number gets the same clear message from the UI and from any client.
     limit(demo, ctx)

@@ -14,18 +14,8 @@ from __future__ import annotations
 import gradio as gr
 
 from gan_core.demo.sampler import MAX_COUNT, check_fraction, check_seed, whole_number
+from ui.sections import VIEWS
 
-# view -> (its top-level tab, the tab inside it or None), by the tabs' ids.
-VIEWS = {
-    "answer": ("answer", None),
-    "generate": ("explore", "generate"),
-    "interpolate": ("explore", "interpolate"),
-    "latent-map": ("explore", "latent-map"),
-    "nearest": ("explore", "nearest"),
-    "scores": ("training", "scores"),
-    "live": ("training", "live"),
-    "how-it-works": ("how-it-works", None),
-}
 # What a link may set, and how each is read and checked (the endpoints' own checks).
 NUMBERS = {
     "seed": lambda text: check_seed(_number(text)),
