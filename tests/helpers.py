@@ -51,15 +51,15 @@ def write_tiny_mnist(data_dir: Path, train_count: int = 400, test_count: int = 1
 def run_script(
     *args: str, env: dict | None = None, timeout: float = 300, new_process: bool = False
 ) -> subprocess.CompletedProcess:
-    """Run a project script as a user would: `python SCRIPT ...` from the repo root. `train.py`
-    runs in this process (run_train) unless the test changes what is read on import (by
-    huggingface_hub or torch: read_at_call says which), runs it from a thread (the captured output
-    and the signal handlers are the whole process's), or asks for a new process."""
+    """Run a project script as a user would: `python SCRIPT ...` from the repo root. `train.py` and
+    `tools/deploy_space.py` run in this process (run_in_process) unless the test changes what is
+    read on import (by huggingface_hub or torch: read_at_call says which), runs it from a thread
+    (the captured output and the signal handlers are the whole process's), or asks for a new process."""
     on_main_thread = threading.current_thread() is threading.main_thread()
     changes = read_at_call(env, at_call=PUSH_READS_AT_CALL)
-    if args and args[0] == "train.py" and changes is not None and on_main_thread and not new_process:
+    if args and args[0] in IN_PROCESS_SCRIPTS and changes is not None and on_main_thread and not new_process:
         with environment(changes):
-            return run_train(*args)
+            return run_in_process(*args)
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout
@@ -106,25 +106,29 @@ def environment(changes: dict) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_train(*args: str) -> subprocess.CompletedProcess:
-    """`python train.py ARGS` run in this process: train.main(argv) with its output captured and its
+# The scripts a test may run in its own process, by the module that holds their main(argv).
+IN_PROCESS_SCRIPTS = {"train.py": "train", "tools/deploy_space.py": "tools.deploy_space"}
+
+
+def run_in_process(script: str, *argv: str) -> subprocess.CompletedProcess:
+    """`python SCRIPT ARGS` run in this process: its main(argv) with its output captured and its
     exit status returned as the process's would be (SystemExit's code; 1 and the traceback on stderr
     for an uncaught exception). The same parser and code as the script, without a new interpreter's
     3 s of imports. Signals, locks held by another process and the environment read at import need a
     real process: those tests use run_script or start_training."""
     # Here, not at the top: importing train.py mends the HF_HUB_* settings in os.environ, and
     # importing torch takes a second that the tests without training need not pay.
+    import importlib
+
     import torch
 
-    import train
-
-    argv = list(args[1:] if args and args[0] == "train.py" else args)
+    module = importlib.import_module(IN_PROCESS_SCRIPTS[script])
     stdout, stderr = StringIO(), StringIO()
-    sigterm = signal.getsignal(signal.SIGTERM)  # main() installs its own, as the script does
+    sigterm = signal.getsignal(signal.SIGTERM)  # train.py's main() installs its own, as the script does
     # fork_rng: fit() seeds the global generator, which a process would take with it when it ends.
     with chdir(ROOT), redirect_stdout(stdout), redirect_stderr(stderr), torch.random.fork_rng(devices=[]):
         try:
-            code = train.main(argv)
+            code = module.main(list(argv))
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
             if isinstance(exit_.code, str):
@@ -134,7 +138,7 @@ def run_train(*args: str) -> subprocess.CompletedProcess:
             code = 1
         finally:
             signal.signal(signal.SIGTERM, sigterm)
-    return subprocess.CompletedProcess(["train.py", *argv], code, stdout.getvalue(), stderr.getvalue())
+    return subprocess.CompletedProcess([script, *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
 def train_args(data_dir, out, *extra) -> list[str]:

@@ -15,17 +15,17 @@ from PIL import Image
 
 from gan_core.demo.sampler import Sampler
 from gan_core.runs.reading import read_generator
-from tests.helpers import ROOT, TOKEN, free_port, run_script, start_hub, stop, wait_for_port
+from tests.helpers import ROOT, TOKEN, free_port, run_script, stop, wait_for_port
 from tools.deploy_space import space_files
 
 SPACE = "tester/mnist-gan-space"
 
 
 @pytest.fixture(scope="module")
-def hub_env(tmp_path_factory):
-    process, url = start_hub(tmp_path_factory.mktemp("space-hub"))
-    yield {"HF_ENDPOINT": url, "HF_TOKEN": TOKEN, "HF_HOME": str(tmp_path_factory.mktemp("hf-home"))}
-    stop(process)
+def hub_env():
+    """The test Hub conftest.py serves for this process, and its user's token: the deploys run in
+    this process, as a push does (tools/deploy_space.py's main)."""
+    return {"HF_ENDPOINT": os.environ["HF_ENDPOINT"], "HF_TOKEN": TOKEN}
 
 
 def api(env) -> HfApi:
@@ -34,7 +34,8 @@ def api(env) -> HfApi:
 
 @pytest.fixture(scope="module")
 def deployed(hub_env):
-    result = run_script("tools/deploy_space.py", SPACE, env=hub_env)
+    # Once as a real process, as the README runs it: the script finds its packages from anywhere.
+    result = run_script("tools/deploy_space.py", SPACE, env=hub_env, new_process=True)
     assert result.returncode == 0, result.stderr
     assert f"{hub_env['HF_ENDPOINT']}/spaces/{SPACE}" in result.stdout
     return result

@@ -28,9 +28,18 @@ from gan_core.hub.timeouts import mended_hub_timeouts  # noqa: E402
 # huggingface_hub reads these as it is imported and stops at a bad one: mended before it is imported.
 os.environ.update(mended_hub_timeouts(os.environ))
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, constants  # noqa: E402
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, SpaceCard  # noqa: E402
 
-from gan_core.hub.client import PushError, bound_hub_calls, check_repo_id, commit_in_parts, explain_hub_error  # noqa: E402  # noqa: E402
+from gan_core.hub.client import (  # noqa: E402
+    PushError,
+    bound_hub_calls,
+    check_repo_id,
+    commit_in_parts,
+    explain_hub_error,
+    hub_api,
+    hub_endpoint,
+    hub_offline,
+)
 
 # What the Space runs, as patterns relative to the repository root (fnmatch: * spans folders).
 SPACE_PATTERNS = [
@@ -109,7 +118,7 @@ Use it from code with `gradio_client`, or as an MCP tool.
 def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
     """Create or update the Space `repo_id` from this repository; return its URL."""
     check_repo_id(repo_id)
-    if constants.HF_HUB_OFFLINE:
+    if hub_offline():
         raise PushError("offline mode is on (HF_HUB_OFFLINE is set), so nothing can be deployed")
     requirements = (root / "requirements.txt").read_text(encoding="utf-8")
     readme = (root / "README.md").read_text(encoding="utf-8")
@@ -119,7 +128,7 @@ def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
     }
     files = space_files(root)
     bound_hub_calls()
-    api = HfApi()
+    api = hub_api()
     try:
         api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
         operations: list = [
@@ -144,7 +153,7 @@ def deploy(repo_id: str, private: bool = False, root: Path = ROOT) -> str:
         commit_in_parts(api, repo_id, "space", operations, title, head)
     except Exception as error:
         raise explain_hub_error(error, repo_id, f"deploy the Space {repo_id}") from None
-    return f"{constants.ENDPOINT}/spaces/{repo_id}"
+    return f"{hub_endpoint()}/spaces/{repo_id}"
 
 
 def main(argv: list[str] | None = None) -> int:
