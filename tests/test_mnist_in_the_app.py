@@ -99,6 +99,12 @@ def test_a_run_nobody_watches_any_more_is_ended_and_small_data_sets_are_handled(
     child.wait(timeout=20)  # killed within stall_s of the first update left untaken, not at 60 s
     updates.close()
 
+    # A run past its hard cap (its time and a start-up margin, here none) is ended, and says why.
+    no_margin = LiveTrainer(lambda: tiny_data, start_timeout_s=0)
+    with pytest.raises(ValueError, match=r"live training stopped: it was not done 5 s after it started \("):
+        list(no_margin.run(LiveSettings.checked("tutorial", 5, 0)))  # its 5 s begin after torch's import
+    assert no_margin._child is None
+
     small = write_tiny_mnist(tmp_path / "ten", train_count=10, test_count=5)
     too_big = LiveTrainer(lambda: small).run(LiveSettings.checked("tutorial", 5, 0, batch_size=64))
     with pytest.raises(
