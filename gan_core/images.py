@@ -45,29 +45,35 @@ DIGIT_COLOURS = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
     (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
 )  # fmt: skip
-CAPTION_HEIGHT = 22  # pixels of caption under each row of an upscaled grid
+CAPTION_HEIGHT = 22  # pixels of caption under each row of an upscaled grid, in the default size
 CAPTION_FONT_SIZE = 15
 
 
-def caption_font() -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=CAPTION_FONT_SIZE)
+def caption_font(size: int = CAPTION_FONT_SIZE) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def caption_height(font_size: int) -> int:
+    """The band under each row for captions of font_size pixels (22 for the default 15)."""
+    return font_size + CAPTION_HEIGHT - CAPTION_FONT_SIZE
 
 
 def captioned_grid(
-    grid: Image.Image, captions: list[str], columns: int, scale: int, padding: int = 2
-) -> Image.Image:
+    grid: Image.Image, captions: list[str], columns: int, scale: int, padding: int = 2,
+    font_size: int = CAPTION_FONT_SIZE,
+) -> Image.Image:  # fmt: skip
     """A digit_grid(..., columns, scale, padding) with a line of text under each digit: the grid is
     cut between its rows and a caption band inserted below each, so no digit pixel is covered."""
-    cell, pad = (DIGIT_SIDE + padding) * scale, padding * scale
+    cell, pad, band = (DIGIT_SIDE + padding) * scale, padding * scale, caption_height(font_size)
     rows = math.ceil(len(captions) / columns)
-    out = Image.new("L", (grid.width, rows * (cell + CAPTION_HEIGHT) + pad))
-    draw, font = ImageDraw.Draw(out), caption_font()
+    out = Image.new("L", (grid.width, rows * (cell + band) + pad))
+    draw, font = ImageDraw.Draw(out), caption_font(font_size)
     for row in range(rows):
-        top = row * (cell + CAPTION_HEIGHT)
+        top = row * (cell + band)
         out.paste(grid.crop((0, row * cell, grid.width, row * cell + cell)), (0, top))
         for column, text in enumerate(captions[row * columns : (row + 1) * columns]):
             centre = pad + column * cell + DIGIT_SIDE * scale // 2
-            draw.text((centre, top + cell + CAPTION_HEIGHT // 2 - 2), text, fill=230, font=font, anchor="mm")
+            draw.text((centre, top + cell + band // 2 - 2), text, fill=230, font=font, anchor="mm")
     return out
 
 

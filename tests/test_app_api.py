@@ -374,18 +374,18 @@ def classifier_reading(latents: torch.Tensor) -> tuple[list[int], list[float]]:
 
 @pytest.mark.parametrize("count", [5, 16])
 def test_captions_say_what_the_classifier_reads_under_each_digit(client, count):
-    from gan_core.demo.digits import caption
-    from gan_core.images import CAPTION_HEIGHT, captioned_grid
+    from gan_core.demo.digits import CAPTION_SIZE, caption
+    from gan_core.images import captioned_grid
 
     plain = Image.open(client.predict(seed=42, count=count, api_name="/generate"))
     path = client.predict(seed=42, count=count, captions=True, api_name="/generate")
     assert path.endswith(f"mnist-gan_seed42_{count}_captioned.png")
     served = Image.open(path)
     rows, columns = math.ceil(count / 8), min(count, 8)
-    assert served.size == (plain.width, plain.height + rows * CAPTION_HEIGHT)
+    assert served.size == (plain.width, plain.height + rows * (CAPTION_SIZE + 7))
     labels, confidences = classifier_reading(seeded_noise(42, count, 64))
     expected = captioned_grid(plain, [caption(d, c) for d, c in zip(labels, confidences, strict=True)],
-                              columns=columns, scale=4)  # fmt: skip
+                              columns=columns, scale=4, font_size=CAPTION_SIZE)  # fmt: skip
     assert np.array_equal(np.asarray(served), np.asarray(expected))
     # Not the same caption everywhere: the first row of seed 42 reads as several different digits.
     assert len(set(labels[:8])) >= 4

@@ -195,10 +195,10 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
         ("Generate", "#generate-output img", "generate"),
         ("Interpolate", "#interpolate-output img", "interpolate"),
         ("Training scores", "#scores-plot img", "scores"),
-        ("Latent map", "#map-output img", None),
+        ("Latent map", "#map-output img", "latent-map"),
         (ANSWER, "#compare-improved img", "answer"),
-        ("Live training", "#live-start", None),
-        ("Nearest images", "#nearest-button", None),
+        ("Live training", "#live-start", "live-training"),
+        ("Nearest images", "#nearest-button", "nearest"),
         ("How it works", "#recipes-plot img", "how-it-works"),  # last: the checks below are of its plots
     ]:
         open_tab(phone, tab)
@@ -216,10 +216,11 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
                 "img => Math.min(img.clientWidth, img.clientHeight * img.naturalWidth / img.naturalHeight)"
             )
             assert drawn / frames >= 24, f"{drawn:.0f} px for {frames} frames"
-        if name:
-            phone.screenshot(
-                path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True
-            )
+        if tab == "Generate":
+            captions_are_readable(phone)
+        if tab == "Latent map":
+            a_buttons_answer_is_brought_into_view(phone, "#map-button", "#map-output")
+        phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
     # The plots keep a readable width and scroll sideways inside their box, from their left edge.
     plot_box = phone.locator("#recipes-plot").bounding_box()
     plot = phone.locator("#recipes-plot img").first.bounding_box()
@@ -228,6 +229,35 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
     # The sample grids are two to a row, each wide enough to tell the digits apart.
     assert phone.locator("#samples-gallery img").first.bounding_box()["width"] >= 140
     context.close()
+
+
+def captions_are_readable(phone) -> None:
+    """With captions on, the digits of the first caption stand at least 6.7 CSS px tall on the
+    phone: the height of digits in a 10-px font (two thirds of it). Measured in the served picture,
+    scaled as the page draws it."""
+    grid = phone.locator("#generate-output img").first
+    before = grid.get_attribute("src")
+    phone.locator("#captions-box input").check()
+    expect(grid).not_to_have_attribute("src", before, timeout=15_000)
+    natural_width, drawn_width = grid.evaluate("img => [img.naturalWidth, img.clientWidth]")
+    picture = np.asarray(
+        Image.open(io.BytesIO(phone.request.get(grid.get_attribute("src")).body())).convert("L")
+    )
+    cell = 4 * 30  # the default grid: 8 digits a row, 28 px and 2 px of padding, drawn 4 times over
+    band = picture[cell : cell + 60, 8:cell]  # below the first digit's cell, as far as the next row
+    lit_rows = np.flatnonzero((band > 128).any(axis=1))
+    lit_rows = lit_rows[lit_rows < lit_rows[0] + 40]  # the first caption's line only
+    glyph_height = (lit_rows[-1] - lit_rows[0] + 1) * drawn_width / natural_width
+    assert glyph_height >= 6.7, f"captions {glyph_height:.1f} CSS px tall on a phone"
+    phone.locator("#captions-box input").uncheck()
+
+
+def a_buttons_answer_is_brought_into_view(phone, button: str, answer: str) -> None:
+    """A button at the bottom of the screen, its answer below the fold: a click shows the answer."""
+    phone.locator(button).evaluate("button => button.scrollIntoView({block: 'end'})")
+    expect(phone.locator(answer)).not_to_be_in_viewport(ratio=0.9)
+    phone.locator(button).click()
+    expect(phone.locator(answer)).to_be_in_viewport(ratio=0.9, timeout=15_000)
 
 
 def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_path):

@@ -1,6 +1,9 @@
-"""Pieces more than one tab uses: the model choice, the fixed figures, the names of the files."""
+"""Pieces more than one tab uses: the model choice, the fixed figures, the names of the files, and
+the scroll that shows a button's answer."""
 
 from __future__ import annotations
+
+import json
 
 import gradio as gr
 from gradio.components.plot import PlotData
@@ -27,3 +30,11 @@ def fixed_plot(ctx: Context, make, *inputs) -> PlotData | None:
 def file_name(model: str, rest: str) -> str:
     """Download names: the served model's as before, the tutorial's marked as such."""
     return f"mnist-gan{'-tutorial' if model == 'tutorial' else ''}_{rest}"
+
+
+def shows_its_answer(button: gr.Button, answer_id: str) -> None:
+    """A click scrolls the element its answer goes to into view, in the browser and at once (the
+    answer's progress shows there while it is drawn). On a phone the answer is often below the
+    fold; "nearest" scrolls only as far as needed, so on a desktop that shows it already nothing moves."""
+    scroll = f"document.getElementById({json.dumps(answer_id)})?.scrollIntoView({{block: 'nearest'}})"
+    button.click(None, None, None, js=f"() => {{ {scroll}; }}", queue=False, api_visibility="private")

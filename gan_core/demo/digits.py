@@ -19,6 +19,9 @@ from gan_core.messages import shown
 from gan_core.training.quality import MnistClassifier, load_classifier
 
 DRAWS = 1024  # latents read per request: about 0.1 s on 2 CPU cores, enough for a rare digit
+# A grid's captions, in pixels of its 120-px cells. A 390-px phone draws an 8-column grid 324 px
+# wide, a third of its size: 32 px is 10.7 px there (15 was 5), and "7 · 100%" still fits a cell.
+CAPTION_SIZE = 32
 
 
 @dataclass
@@ -74,7 +77,8 @@ class DigitReader:
         grid = digit_grid(images, columns=min(count, 8), scale=GRID_SCALE)  # generate()'s grid, drawn once
         confidence, label = self.read(images)
         captions = [caption(d, c) for d, c in zip(label.tolist(), confidence.tolist(), strict=True)]
-        return captioned_grid(grid, captions, columns=min(count, 8), scale=GRID_SCALE)
+        return captioned_grid(grid, captions, columns=min(count, 8), scale=GRID_SCALE,
+                              font_size=CAPTION_SIZE)  # fmt: skip
 
     def tinted_map(self, seed_a, seed_b, seed_c, seed_d, size):
         """Sampler.latent_map with each cell coloured by the digit the classifier reads there."""

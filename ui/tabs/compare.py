@@ -11,7 +11,7 @@ from gan_core.demo.sampler import MAX_COUNT
 from gan_core.latent import MAX_SEED
 from gan_core.runs.plots import digit_histograms_figure, recipes_figure
 from ui.calls import shown_to_user
-from ui.components import fixed_plot
+from ui.components import fixed_plot, shows_its_answer
 from ui.context import Context
 from ui.tabs import generate
 
@@ -64,6 +64,7 @@ def build(ctx: Context) -> dict:
                     )
                 )
     button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
+    shows_its_answer(button, "compare-improved")
     # Redrawn as the visitor changes either control, as on every tab.
     gr.on([seed.input, count.input], compare, [seed, count], grids, api_visibility="private",
           preprocess=False, trigger_mode="always_last")  # fmt: skip

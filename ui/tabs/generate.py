@@ -10,7 +10,7 @@ from gan_core.demo.sampler import MAX_COUNT, check_switch
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
-from ui.components import file_name, model_choice
+from ui.components import file_name, model_choice, shows_its_answer
 from ui.context import Context
 
 
@@ -89,6 +89,7 @@ def build(ctx: Context) -> dict:
     )
     generate_inputs = [seed, count, generate_model, captions]
     generate_button.click(generate, generate_inputs, grid, api_name="generate", preprocess=False)
+    shows_its_answer(generate_button, "generate-output")
     # One rule on every tab: a control redraws as the visitor changes it (the last change wins when
     # they come faster than the drawing). Values set for the visitor (an example, the dice, a shared
     # link) draw once all are set, so a picture never shows half of them.
@@ -113,6 +114,7 @@ def build(ctx: Context) -> dict:
             label="found", show_label=False, type="filepath", buttons=["download"], elem_id="find-output"
         )
         found_text = gr.Markdown(label="what it found", elem_id="find-text")
+        shows_its_answer(find_button, "find-output")
         find_button.click(
             find_digit,
             [wanted, count, seed, generate_model],

@@ -10,7 +10,7 @@ from gan_core.demo.sampler import MAX_FRAMES, MIN_FRAMES
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED, METHODS
 from ui.calls import shown_to_user
-from ui.components import file_name, model_choice
+from ui.components import file_name, model_choice, shows_its_answer
 from ui.context import Context
 from ui.tabs import nearest
 
@@ -105,6 +105,7 @@ def build(ctx: Context) -> dict:
         value=first_gif, label="animated GIF", type="filepath", buttons=["download"], elem_id="strip-gif"
     )
     strip_inputs = [seed_a, seed_b, frames, method, interpolate_model]
+    shows_its_answer(strip_button, "strip-output")
     strip_button.click(
         interpolation_strip, strip_inputs, [strip, gif], api_name="interpolation_strip", preprocess=False
     )
@@ -125,6 +126,7 @@ def build(ctx: Context) -> dict:
                 interactive=ctx.nearest.configured,  # without MNIST, as on its own tab
             )
         frame_image, frame_sentence, frame_table = nearest.outputs_row("frame-nearest")
+        shows_its_answer(frame_button, "frame-nearest-output")
         frame_button.click(
             nearest_frame,
             [seed_a, seed_b, t, method, frame_k, interpolate_model],

@@ -8,7 +8,7 @@ from gan_core.demo.sampler import MAX_MAP, MIN_MAP, check_switch
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
-from ui.components import file_name, model_choice
+from ui.components import file_name, model_choice, shows_its_answer
 from ui.context import Context
 
 MAP_CORNERS = (3, 4, 9, 15)  # a 1, a 0, a 6 and a 7: the 8x8 map between them holds all ten
@@ -79,6 +79,7 @@ def build(ctx: Context) -> None:
     )
     map_inputs = [*corners, size, map_model, tint]
     map_button.click(latent_grid, map_inputs, latent_map, api_name="latent_grid", preprocess=False)
+    shows_its_answer(map_button, "map-output")
     # Redrawn as the visitor changes any control, as on every tab.
     gr.on([control.input for control in map_inputs], latent_grid, map_inputs, latent_map,
           api_visibility="private", preprocess=False, trigger_mode="always_last")  # fmt: skip

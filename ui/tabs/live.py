@@ -25,6 +25,7 @@ from gan_core.demo.nearest import HOW_TO_ENABLE
 from gan_core.latent import MAX_SEED
 from gan_core.runs.plots import scores_figure
 from ui.calls import shown_to_user
+from ui.components import shows_its_answer
 from ui.context import Context
 from ui.protection.live_runs import LIVE_TRAINING, STOPPED
 
@@ -156,3 +157,4 @@ def build(ctx: Context) -> None:
     )
     # Not cancels=[run]: the run ends itself on the Stop, and says "stopped" with what it drew kept.
     stop.click(ctx.live_runs.stop, None, status, api_visibility="private")
+    shows_its_answer(start, "live-status")  # the status line, then the grid and the curves under it

@@ -10,7 +10,7 @@ from gan_core.demo.sampler import MAX_COUNT, whole_number
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
-from ui.components import model_choice
+from ui.components import model_choice, shows_its_answer
 from ui.context import Context
 
 INTRO = (
@@ -110,6 +110,7 @@ def build(ctx: Context, tab: gr.Tab) -> dict:
     button = gr.Button("Find the nearest training images", variant="primary", elem_id="nearest-button",
                        interactive=ctx.nearest.configured)  # fmt: skip
     image, sentence, table = outputs_row("nearest")
+    shows_its_answer(button, "nearest-output")
     button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
                  preprocess=False).then(status, None, shown_status, api_visibility="private")  # fmt: skip
     tab.select(status, None, shown_status, api_visibility="private")

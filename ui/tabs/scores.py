@@ -14,7 +14,7 @@ from gan_core.runs.layout import nearest_sample_epoch
 from gan_core.runs.plots import quality_figure, scores_figure
 from gan_core.runs.report import TABLE_HEADERS, evenly_spread, quality_summary, score_table, training_summary
 from ui.calls import shown_to_user
-from ui.components import fixed_plot
+from ui.components import fixed_plot, shows_its_answer
 from ui.context import Context
 
 log = logging.getLogger("mnist_gan_app")
@@ -126,5 +126,6 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         elem_id="film-output",
     )
     film_button.click(training_film, None, film, api_name="training_film")
+    shows_its_answer(film_button, "film-output")
     table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
     demo.load(training_scores, None, table, api_name="training_scores")
