@@ -216,11 +216,11 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
                 "img => Math.min(img.clientWidth, img.clientHeight * img.naturalWidth / img.naturalHeight)"
             )
             assert drawn / frames >= 24, f"{drawn:.0f} px for {frames} frames"
+        phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
         if tab == "Generate":
             captions_are_readable(phone)
         if tab == "Latent map":
             a_buttons_answer_is_brought_into_view(phone, "#map-button", "#map-output")
-        phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
     # The plots keep a readable width and scroll sideways inside their box, from their left edge.
     plot_box = phone.locator("#recipes-plot").bounding_box()
     plot = phone.locator("#recipes-plot img").first.bounding_box()
