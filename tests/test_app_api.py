@@ -31,6 +31,7 @@ ENDPOINTS = {
     "/nearest": ["seed", "index", "k", "model"],
     "/nearest_frame": ["seed_a", "seed_b", "t", "method", "k", "model"],
     "/train_live": ["recipe", "seconds", "seed", "lr", "batch_size"],
+    "/race": ["seconds", "seed"],
 }
 
 

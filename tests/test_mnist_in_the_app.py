@@ -105,6 +105,16 @@ def test_a_run_nobody_watches_any_more_is_ended_and_small_data_sets_are_handled(
         list(no_margin.run(LiveSettings.checked("tutorial", 5, 0)))  # its 5 s begin after torch's import
     assert no_margin._child is None
 
+    # A race whose one run fails ends the other at once, and says why the first ended.
+    from gan_core.demo.race import run_race
+
+    settings = {"tutorial": LiveSettings.checked("tutorial", 60, 0, batch_size=512),
+                "improved": LiveSettings.checked("improved", 60, 0)}  # fmt: skip
+    began = time.monotonic()
+    with pytest.raises(ValueError, match="batch_size 512 is more than the 400 training images"):
+        list(run_race(lambda: tiny_data, settings))
+    assert time.monotonic() - began < 60  # not at the end of the other's 60 s
+
     small = write_tiny_mnist(tmp_path / "ten", train_count=10, test_count=5)
     too_big = LiveTrainer(lambda: small).run(LiveSettings.checked("tutorial", 5, 0, batch_size=64))
     with pytest.raises(

@@ -141,6 +141,7 @@ def test_without_mnist_both_tabs_say_how_to_enable_them(client_without_mnist):
     for call in (
         lambda: client_without_mnist.predict(seed=1, index=0, k=3, api_name="/nearest"),
         lambda: client_without_mnist.predict(recipe="tutorial", seconds=5, seed=0, api_name="/train_live"),
+        lambda: client_without_mnist.predict(seconds=5, seed=0, api_name="/race"),
     ):
         with pytest.raises(Exception, match="This needs the MNIST training images"):
             call()

@@ -1,5 +1,5 @@
-"""The README's screenshots of the two tabs that need the real MNIST: Nearest images and Live
-training (the browser tests run them on a tiny data set, whose pictures would mislead).
+"""The README's screenshots of what needs the real MNIST: Nearest images, Live training and the
+race under the answer (the browser tests run them on a tiny data set, whose pictures would mislead).
 
     python tools/mnist_screenshots.py --mnist ../shared/data
 """
@@ -42,6 +42,10 @@ def main() -> None:
             page.locator("#live-start").click()
             expect(page.locator("#live-status")).to_contain_text("done", timeout=90_000)
             page.screenshot(path=str(ROOT / "docs" / "screenshot-live-training.png"), full_page=True)
+            open_tab(page, "The answer")
+            page.locator("#race-start").click()  # its default: 30 s
+            expect(page.locator("#race-status")).to_contain_text("done", timeout=120_000)
+            page.locator("#race").screenshot(path=str(ROOT / "docs" / "screenshot-race.png"))
             browser.close()
     finally:
         stop(process)

@@ -17,7 +17,7 @@ from ui.protection.mcp_answers import mcp_answers_without_paths
 from ui.protection.request_limits import RequestLimits
 from ui.protection.session_limits import limit_calls_per_visitor
 from ui.sections import ANSWER, EXPLORE, HOW, IDS, TRAINING
-from ui.tabs import compare, generate, how_it_works, interpolate, latent_map, live, nearest, scores
+from ui.tabs import compare, generate, how_it_works, interpolate, latent_map, live, nearest, race, scores
 
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -34,15 +34,17 @@ PHONE_CSS = """
   max-height: none !important; height: auto !important; overflow: visible !important;
 }
 @media (max-width: 640px) {
-  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot, #live-plot {
+  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot, #live-plot,
+  #race-plot {
     overflow-x: auto !important;
   }
   #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib,
-  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib, #live-plot .matplotlib {
+  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib, #live-plot .matplotlib,
+  #race-plot .matplotlib {
     justify-content: flex-start; align-items: flex-start;
   }
   #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
-  #compare-digits-plot img, #live-plot img { min-width: 720px; }
+  #compare-digits-plot img, #live-plot img, #race-plot img { min-width: 720px; }
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
   /* The four top-level tabs fit a phone's width: none hides behind a "More tabs" menu. */
   .tab-container button { padding-left: 7px !important; padding-right: 7px !important; }
@@ -78,6 +80,7 @@ def build_demo(ctx: Context) -> gr.Blocks:
         with gr.Tabs() as sections:
             with gr.Tab(ANSWER, id=IDS[ANSWER]):
                 links["answer"] = compare.build(ctx)
+                race.build(ctx)
             with gr.Tab(EXPLORE, id=IDS[EXPLORE]), gr.Tabs() as explore:
                 with gr.Tab("Generate", id=IDS["Generate"]):
                     links["generate"] = generate.build(ctx)
