@@ -168,6 +168,14 @@ def test_in_the_browser_the_race_shows_both_runs_under_the_answer(app):
         expect(status).to_contain_text("done after 5 of 5 s", timeout=90_000)
         for element in ("#race-tutorial img", "#race-improved img", "#race-plot img"):
             expect(page.locator(element).first).to_be_visible()
+        # Its Stop, while both train: "stopped", and both children end.
+        seconds.fill("60")
+        seconds.press("Enter")
+        page.locator("#race-start").click()
+        expect(status).to_contain_text("racing", timeout=90_000)
+        page.locator("#race-stop").click()
+        expect(status).to_contain_text("stopped after", timeout=30_000)
+        assert no_live_run_after(process, 10) < 10
         assert page.get_by_text("Error", exact=True).count() == 0
         browser.close()
     assert no_live_run_after(process, 10) < 10

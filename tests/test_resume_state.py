@@ -232,3 +232,19 @@ def test_a_state_carrying_python_objects_is_refused_unread(tmp_path):
         match=r"training_state.pt is damaged and cannot be resumed from \(.*Weights only load failed",
     ):
         read_training_state(tmp_path)
+
+
+def test_the_resume_snapshot_is_a_copy_that_training_goes_on_without(tmp_path):
+    # The epoch writer saves it on a thread while the next epoch trains: a snapshot that shared
+    # its tensors with the networks would save weights of a later step than its epoch's.
+    torch.manual_seed(0)
+    state = build_state(config(), CPU)
+    snapshot = resume_state(state, 1, CPU)
+    saved = {name: tensor.clone() for name, tensor in snapshot["generator"].items()}
+    with torch.no_grad():
+        for parameter in [*state.generator.parameters(), *state.discriminator.parameters()]:
+            parameter.add_(1.0)
+    assert all(torch.equal(snapshot["generator"][name], tensor) for name, tensor in saved.items())
+    assert not torch.equal(
+        snapshot["generator"][next(iter(saved))], state.generator.state_dict()[next(iter(saved))]
+    )

@@ -27,9 +27,10 @@ INTRO = (
 
 
 def race_line(state: str, last: dict[str, LiveUpdate], seconds: int) -> str:
+    shown = [(recipe, last[recipe]) for recipe in RECIPES if recipe in last]
     runs = "; ".join(
         f"{recipe}: step {update.step:,}, D(x) = {update.d_x:.3f}, D(G(z)) = {update.d_g_z:.3f}"
-        for recipe, update in sorted(last.items(), key=lambda item: list(RECIPES).index(item[0]))
+        for recipe, update in shown
     )
     elapsed = max((update.seconds for update in last.values()), default=0)
     return f"**{state}** after {elapsed:.0f} of {seconds} s. {runs or 'Starting both runs…'}"
@@ -38,9 +39,8 @@ def race_line(state: str, last: dict[str, LiveUpdate], seconds: int) -> str:
 def race_numbers(state: str, last: dict[str, LiveUpdate], seed: int) -> dict:
     """The race's numbers as data, for code: each recipe's last update in figures."""
     fields = ("step", "epoch", "seconds", "steps_per_second", "d_x", "d_g_z", "d_loss", "g_loss")
-    runs = {
-        recipe: {name: round(getattr(update, name), 4) for name in fields} for recipe, update in last.items()
-    }
+    runs = {recipe: {name: round(getattr(last[recipe], name), 4) for name in fields}
+            for recipe in RECIPES if recipe in last}  # fmt: skip
     return {"state": state, "seed": seed, **runs}
 
 
