@@ -8,6 +8,7 @@ import os
 import stat
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from safetensors import safe_open
@@ -159,6 +160,20 @@ def test_an_epoch_without_samples_writes_no_grid(tmp_path):
     _, state, history = state_and_history()
     write_epoch(tmp_path, record_epoch(state, history, row(1), None, CPU), HistoryFiles(tmp_path, history))
     assert not sample_path(tmp_path, 1).exists() and (tmp_path / MODEL_FILE).exists()
+
+
+def test_only_the_first_grid_makes_the_samples_folder(tmp_path):
+    # A user who removes samples/ between two grids gets the run stopped (the write fails and the
+    # writer says the folder went), not a new samples/ holding the later grids alone.
+    _, state, history = state_and_history()
+    files, noise = HistoryFiles(tmp_path, history), torch.randn(64, 4)
+    write_epoch(tmp_path, record_epoch(state, history, row(1), noise, CPU), files)
+    assert sample_path(tmp_path, 1).is_file()
+    sample_path(tmp_path, 1).unlink()
+    sample_path(tmp_path, 1).parent.rmdir()
+    with pytest.raises(FileNotFoundError):
+        write_epoch(tmp_path, record_epoch(state, history, row(2), noise, CPU), files, first_grid=False)
+    assert not sample_path(tmp_path, 2).parent.exists()
 
 
 def test_the_first_checkpoint_resumes_at_epoch_0(tmp_path):

@@ -171,13 +171,15 @@ class HistoryFiles:
         self.journal_rows += 1
 
 
-def write_epoch(run_dir: Path, record: dict, history_files: HistoryFiles) -> None:
+def write_epoch(run_dir: Path, record: dict, history_files: HistoryFiles, first_grid: bool = True) -> None:
     """The epoch's files. training_state.pt goes last: until it is renamed into place,
-    --resume continues from the previous epoch. No write makes the run directory again."""
+    --resume continues from the previous epoch. No write makes the run directory again, and only a
+    run's first grid makes its samples folder: one removed later stays removed (the write fails)."""
     epoch, resume = record["epoch"], record["resume"]
     write = lambda path, data: atomic_write_bytes(path, data, make_folders=False)
     if record["samples"] is not None:
-        (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)  # not its parents: a removed run stays removed
+        if first_grid:
+            (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)  # not its parents: a removed run stays removed
         write(sample_path(run_dir, epoch), png_bytes(digit_grid(record["samples"], columns=8)))
     stamp = {"epoch": str(epoch)}
     if resume["ema"] is not None:
@@ -249,7 +251,8 @@ class EpochWriter:
     def _write(self, record: dict) -> None:
         self.check_folder()
         try:
-            write_epoch(self.run_dir, record, self.history_files)
+            # Removed between the check above and this write, the samples folder is not made again.
+            write_epoch(self.run_dir, record, self.history_files, first_grid=self.samples is None)
         except FileNotFoundError:
             self.check_folder()  # removed while these files were written: say so
             raise
