@@ -40,6 +40,18 @@ def digit_grid(
     return upscale(Image.fromarray(canvas, mode="L"), scale)
 
 
+def grid_index_at(x: int, y: int, columns: int, scale: int, padding: int = 2, band: int = 0) -> int | None:
+    """Which digit of a digit_grid(..., columns, scale, padding) is drawn at pixel (x, y): its index
+    along the rows, or None on the padding between digits. `band`: the caption band under each row
+    of a captioned_grid of it (a caption is not its digit either)."""
+    cell, pad, side = (DIGIT_SIDE + padding) * scale, padding * scale, DIGIT_SIDE * scale
+    column, across = divmod(x - pad, cell)
+    row, down = divmod(y - pad, cell + band)
+    if x < pad or y < pad or across >= side or down >= side or column >= columns:
+        return None
+    return row * columns + column
+
+
 # One colour per digit (matplotlib's tab10, told apart by most colour-blind eyes too), 0 to 9.
 DIGIT_COLOURS = (
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -10,6 +11,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
+from gan_core.demo.digits import CAPTION_SIZE, caption
+from gan_core.images import caption_height
+from gan_core.latent import seeded_noise
 from tests.helpers import ROOT, launch_chromium, open_app_page
 from ui.sections import ANSWER, SECTIONS
 
@@ -396,3 +400,34 @@ def test_a_shared_link_opens_its_view_with_its_numbers(page, app_url):
     expect(linked.get_by_text("seed must be between 0 and 2147483647, got -5").first).to_be_visible()
     expect(linked.get_by_label("seed", exact=True).filter(visible=True).first).to_have_value("42")
     linked.close()
+
+
+@pytest.mark.parametrize("captions", [False, True])
+def test_a_click_on_a_digit_shows_it_with_the_classifiers_reading_and_a_link_to_its_neighbours(
+    page, app_url, captions
+):
+    from tests.test_app_api import classifier_reading
+
+    fresh = open_app_page(page.context.browser, app_url)  # seed 42 and 16 digits, whatever ran before
+    open_tab(fresh, "Generate")
+    grid = fresh.locator("#generate-output img").first
+    if captions:
+        fresh.locator("#captions-box input").check()
+        expect(grid).to_have_attribute("src", re.compile("captioned"), timeout=15_000)
+    box, natural_width = grid.bounding_box(), grid.evaluate("img => img.naturalWidth")
+    shown = box["width"] / natural_width  # the grid is drawn scaled to the page
+    band = caption_height(CAPTION_SIZE) if captions else 0  # the captions under each row of 120-px cells
+    index = 9  # second row, second column: a caption band above it must not shift the click
+    x, y = 8 + 1 * 120 + 56, 8 + 1 * (120 + band) + 56
+    fresh.mouse.click(box["x"] + x * shown, box["y"] + y * shown)
+    labels, confidences = classifier_reading(seeded_noise(42, 16, 64))
+    text = fresh.locator("#digit-text")
+    expect(text).to_contain_text(f"Digit {index} of seed 42 (improved)", timeout=15_000)
+    expect(text).to_contain_text(caption(labels[index], confidences[index]))
+    expect(fresh.locator("#digit-view img").first).to_be_visible()
+    # Its link opens the app on its nearest training images, with its seed and index set.
+    link = fresh.locator("#digit-text a").get_attribute("href")
+    assert link.endswith("?view=nearest&seed=42&index=9"), link
+    fresh.goto(app_url + "?view=nearest&seed=42&index=9")
+    expect(fresh.locator("#nearest-seed input")).to_have_value("42", timeout=30_000)
+    fresh.close()

@@ -17,7 +17,7 @@ from ui.tabs import generate
 
 
 def endpoints(ctx: Context):
-    draw, _ = generate.endpoints(ctx)
+    draw, *_ = generate.endpoints(ctx)
 
     @shown_to_user
     def compare(seed, count):

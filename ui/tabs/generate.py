@@ -6,8 +6,9 @@ import random
 
 import gradio as gr
 
-from gan_core.demo.sampler import MAX_COUNT, check_switch
-from gan_core.images import png_bytes
+from gan_core.demo.digits import CAPTION_SIZE, caption
+from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, check_switch, whole_number
+from gan_core.images import caption_height, digit_grid, grid_index_at, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import file_name, model_choice, shows_its_answer
@@ -56,7 +57,29 @@ def endpoints(ctx: Context):
         name = file_name(model, f"digit{digit}_seed{seed}_{count}.png")
         return ctx.outputs.write(png_bytes(found.grid), name), found.summary()
 
-    return generate, find_digit
+    def inspect_digit(seed, count, model, captions, click: gr.SelectData):
+        """A click on the grid: the digit under it, enlarged, with what the classifier reads there
+        and links to its nearest training images and to this very digit. A click between digits
+        changes nothing."""
+        seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)
+        band = caption_height(CAPTION_SIZE) if captions is True else 0
+        x, y = click.index
+        index = grid_index_at(x, y, columns=min(count, 8), scale=GRID_SCALE, band=band)
+        if index is None or index >= count:
+            return gr.skip(), gr.skip()
+        digit = ctx.sampler_for(model).digit(seed, index)
+        confidence, label = ctx.readers[model].read(digit[None])
+        picture = ctx.outputs.write(png_bytes(digit_grid(digit[None], columns=1, scale=8, padding=0)),
+                                    file_name(model, f"seed{seed}_digit{index}.png"))  # fmt: skip
+        link = f"?view=nearest&seed={seed}&index={index}"
+        text = (
+            f"**Digit {index} of seed {seed}** ({model}): an MNIST classifier reads "
+            f"`{caption(int(label), float(confidence))}` there. [Its nearest training images]({link}) · "
+            f"share this digit: `{link}`"
+        )
+        return gr.Image(value=picture, visible=True), text
+
+    return generate, find_digit, inspect_digit
 
 
 def random_seed():
@@ -64,7 +87,7 @@ def random_seed():
 
 
 def build(ctx: Context) -> dict:
-    generate, find_digit = endpoints(ctx)
+    generate, find_digit, inspect_digit = endpoints(ctx)
     with gr.Row():
         seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3)
         dice = gr.Button("🎲 random seed", scale=1)
@@ -87,7 +110,16 @@ def build(ctx: Context) -> dict:
         buttons=["download"],
         elem_id="generate-output",
     )
+    # Click a digit: it shows beside what the classifier reads there, with a link to its neighbours.
+    with gr.Row(equal_height=False):
+        clicked = gr.Image(label="the digit clicked", type="filepath", visible=False, scale=1,
+                           show_label=False, buttons=["download"], elem_id="digit-view")  # fmt: skip
+        clicked_text = gr.Markdown("Click a digit to see it up close, what a classifier reads there, and its "
+                                   "nearest training images.", elem_id="digit-text")  # fmt: skip
     generate_inputs = [seed, count, generate_model, captions]
+    grid.select(
+        inspect_digit, generate_inputs, [clicked, clicked_text], api_visibility="private", preprocess=False
+    )
     generate_button.click(generate, generate_inputs, grid, api_name="generate", preprocess=False)
     shows_its_answer(generate_button, "generate-output")
     # One rule on every tab: a control redraws as the visitor changes it (the last change wins when
