@@ -164,8 +164,9 @@ class LiveTrainer:
     A run nobody reads is not started (FIRST_READER_S), and ended once nobody has read it for
     stall_s."""
 
-    def __init__(self, data_folder: Callable[[], Path], stall_s: float = STALL_S, first_reader_s: float =
-                 FIRST_READER_S, start_timeout_s: float = START_TIMEOUT_S):  # fmt: skip
+    def __init__(self, data_folder: Callable[[], Path], stall_s: float = STALL_S,
+                 first_reader_s: float = FIRST_READER_S,
+                 start_timeout_s: float = START_TIMEOUT_S):  # fmt: skip
         self.data_folder = data_folder  # the MNIST folder, or a ValueError saying why there is none yet
         self.stall_s, self.first_reader_s, self.start_timeout_s = stall_s, first_reader_s, start_timeout_s
         self._lock = threading.Lock()
