@@ -15,7 +15,7 @@ from safetensors import safe_open
 
 from gan_core.config import TrainConfig
 from gan_core.images import to_uint8_digits
-from gan_core.runs.checkpoint import read_resume_state, read_training_state
+from gan_core.runs.checkpoint import RunDirectoryLost, read_resume_state, read_training_state
 from gan_core.runs.layout import (
     CONFIG_FILE,
     DISCRIMINATOR_FILE,
@@ -29,6 +29,7 @@ from gan_core.runs.layout import (
 from gan_core.runs.writer import (
     JOURNAL_SHARE,
     REWRITE_ROWS,
+    EpochWriter,
     HistoryFiles,
     record_epoch,
     write_epoch,
@@ -174,6 +175,23 @@ def test_only_the_first_grid_makes_the_samples_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_epoch(tmp_path, record_epoch(state, history, row(2), noise, CPU), files, first_grid=False)
     assert not sample_path(tmp_path, 2).parent.exists()
+
+
+def test_grids_removed_while_the_run_trained_are_named_when_it_ends(tmp_path):
+    _, state, history = state_and_history()
+    writer, noise = EpochWriter(tmp_path, history), torch.randn(64, 4)
+    for epoch in range(1, 7):
+        writer.submit(record_epoch(state, history, row(epoch), noise, CPU))
+    writer.wait()
+    for epoch in (1, 2, 4, 5, 6):  # five of the six; the folder itself stays
+        sample_path(tmp_path, epoch).unlink()
+    with pytest.raises(RunDirectoryLost) as lost:
+        writer.close()
+    assert str(lost.value).startswith(
+        "sample grids of this run were removed while it trained (epoch_0001.png, epoch_0002.png, "
+        f"epoch_0004.png and 2 more in {tmp_path / 'samples'}); the weights of those epochs are gone"
+    )
+    assert sample_path(tmp_path, 3).is_file() and read_training_state(tmp_path)["epoch"] == 6
 
 
 def test_the_first_checkpoint_resumes_at_epoch_0(tmp_path):
