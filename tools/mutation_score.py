@@ -1,6 +1,6 @@
 """The mutation score of the code whose bugs are silent, with mutmut (configured in pyproject.toml).
 
-    python tools/mutation_score.py            # run mutmut (about an hour on 2 cores), then report
+    python tools/mutation_score.py            # run mutmut over the whole scope (about 3 hours on 2 cores)
     python tools/mutation_score.py --report   # report the results of the last run only
     python tools/mutation_score.py --sample 400 --seed 0   # a random sample of the scope, then report
 
