@@ -414,12 +414,18 @@ def test_a_click_on_a_digit_shows_it_with_the_classifiers_reading_and_a_link_to_
     if captions:
         fresh.locator("#captions-box input").check()
         expect(grid).to_have_attribute("src", re.compile("captioned"), timeout=15_000)
-    box, natural_width = grid.bounding_box(), grid.evaluate("img => img.naturalWidth")
-    shown = box["width"] / natural_width  # the grid is drawn scaled to the page
+    # Once the picture is decoded and laid out (on a busy machine it may still be loading): how
+    # large it is drawn, and where inside its element (object-fit keeps its proportions).
+    natural_width, natural_height, width, height = grid.evaluate(
+        "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight, img.clientWidth, "
+        "img.clientHeight])"
+    )
+    shown = min(width / natural_width, height / natural_height)
+    left, top = (width - natural_width * shown) / 2, (height - natural_height * shown) / 2
     band = caption_height(CAPTION_SIZE) if captions else 0  # the captions under each row of 120-px cells
     index = 9  # second row, second column: a caption band above it must not shift the click
     x, y = 8 + 1 * 120 + 56, 8 + 1 * (120 + band) + 56
-    fresh.mouse.click(box["x"] + x * shown, box["y"] + y * shown)
+    grid.click(position={"x": left + x * shown, "y": top + y * shown})
     labels, confidences = classifier_reading(seeded_noise(42, 16, 64))
     text = fresh.locator("#digit-text")
     expect(text).to_contain_text(f"Digit {index} of seed 42 (improved)", timeout=15_000)
