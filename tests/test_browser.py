@@ -141,7 +141,7 @@ def test_training_scores_tab_renders_the_plot_and_the_table(page, tmp_path):
     open_tab(page, "Training scores")
     plot = page.locator("#scores-plot img").first
     expect(plot).to_be_visible(timeout=15_000)
-    assert plot.evaluate("img => img.naturalWidth") > 500
+    assert plot.evaluate("img => img.decode().then(() => img.naturalWidth)") > 500
     expect(page.get_by_text("Trained 300 epochs")).to_be_visible()
     film = page.locator("#film-output img").first
     expect(film).to_be_visible()
@@ -217,7 +217,8 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
             strip = phone.locator("#strip-output img").first
             expect(strip).to_be_visible()
             drawn = strip.evaluate(
-                "img => Math.min(img.clientWidth, img.clientHeight * img.naturalWidth / img.naturalHeight)"
+                "img => img.decode().then(() => "
+                "Math.min(img.clientWidth, img.clientHeight * img.naturalWidth / img.naturalHeight))"
             )
             assert drawn / frames >= 24, f"{drawn:.0f} px for {frames} frames"
         phone.screenshot(path=str((SCREENSHOTS or tmp_path) / f"screenshot-phone-{name}.png"), full_page=True)
@@ -243,7 +244,11 @@ def captions_are_readable(phone) -> None:
     before = grid.get_attribute("src")
     phone.locator("#captions-box input").check()
     expect(grid).not_to_have_attribute("src", before, timeout=15_000)
-    natural_width, drawn_width = grid.evaluate("img => [img.naturalWidth, img.clientWidth]")
+    # Once decoded: a picture still loading measures 0 px (and any height would pass).
+    natural_width, drawn_width = grid.evaluate(
+        "img => img.decode().then(() => [img.naturalWidth, img.clientWidth])"
+    )
+    assert natural_width > 0 and drawn_width > 0
     picture = np.asarray(
         Image.open(io.BytesIO(phone.request.get(grid.get_attribute("src")).body())).convert("L")
     )
@@ -283,7 +288,7 @@ def test_how_it_works_quotes_the_training_code_and_the_bundled_runs(page, tmp_pa
     ).to_be_visible()
     plot = page.locator("#recipes-plot img").first
     expect(plot).to_be_visible()
-    assert plot.evaluate("img => img.naturalWidth") > 500
+    assert plot.evaluate("img => img.decode().then(() => img.naturalWidth)") > 500
     expect(page.locator("#samples-gallery img")).to_have_count(8)
     expect(page.get_by_text("Generator.from_pretrained")).to_be_visible()
     shot(page, "how-it-works", tmp_path)
