@@ -59,6 +59,13 @@ def no_live_run_after(process, timeout: float) -> float:
     return wait_for(lambda: not live_children(process), timeout)
 
 
+def cancel_once_it_streams(job, process) -> None:
+    """Cancel a live call once its first update has come: its children end within 10 s."""
+    wait_for(lambda: job.status().code.name == "ITERATING", 90)
+    job.cancel()
+    assert no_live_run_after(process, 10) < 10
+
+
 class McpClient:
     """An MCP client over streamable HTTP, by hand: initialize (the answer names the session),
     then JSON-RPC requests carrying that session id."""
@@ -122,9 +129,7 @@ def test_a_cancelled_api_run_ends_its_child_at_once(app):
         job.cancel()
         assert no_live_run_after(process, 15) < 15
     job = client.submit(recipe="tutorial", seconds=60, seed=1, api_name="/train_live")
-    wait_for(lambda: job.status().code.name == "ITERATING", 90)  # the first update has come
-    job.cancel()
-    assert no_live_run_after(process, 10) < 10
+    cancel_once_it_streams(job, process)
 
 
 def test_stop_in_the_browser_says_stopped_keeps_what_was_drawn_and_ends_the_child(app):

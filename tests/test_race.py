@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 from tests.helpers import launch_chromium, open_app_page, serving
-from tests.test_live_runs_and_mcp import live_children, no_live_run_after, wait_for
+from tests.test_live_runs_and_mcp import cancel_once_it_streams, live_children, no_live_run_after, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +44,7 @@ def test_the_race_trains_both_recipes_at_once_and_ends_both_children(app):
     assert grids[0].shape == grids[1].shape and np.abs(grids[0] - grids[1]).max() > 0
     assert no_live_run_after(process, 10) < 10
     # Cancelled while it trains, it ends both of its children at once.
-    job = client.submit(seconds=60, seed=2, api_name="/race")
-    wait_for(lambda: job.status().code.name == "ITERATING", 90)
-    job.cancel()
-    assert no_live_run_after(process, 10) < 10
+    cancel_once_it_streams(client.submit(seconds=60, seed=2, api_name="/race"), process)
 
 
 def test_in_the_browser_the_race_shows_both_runs_under_the_answer(app):
