@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.helpers import launch_chromium, open_app_page, start_app, stop  # noqa: E402
 from tests.test_browser import open_tab  # noqa: E402
+from ui.sections import ANSWER  # noqa: E402
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
             page.locator("#live-start").click()
             expect(page.locator("#live-status")).to_contain_text("done", timeout=90_000)
             page.screenshot(path=str(ROOT / "docs" / "screenshot-live-training.png"), full_page=True)
-            open_tab(page, "The answer")
+            open_tab(page, ANSWER)
             page.locator("#race-start").click()  # its default: 30 s
             expect(page.locator("#race-status")).to_contain_text("done", timeout=120_000)
             page.locator("#race").screenshot(path=str(ROOT / "docs" / "screenshot-race.png"))
