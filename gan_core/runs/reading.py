@@ -15,10 +15,10 @@ from gan_core.config import MAX_WIDTH, ModelConfig
 from gan_core.io import check_regular, read_bounded
 from gan_core.latent import seeded_noise
 from gan_core.messages import first_line, shown
-from gan_core.models import Generator
+from gan_core.models import Discriminator, Generator
 from gan_core.runs.checkpoint import read_weights
 from gan_core.runs.history import History, read_history
-from gan_core.runs.layout import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
+from gan_core.runs.layout import CONFIG_FILE, DISCRIMINATOR_FILE, HISTORY_FILE, MODEL_FILE
 
 MAX_CONFIG_BYTES = 64 * 1024  # config.json holds three numbers
 
@@ -46,10 +46,20 @@ def read_model_config(config_path: Path) -> ModelConfig:
     return ModelConfig(**sizes)
 
 
-def check_weight_shapes(weights_path: Path, model_config: ModelConfig, config_path: Path) -> None:
-    """The tensors' names and shapes, read from the safetensors header, against the config."""
+def build_network(model_config: ModelConfig, discriminator: bool = False) -> Generator | Discriminator:
+    """The generator a config describes, or its discriminator (same hidden and image sizes)."""
+    if discriminator:
+        return Discriminator(model_config.hidden_size, model_config.image_size)
+    return Generator(**model_config.to_dict())
+
+
+def check_weight_shapes(
+    weights_path: Path, model_config: ModelConfig, config_path: Path, discriminator: bool = False
+) -> None:
+    """The tensors' names and shapes, read from the safetensors header, against the config (of the
+    generator, or of the discriminator)."""
     with torch.device("meta"):  # shapes only: nothing is allocated
-        model = Generator(**model_config.to_dict())
+        model = build_network(model_config, discriminator)
     expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
     check_regular(weights_path)  # safetensors would wait on a FIFO, or map a device
     try:
@@ -81,6 +91,20 @@ def read_generator(run_dir: str | Path) -> Generator:
     generator.load_state_dict(read_weights(run_dir / MODEL_FILE), strict=True)
     check_generator(generator, run_dir / MODEL_FILE)
     return generator.eval()
+
+
+def read_discriminator(run_dir: str | Path) -> Discriminator:
+    """The run's discriminator (discriminator.safetensors, sized by config.json), checked as strictly
+    as the generator: a ValueError that names the file when it is missing, damaged or foreign."""
+    run_dir = Path(run_dir)
+    model_config = read_model_config(run_dir / CONFIG_FILE)
+    path = run_dir / DISCRIMINATOR_FILE
+    check_weight_shapes(path, model_config, run_dir / CONFIG_FILE, discriminator=True)
+    discriminator = build_network(model_config, discriminator=True)
+    discriminator.load_state_dict(read_weights(path), strict=True)
+    if not all(torch.isfinite(parameter).all() for parameter in discriminator.parameters()):
+        raise ValueError(f"{path} holds weights that are NaN or infinite")
+    return discriminator.eval()
 
 
 def check_generator(generator: Generator, weights_path: Path) -> None:
