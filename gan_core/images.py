@@ -65,18 +65,25 @@ def caption_font(size: int = CAPTION_FONT_SIZE) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def caption_height(font_size: int) -> int:
-    """The band under each row for captions of font_size pixels (22 for the default 15)."""
-    return font_size + CAPTION_HEIGHT - CAPTION_FONT_SIZE
+def caption_height(font_size: int, lines: int = 1) -> int:
+    """The band under each row for captions of font_size pixels (22 for one line of the default 15)."""
+    return font_size + CAPTION_HEIGHT - CAPTION_FONT_SIZE + (lines - 1) * line_spacing(font_size)
+
+
+def line_spacing(font_size: int) -> int:
+    return font_size + 4
 
 
 def captioned_grid(
     grid: Image.Image, captions: list[str], columns: int, scale: int, padding: int = 2,
     font_size: int = CAPTION_FONT_SIZE,
 ) -> Image.Image:  # fmt: skip
-    """A digit_grid(..., columns, scale, padding) with a line of text under each digit: the grid is
-    cut between its rows and a caption band inserted below each, so no digit pixel is covered."""
-    cell, pad, band = (DIGIT_SIDE + padding) * scale, padding * scale, caption_height(font_size)
+    """A digit_grid(..., columns, scale, padding) with text under each digit (lines split at "\n",
+    as many as the longest caption has): the grid is cut between its rows and a caption band
+    inserted below each, so no digit pixel is covered."""
+    lines = max((len(text.split("\n")) for text in captions), default=1)
+    cell, pad, band = (DIGIT_SIDE + padding) * scale, padding * scale, caption_height(font_size, lines)
+    first_line_middle = caption_height(font_size) // 2 - 2
     rows = math.ceil(len(captions) / columns)
     out = Image.new("L", (grid.width, rows * (cell + band) + pad))
     draw, font = ImageDraw.Draw(out), caption_font(font_size)
@@ -85,7 +92,9 @@ def captioned_grid(
         out.paste(grid.crop((0, row * cell, grid.width, row * cell + cell)), (0, top))
         for column, text in enumerate(captions[row * columns : (row + 1) * columns]):
             centre = pad + column * cell + DIGIT_SIDE * scale // 2
-            draw.text((centre, top + cell + band // 2 - 2), text, fill=230, font=font, anchor="mm")
+            for line, words in enumerate(text.split("\n")):
+                middle = top + cell + first_line_middle + line * line_spacing(font_size)
+                draw.text((centre, middle), words, fill=230, font=font, anchor="mm")
     return out
 
 

@@ -3,10 +3,12 @@ the scroll that shows a button's answer."""
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import gradio as gr
 from gradio.components.plot import PlotData
+from gradio.context import get_blocks_context
 
 from ui.context import Context
 from ui.protection.plot_cache import figure_data_uri
@@ -38,3 +40,13 @@ def shows_its_answer(button: gr.Button, answer_id: str) -> None:
     fold; "nearest" scrolls only as far as needed, so on a desktop that shows it already nothing moves."""
     scroll = f"document.getElementById({json.dumps(answer_id)})?.scrollIntoView({{block: 'nearest'}})"
     button.click(None, None, None, js=f"() => {{ {scroll}; }}", queue=False, api_visibility="private")
+
+
+def api_only(fn, api_name: str, answer: str) -> None:
+    """An endpoint with no view of its own (gr.api, typed from fn's hints), its values and its answer
+    named as every other endpoint's are: gr.api would name them "1st", "2nd"."""
+    gr.api(fn, api_name=api_name)
+    function = next(f for f in get_blocks_context().fns.values() if f.api_name == api_name)
+    for block, name in zip(function.inputs, inspect.signature(fn).parameters, strict=True):
+        block.label = name
+    function.outputs[0].label = answer

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gradio.utils import get_upload_folder
 
+from gan_core.demo.critic import Critic, load_critic
 from gan_core.demo.digits import DigitReader
 from gan_core.demo.explain import served_label, served_recipe
 from gan_core.demo.film import FilmMaker
@@ -40,6 +41,10 @@ class LoadedModel:
     run_dir: Path  # where its files (score plot, sample grids) are
     grids: SampleGrids  # its fixed-noise grids, fetched when first shown
     notice: str | None = None  # why the requested model was not used, when it was not
+
+    @property
+    def from_hub(self) -> bool:
+        return self.grids.repo_id is not None
 
 
 def load_app_model(environ) -> LoadedModel:
@@ -83,6 +88,7 @@ class Context:
     # "tutorial" is the bundled run of the tutorial's own recipe, for comparison.
     samplers: dict[str, Sampler]
     readers: dict[str, DigitReader]  # what the classifier reads in each model's digits
+    critics: dict[str, Critic]  # each model's discriminator, or why it has none
     nearest: NearestImages  # the MNIST training images, indexed once the app is serving
     live_trainer: LiveTrainer
     live_runs: LiveRuns  # which live runs are still wanted (stopped, cancelled, unread)
@@ -104,6 +110,15 @@ class Context:
             raise ValueError(f"model must be one of {', '.join(self.samplers)}, got {shown(model)}")
         return self.samplers[model]
 
+    def critic_for(self, model) -> Critic:
+        """The model's discriminator: a ValueError for a model the app does not serve, or one
+        whose run has no discriminator (it says why)."""
+        self.sampler_for(model)  # the message for a model the app does not serve
+        critic = self.critics[model]
+        if not critic.available:
+            raise ValueError(f"D's scores of the {model} model are not available: {critic.missing}")
+        return critic
+
 
 def build_context(settings: Settings) -> Context:
     model = load_app_model(settings)
@@ -121,6 +136,10 @@ def build_context(settings: Settings) -> Context:
         tutorial_history=tutorial_history,
         samplers=samplers,
         readers={name: DigitReader(sampler, classifier) for name, sampler in samplers.items()},
+        critics={
+            "improved": load_critic(model.run_dir, model.from_hub),
+            "tutorial": load_critic(TUTORIAL_RUN),
+        },
         nearest=nearest,
         live_trainer=LiveTrainer(nearest.data_folder),
         live_runs=LiveRuns(),

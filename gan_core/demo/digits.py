@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from gan_core.demo.critic import Critic, score_line
 from gan_core.demo.sampler import GRID_SCALE, MAP_SCALE, MAX_COUNT, Sampler, check_seed, whole_number
 from gan_core.images import captioned_grid, digit_grid, tinted_grid
 from gan_core.latent import seeded_noise
@@ -72,15 +73,22 @@ class DigitReader:
         """(confidence, digit) of each generated image: the classifier's top class and its probability."""
         return self.classifier(images.float()).softmax(dim=1).max(dim=1)
 
-    def captioned(self, seed, count):
-        """Sampler.generate's grid with the classifier's guess and confidence under each digit."""
+    def captioned(self, seed, count, classifier: bool = True, critic: Critic | None = None):
+        """Sampler.generate's grid with lines under each digit: the classifier's guess and
+        confidence (classifier=True), then the discriminator's score (when a critic is given)."""
         seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)  # 4.0 is 4
         images = self.sampler.images(seeded_noise(seed, count, self.sampler.generator.latent_size))
+        lines = [[] for _ in range(count)]
+        if classifier:
+            confidence, label = self.read(images)
+            for line, digit, sure in zip(lines, label.tolist(), confidence.tolist(), strict=True):
+                line.append(caption(digit, sure))
+        if critic is not None:
+            for line, score in zip(lines, critic.scores(images).tolist(), strict=True):
+                line.append(score_line(score))
         grid = digit_grid(images, columns=min(count, 8), scale=GRID_SCALE)  # generate()'s grid, drawn once
-        confidence, label = self.read(images)
-        captions = [caption(d, c) for d, c in zip(label.tolist(), confidence.tolist(), strict=True)]
-        return captioned_grid(grid, captions, columns=min(count, 8), scale=GRID_SCALE,
-                              font_size=CAPTION_SIZE)  # fmt: skip
+        return captioned_grid(grid, ["\n".join(line) for line in lines], columns=min(count, 8),
+                              scale=GRID_SCALE, font_size=CAPTION_SIZE)  # fmt: skip
 
     def tinted_map(self, seed_a, seed_b, seed_c, seed_d, size):
         """Sampler.latent_map with each cell coloured by the digit the classifier reads there."""

@@ -11,13 +11,13 @@ from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, check_switc
 from gan_core.images import caption_height, digit_grid, grid_index_at, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
-from ui.components import file_name, model_choice, shows_its_answer
+from ui.components import api_only, file_name, model_choice, shows_its_answer
 from ui.context import Context
 
 
 def endpoints(ctx: Context):
     @shown_to_user
-    def generate(seed, count, model="improved", captions=False):
+    def generate(seed, count, model="improved", captions=False, d_scores=False):
         """Draw digits from the GAN: the same seed gives the same digits on every machine.
 
         Args:
@@ -25,17 +25,41 @@ def endpoints(ctx: Context):
             count: how many digits, 1 to 64, in rows of 8
             model: "improved" (the served generator, the default) or "tutorial" (the tutorial's recipe)
             captions: true to write under each digit what an MNIST classifier reads there, and how sure it is
+            d_scores: true to write under each digit the model's discriminator's score: its estimate,
+                from 0 to 1, that the digit is a real MNIST image
 
         Returns:
             PNG grid of the digits, 4x enlarged with sharp pixels (with a line of caption under each row
-            when captions is true)
+            for each of captions and d_scores that is true)
         """
         sampler = ctx.sampler_for(model)
-        if check_switch(captions, "captions"):
-            image = ctx.readers[model].captioned(seed, count)
-            return ctx.outputs.write(png_bytes(image), file_name(model, f"seed{seed}_{count}_captioned.png"))
+        with_captions, with_scores = check_switch(captions, "captions"), check_switch(d_scores, "d_scores")
+        if with_captions or with_scores:
+            critic = ctx.critic_for(model) if with_scores else None
+            image = ctx.readers[model].captioned(seed, count, classifier=with_captions, critic=critic)
+            marks = "_captioned" * with_captions + "_d" * with_scores
+            return ctx.outputs.write(png_bytes(image), file_name(model, f"seed{seed}_{count}{marks}.png"))
         image = sampler.generate(seed, count)
         return ctx.outputs.write(png_bytes(image), file_name(model, f"seed{seed}_{count}.png"))
+
+    @shown_to_user
+    def d_score(seed: int, index: int, model: str = "improved") -> dict:
+        """The discriminator's score of one generated digit: its estimate that the digit is a real
+        MNIST image. At the GAN's equilibrium it is 0.5 for every digit, real or generated.
+
+        Args:
+            seed: the seed of generate's grid, 0 to 2147483647
+            index: the digit's place in that grid, 0 (top left) to 63, along the rows
+            model: "improved" (the served generator, the default) or "tutorial"
+
+        Returns:
+            {"d_score": D's score from 0 to 1 (4 decimals), "d_call": "real" (a score of 0.5 or
+            more) or "generated", "meaning": a sentence saying what it means}
+        """
+        critic = ctx.critic_for(model)
+        score = float(critic.scores(ctx.sampler_for(model).digit(seed, index)[None])[0])
+        call = "real" if score >= 0.5 else "generated"
+        return {"d_score": round(score, 4), "d_call": call, "meaning": score_sentence(score)}
 
     @shown_to_user
     def find_digit(digit, count, seed, model="improved"):
@@ -57,12 +81,13 @@ def endpoints(ctx: Context):
         name = file_name(model, f"digit{digit}_seed{seed}_{count}.png")
         return ctx.outputs.write(png_bytes(found.grid), name), found.summary()
 
-    def inspect_digit(seed, count, model, captions, click: gr.SelectData):
+    def inspect_digit(seed, count, model, captions, d_scores, click: gr.SelectData):
         """A click on the grid: the digit under it, enlarged, with what the classifier reads there
         and links to its nearest training images and to this very digit. A click between digits
         changes nothing."""
         seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)
-        band = caption_height(CAPTION_SIZE) if captions is True else 0
+        lines = (captions is True) + (d_scores is True)
+        band = caption_height(CAPTION_SIZE, lines) if lines else 0
         x, y = click.index
         index = grid_index_at(x, y, columns=min(count, 8), scale=GRID_SCALE, band=band)
         if index is None or index >= count:
@@ -72,14 +97,26 @@ def endpoints(ctx: Context):
         picture = ctx.outputs.write(png_bytes(digit_grid(digit[None], columns=1, scale=8, padding=0)),
                                     file_name(model, f"seed{seed}_digit{index}.png"))  # fmt: skip
         link = f"?view=nearest&seed={seed}&index={index}"
+        critic = ctx.critics[model]
+        judged = score_sentence(float(critic.scores(digit[None])[0])) if critic.available else (
+            f"D's score is not available: {critic.missing}.")  # fmt: skip
         text = (
             f"**Digit {index} of seed {seed}** ({model}): an MNIST classifier reads "
-            f"`{caption(int(label), float(confidence))}` there. [Its nearest training images]({link}) · "
-            f"share this digit: `{link}`"
+            f"`{caption(int(label), float(confidence))}` there. {judged} "
+            f"[Its nearest training images]({link}) · share this digit: `{link}`"
         )
         return gr.Image(value=picture, visible=True), text
 
-    return generate, find_digit, inspect_digit
+    return generate, d_score, find_digit, inspect_digit
+
+
+def score_sentence(score: float) -> str:
+    """What D's score of a digit says, in words."""
+    verdict = "real" if score >= 0.5 else "generated"
+    return (
+        f"The discriminator gives it **{score:.3f}**: it would call it {verdict} (its estimate that "
+        "the digit is a real MNIST image; 0.5 is a coin toss, where a GAN's training should end)."
+    )
 
 
 def random_seed():
@@ -87,7 +124,7 @@ def random_seed():
 
 
 def build(ctx: Context) -> dict:
-    generate, find_digit, inspect_digit = endpoints(ctx)
+    generate, d_score, find_digit, inspect_digit = endpoints(ctx)
     with gr.Row():
         seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3)
         dice = gr.Button("🎲 random seed", scale=1)
@@ -99,6 +136,12 @@ def build(ctx: Context) -> dict:
             label="captions",
             info="under each digit, what an MNIST classifier reads there and how sure it is",
             elem_id="captions-box",
+        )
+        d_scores = gr.Checkbox(
+            False,
+            label="D's scores",
+            info="under each digit, the discriminator's estimate that it is a real MNIST image (0 to 1)",
+            elem_id="d-scores-box",
         )
     generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
     grid = gr.Image(
@@ -116,11 +159,12 @@ def build(ctx: Context) -> dict:
                            show_label=False, buttons=["download"], elem_id="digit-view")  # fmt: skip
         clicked_text = gr.Markdown("Click a digit to see it up close, what a classifier reads there, and its "
                                    "nearest training images.", elem_id="digit-text")  # fmt: skip
-    generate_inputs = [seed, count, generate_model, captions]
+    generate_inputs = [seed, count, generate_model, captions, d_scores]
     grid.select(
         inspect_digit, generate_inputs, [clicked, clicked_text], api_visibility="private", preprocess=False
     )
     generate_button.click(generate, generate_inputs, grid, api_name="generate", preprocess=False)
+    api_only(d_score, "d_score", "D's score")  # the click shows it; code asks for it by seed and index
     shows_its_answer(generate_button, "generate-output")
     # One rule on every tab: a control redraws as the visitor changes it (the last change wins when
     # they come faster than the drawing). Values set for the visitor (an example, the dice, a shared
