@@ -1,5 +1,6 @@
-"""The README's screenshots of what needs the real MNIST: Nearest images, Live training and the
-race under the answer (the browser tests run them on a tiny data set, whose pictures would mislead).
+"""The README's screenshots of what needs the real MNIST: Nearest images, Live training, the race
+under the answer and a round of "Be the discriminator" (the browser tests run them on a tiny data
+set, whose pictures would mislead).
 
     python tools/mnist_screenshots.py --mnist ../shared/data
 """
@@ -18,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.helpers import launch_chromium, open_app_page, start_app, stop  # noqa: E402
 from tests.test_browser import open_tab  # noqa: E402
-from ui.sections import ANSWER  # noqa: E402
+from ui.sections import ANSWER, GAME  # noqa: E402
 
 
 def main() -> None:
@@ -47,6 +48,15 @@ def main() -> None:
             page.locator("#race-start").click()  # its default: 30 s
             expect(page.locator("#race-status")).to_contain_text("done", timeout=120_000)
             page.locator("#race").screenshot(path=str(ROOT / "docs" / "screenshot-race.png"))
+            open_tab(page, GAME)
+            page.locator("#game-round-number input").fill("7")
+            page.locator("#game-round-number input").press("Enter")
+            expect(page.locator("#game-prompt")).to_contain_text("Round 7", timeout=30_000)
+            for number in ("1", "3", "6"):
+                page.locator("#game-calls").get_by_label(number, exact=True).check()
+            page.locator("#game-reveal").click()
+            expect(page.locator("#game-tally")).to_contain_text("You:", timeout=30_000)
+            page.screenshot(path=str(ROOT / "docs" / "screenshot-game.png"), full_page=True)
             browser.close()
     finally:
         stop(process)

@@ -16,8 +16,19 @@ from ui.protection.live_runs import LIVE_TRAINING
 from ui.protection.mcp_answers import mcp_answers_without_paths
 from ui.protection.request_limits import RequestLimits
 from ui.protection.session_limits import limit_calls_per_visitor
-from ui.sections import ANSWER, EXPLORE, HOW, IDS, TRAINING
-from ui.tabs import compare, generate, how_it_works, interpolate, latent_map, live, nearest, race, scores
+from ui.sections import ANSWER, EXPLORE, GAME, HOW, IDS, TRAINING
+from ui.tabs import (
+    compare,
+    game,
+    generate,
+    how_it_works,
+    interpolate,
+    latent_map,
+    live,
+    nearest,
+    race,
+    scores,
+)
 
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -46,8 +57,8 @@ PHONE_CSS = """
   #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
   #compare-digits-plot img, #live-plot img, #race-plot img { min-width: 720px; }
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
-  /* The four top-level tabs fit a phone's width: none hides behind a "More tabs" menu. */
-  .tab-container button { padding-left: 7px !important; padding-right: 7px !important; }
+  /* The five top-level tabs fit a phone's width: none hides behind a "More tabs" menu. */
+  .tab-container button { padding-left: 4px !important; padding-right: 4px !important; }
 }
 """
 
@@ -73,7 +84,7 @@ def build_demo(ctx: Context) -> gr.Blocks:
     # aside), and all of them at exit. The first images the tabs draw here are kept for good.
     with gr.Blocks(title="MNIST GAN", delete_cache=(600, 3600)) as demo, ctx.outputs.kept_for_good():
         gr.Markdown(header(ctx))
-        # Four top-level tabs (ui/sections.py), so that a phone shows them all; the first answers the
+        # Five top-level tabs (ui/sections.py), so that a phone shows them all; the first answers the
         # question the tutorial's readers come with. Each tab has the id a shareable link names it by
         # (ui/links.py: /?view=generate&seed=42).
         links = {}
@@ -90,6 +101,8 @@ def build_demo(ctx: Context) -> gr.Blocks:
                     latent_map.build(ctx)
                 with gr.Tab("Nearest images", id=IDS["Nearest images"]) as tab:
                     links["nearest"] = nearest.build(ctx, tab)
+            with gr.Tab(GAME, id=IDS[GAME]):
+                links["game"] = game.build(ctx)
             with gr.Tab(TRAINING, id=IDS[TRAINING]), gr.Tabs() as training:
                 with gr.Tab("Training scores", id=IDS["Training scores"]):
                     scores.build(ctx, demo)

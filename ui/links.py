@@ -1,7 +1,7 @@
 """Shareable links: the page opens on the view a URL's query names, with its numbers.
 
     /?view=generate&seed=42&count=16        /?view=interpolate&seed_a=1&seed_b=2&t=0.25
-    /?view=nearest&seed=42&index=3          /?view=answer&seed=7
+    /?view=nearest&seed=42&index=3          /?view=answer&seed=7        /?view=game&round=12
     /?view=latent-map  /?view=scores  /?view=live  /?view=how-it-works
 
 So someone can send "seed 42, digit 3" as a link. Once the numbers are set, the view draws them
@@ -24,6 +24,7 @@ NUMBERS = {
     "seed_a": lambda text: check_seed(_number(text), "seed_a"),
     "seed_b": lambda text: check_seed(_number(text), "seed_b"),
     "t": lambda text: check_fraction(_number(text)),
+    "round": lambda text: check_seed(_number(text), "round"),
 }
 
 

@@ -1,10 +1,10 @@
-"""The page's tabs: four top-level sections (so a phone shows them all) and the tabs inside them,
+"""The page's tabs: five top-level sections (so a phone shows them all) and the tabs inside them,
 each with the id a shareable link names it by. ui/app.py lays the page out from this table, and
 ui/links.py opens the view a link names from it; the tests and the screenshots read it too."""
 
 from __future__ import annotations
 
-ANSWER, EXPLORE, TRAINING, HOW = "The answer", "Explore", "Training", "How it works"
+ANSWER, EXPLORE, GAME, TRAINING, HOW = "The answer", "Explore", "Be D", "Training", "How it works"
 # Each section's (label, id), then the (label, id) of each tab inside it.
 LAYOUT: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     (ANSWER, "answer"): (),
@@ -14,6 +14,7 @@ LAYOUT: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("Latent map", "latent-map"),
         ("Nearest images", "nearest"),
     ),
+    (GAME, "game"): (),
     (TRAINING, "training"): (("Training scores", "scores"), ("Live training", "live")),
     (HOW, "how-it-works"): (),
 }

@@ -139,6 +139,7 @@ class NearestImages:
         self.started: float | None = None
         self.build_seconds: dict[str, float] = {}
         self.typical_note = ""  # why there is no yardstick, when there is none
+        self.test_images: torch.Tensor | None = None  # (N, 784) uint8: the real digits of the game
 
     @property
     def configured(self) -> bool:
@@ -168,6 +169,7 @@ class NearestImages:
             self.status = "measuring how near a real test digit's nearest training image is"
             try:  # the yardstick needs the test split; without it the distances stand alone
                 test_images, _ = self._read(folder, download, train=False)
+                self.test_images = test_images
                 self.index.measure_typical(self.classifier, test_images[:REFERENCE_DIGITS])
             except Exception as error:
                 self.typical_note = f"no test split to compare with ({first_line(error)})"
@@ -203,6 +205,16 @@ class NearestImages:
             raise ValueError(f"The index of the training images is still being built ({self.status}, "
                              f"{waited:.0f} s so far); try again in a few seconds.")  # fmt: skip
         return self.index
+
+    def real_test_digits(self) -> torch.Tensor:
+        """The MNIST test images, (N, 784) uint8, once read with the index, or a ValueError saying
+        why not: the real digits "Be the discriminator" mixes with generated ones."""
+        if not self.configured:
+            raise ValueError(f"The real digits are MNIST's test images. {HOW_TO_ENABLE}")
+        self.ready_index()  # raises with the reason while they are not read yet, or cannot be
+        if self.test_images is None:
+            raise ValueError(f"This needs the MNIST test images, and this app has {self.typical_note}.")
+        return self.test_images
 
     def query(self, generated: torch.Tensor, k: int) -> tuple[Neighbours, Neighbours]:
         """The k nearest training images of one generated digit ((784,) in [-1, 1]), by pixels and
