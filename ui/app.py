@@ -28,6 +28,7 @@ from ui.tabs import (
     nearest,
     race,
     scores,
+    steps,
 )
 
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
@@ -108,6 +109,7 @@ def build_demo(ctx: Context) -> gr.Blocks:
                     scores.build(ctx, demo)
                 with gr.Tab("Live training", id=IDS["Live training"]):
                     live.build(ctx)
+                    steps.build(ctx)
             with gr.Tab(HOW, id=IDS[HOW]):
                 how_it_works.build(ctx)
         follow_links(demo, sections, {IDS[EXPLORE]: explore, IDS[TRAINING]: training}, links)

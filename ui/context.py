@@ -17,6 +17,7 @@ from gan_core.demo.film import FilmMaker
 from gan_core.demo.live import LiveTrainer
 from gan_core.demo.nearest import NearestImages
 from gan_core.demo.sampler import Sampler
+from gan_core.demo.steps import Stepper
 from gan_core.hub.client import check_repo_id
 from gan_core.hub.pull import SampleGrids, load_generator, load_hub_run, sample_grids
 from gan_core.messages import first_line, shown
@@ -91,6 +92,7 @@ class Context:
     critics: dict[str, Critic]  # each model's discriminator, or why it has none
     nearest: NearestImages  # the MNIST training images, indexed once the app is serving
     live_trainer: LiveTrainer
+    stepper: Stepper  # training one step at a time, for the Live training tab
     live_runs: LiveRuns  # which live runs are still wanted (stopped, cancelled, unread)
     outputs: OutputFiles  # every file handed out
     film: FilmMaker  # the served run's training film, made once
@@ -142,6 +144,7 @@ def build_context(settings: Settings) -> Context:
         },
         nearest=nearest,
         live_trainer=LiveTrainer(nearest.data_folder),
+        stepper=Stepper(lambda: nearest.ready_index().images),
         live_runs=LiveRuns(),
         # In Gradio's own file cache, so that Gradio serves each answer where it is instead of
         # copying it; all of them together at most OUTPUT_FILES_MB, the least recently used first out.

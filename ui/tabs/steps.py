@@ -1,0 +1,99 @@
+"""One step at a time, under Live training: a run paused between steps, stepped by the visitor,
+with D's scores on a fixed set of real and generated digits after each (gan_core.demo.steps)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gan_core.config import RECIPES
+from gan_core.demo.steps import MAX_STEPS, PROBE, StepView
+from gan_core.images import png_bytes
+from gan_core.latent import MAX_SEED
+from ui.calls import shown_to_user
+from ui.components import shows_its_answer
+from ui.context import Context
+from ui.tabs.live import missing_data
+
+INTRO = (
+    "**One step at a time.** Training paused between steps: each press runs one step, one update of D "
+    f"and then one of G on a batch of 100, and shows D's scores on the same {PROBE} real and {PROBE} "
+    "generated digits. Watch the tutorial's D pull the two rows apart, and R1 hold them near 0.5."
+)
+
+
+def step_line(view: StepView) -> str:
+    real, fake = sum(view.real_scores) / PROBE, sum(view.fake_scores) / PROBE
+    shown = f"D's mean score on the digits below: {real:.3f} for the real, {fake:.3f} for the generated."
+    if view.last_step is None:
+        return f"**Step 0** ({view.recipe}, seed {view.seed}): the networks as initialised. {shown}"
+    last = view.last_step
+    return (
+        f"**Step {view.steps}** ({view.recipe}, seed {view.seed}). On its batch: D(x) = {last['d_x']:.3f}, "
+        f"D(G(z)) = {last['d_g_z']:.3f}, D loss = {last['d_loss']:.3f}, G loss = {last['g_loss']:.3f}. "
+        f"{shown}"
+    )
+
+
+def endpoints(ctx: Context):
+    @shown_to_user
+    def train_steps(recipe="tutorial", seed=0, steps=1):
+        """A GAN after a given number of training steps, and D's scores on fixed digits then: the same
+        recipe, seed and steps give the same answer (one more step is steps + 1).
+
+        Args:
+            recipe: "tutorial" (the tutorial's training) or "improved" (with the R1 penalty)
+            seed: random seed for the weights, each step's batch and noise, and the digits shown
+            steps: training steps, 0 (as initialised) to 1000; each is one D update and one G update
+
+        Returns:
+            PNG of 8 real MNIST digits (top) and 8 of G's (below), D's score under each; a line with
+            the last step's losses and scores; and the same as data (recipe, seed, steps, last_step,
+            real_scores, fake_scores)
+        """
+        view = ctx.stepper.view(recipe, seed, steps)
+        name = f"mnist-gan_steps_{view.recipe}_seed{view.seed}_step{view.steps}.png"
+        numbers = {
+            "recipe": view.recipe,
+            "seed": view.seed,
+            "steps": view.steps,
+            "last_step": None
+            if view.last_step is None
+            else {k: round(v, 4) for k, v in view.last_step.items()},
+            "real_scores": [round(score, 4) for score in view.real_scores],
+            "fake_scores": [round(score, 4) for score in view.fake_scores],
+        }
+        return ctx.outputs.write(png_bytes(view.picture), name), step_line(view), numbers
+
+    return (train_steps,)
+
+
+def build(ctx: Context) -> None:
+    (train_steps,) = endpoints(ctx)
+    missing = missing_data(ctx)
+    with gr.Accordion("One step at a time", open=False, elem_id="steps"):
+        gr.Markdown(INTRO)
+        with gr.Row():
+            recipe = gr.Radio(list(RECIPES), value="tutorial", label="recipe", elem_id="steps-recipe")
+            seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0)
+            steps = gr.Number(value=0, label="steps", minimum=0, maximum=MAX_STEPS, step=1, precision=0,
+                              elem_id="steps-count")  # fmt: skip
+        with gr.Row():
+            one = gr.Button("+1 step", variant="primary", elem_id="steps-one", interactive=not missing)
+            ten = gr.Button("+10 steps", elem_id="steps-ten", interactive=not missing)
+            restart = gr.Button("back to step 0", elem_id="steps-restart", interactive=not missing)
+        status = gr.Markdown(label="status", elem_id="steps-status")
+        picture = gr.Image(label="D's scores", show_label=False, type="filepath", format="png",
+                           buttons=["download"], elem_id="steps-picture")  # fmt: skip
+        with gr.Accordion("the numbers, as the API gives them", open=False):
+            numbers = gr.JSON(label="numbers", elem_id="steps-numbers")
+    inputs, outputs = [recipe, seed, steps], [picture, status, numbers]
+    # The public endpoint: a changed recipe, seed or step count draws that moment of training.
+    gr.on([recipe.input, seed.input, steps.input], train_steps, inputs, outputs, api_name="train_steps",
+          preprocess=False, trigger_mode="always_last")  # fmt: skip
+    redraw = {"api_visibility": "private", "preprocess": False, "trigger_mode": "always_last"}
+    for button, change in ((one, 1), (ten, 10), (restart, None)):
+        moved = lambda count, by=change: 0 if by is None else min(int(count or 0) + by, MAX_STEPS)
+        button.click(moved, steps, steps, api_visibility="private").then(
+            train_steps, inputs, outputs, **redraw
+        )
+        shows_its_answer(button, "steps-picture")
