@@ -1,7 +1,7 @@
 """Shareable links: the page opens on the view a URL's query names, with its numbers.
 
     /?view=generate&seed=42&count=16        /?view=interpolate&seed_a=1&seed_b=2&t=0.25
-    /?view=nearest&seed=42&index=3          /?view=answer&seed=7        /?view=game&round=12
+    /?view=nearest&seed=42&index=3&model=tutorial   /?view=answer&seed=7   /?view=game&round=12
     /?view=latent-map  /?view=scores  /?view=live  /?view=how-it-works
 
 So someone can send "seed 42, digit 3" as a link. Once the numbers are set, the view draws them
@@ -14,6 +14,7 @@ from __future__ import annotations
 import gradio as gr
 
 from gan_core.demo.sampler import MAX_COUNT, check_fraction, check_seed, whole_number
+from gan_core.messages import shown
 from ui.sections import VIEWS
 
 # What a link may set, and how each is read and checked (the endpoints' own checks).
@@ -25,7 +26,15 @@ NUMBERS = {
     "seed_b": lambda text: check_seed(_number(text), "seed_b"),
     "t": lambda text: check_fraction(_number(text)),
     "round": lambda text: check_seed(_number(text), "round"),
+    "model": lambda text: _model(text),
 }
+MODELS = ("improved", "tutorial")  # the served run, and the tutorial's bundled one
+
+
+def _model(text: str) -> str:
+    if text not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {shown(text)}")
+    return text
 
 
 def _number(text: str):

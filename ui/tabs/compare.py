@@ -13,6 +13,7 @@ from gan_core.runs.plots import digit_histograms_figure, recipes_figure
 from ui.calls import shown_to_user
 from ui.components import fixed_plot, shows_its_answer
 from ui.context import Context
+from ui.digit_panel import panel, seed_grid_click
 from ui.tabs import generate
 
 
@@ -32,11 +33,18 @@ def endpoints(ctx: Context):
         """
         return tuple(draw(seed, count, model) for model in ctx.samplers)
 
-    return (compare,)
+    def inspector(model: str):
+        def inspect_digit(seed, count, click: gr.SelectData):
+            """A click on the grid of `model`: the digit under it, in the panel under both grids."""
+            return seed_grid_click(ctx, model, seed, count, click)
+
+        return inspect_digit
+
+    return compare, inspector
 
 
 def build(ctx: Context) -> dict:
-    (compare,) = endpoints(ctx)
+    compare, inspector = endpoints(ctx)
     gr.Markdown(f"## {QUESTION}\n\n{verdict(ctx.model.history, ctx.tutorial_history)}", elem_id="verdict")
     with gr.Row():
         seed = gr.Number(
@@ -63,6 +71,10 @@ def build(ctx: Context) -> dict:
                         elem_id=f"compare-{name}",
                     )
                 )
+    clicked, clicked_text = panel("compare")
+    for grid, model in zip(grids, ("improved", "tutorial"), strict=True):
+        grid.select(inspector(model), [seed, count], [clicked, clicked_text], api_visibility="private",
+                    preprocess=False)  # fmt: skip
     button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
     shows_its_answer(button, "compare-improved")
     # Redrawn as the visitor changes either control, as on every tab.

@@ -6,13 +6,14 @@ import random
 
 import gradio as gr
 
-from gan_core.demo.digits import CAPTION_SIZE, caption
-from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, check_switch, whole_number
-from gan_core.images import caption_height, digit_grid, grid_index_at, png_bytes
+from gan_core.demo.digits import CAPTION_SIZE
+from gan_core.demo.sampler import MAX_COUNT, check_switch
+from gan_core.images import caption_height, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import api_only, file_name, model_choice, shows_its_answer
 from ui.context import Context
+from ui.digit_panel import panel, score_sentence, seed_grid_click
 
 
 def endpoints(ctx: Context):
@@ -82,41 +83,13 @@ def endpoints(ctx: Context):
         return ctx.outputs.write(png_bytes(found.grid), name), found.summary()
 
     def inspect_digit(seed, count, model, captions, d_scores, click: gr.SelectData):
-        """A click on the grid: the digit under it, enlarged, with what the classifier reads there
-        and links to its nearest training images and to this very digit. A click between digits
-        changes nothing."""
-        seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)
+        """A click on the grid: the digit under it, in the panel (ui/digit_panel.py). A click
+        between digits changes nothing."""
         lines = (captions is True) + (d_scores is True)
         band = caption_height(CAPTION_SIZE, lines) if lines else 0
-        x, y = click.index
-        index = grid_index_at(x, y, columns=min(count, 8), scale=GRID_SCALE, band=band)
-        if index is None or index >= count:
-            return gr.skip(), gr.skip()
-        digit = ctx.sampler_for(model).digit(seed, index)
-        confidence, label = ctx.readers[model].read(digit[None])
-        picture = ctx.outputs.write(png_bytes(digit_grid(digit[None], columns=1, scale=8, padding=0)),
-                                    file_name(model, f"seed{seed}_digit{index}.png"))  # fmt: skip
-        link = f"?view=nearest&seed={seed}&index={index}"
-        critic = ctx.critics[model]
-        judged = score_sentence(float(critic.scores(digit[None])[0])) if critic.available else (
-            f"D's score is not available: {critic.missing}.")  # fmt: skip
-        text = (
-            f"**Digit {index} of seed {seed}** ({model}): an MNIST classifier reads "
-            f"`{caption(int(label), float(confidence))}` there. {judged} "
-            f"[Its nearest training images]({link}) · share this digit: `{link}`"
-        )
-        return gr.Image(value=picture, visible=True), text
+        return seed_grid_click(ctx, model, seed, count, click, band)
 
     return generate, d_score, find_digit, inspect_digit
-
-
-def score_sentence(score: float) -> str:
-    """What D's score of a digit says, in words."""
-    verdict = "real" if score >= 0.5 else "generated"
-    return (
-        f"The discriminator gives it **{score:.3f}**: it would call it {verdict} (its estimate that "
-        "the digit is a real MNIST image; 0.5 is a coin toss, where a GAN's training should end)."
-    )
 
 
 def random_seed():
@@ -153,12 +126,8 @@ def build(ctx: Context) -> dict:
         buttons=["download"],
         elem_id="generate-output",
     )
-    # Click a digit: it shows beside what the classifier reads there, with a link to its neighbours.
-    with gr.Row(equal_height=False):
-        clicked = gr.Image(label="the digit clicked", type="filepath", visible=False, scale=1,
-                           show_label=False, buttons=["download"], elem_id="digit-view")  # fmt: skip
-        clicked_text = gr.Markdown("Click a digit to see it up close, what a classifier reads there, and its "
-                                   "nearest training images.", elem_id="digit-text")  # fmt: skip
+    # Click a digit: it shows beside what the classifier reads there, D's score and its links.
+    clicked, clicked_text = panel("generate")
     generate_inputs = [seed, count, generate_model, captions, d_scores]
     grid.select(
         inspect_digit, generate_inputs, [clicked, clicked_text], api_visibility="private", preprocess=False

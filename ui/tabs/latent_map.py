@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gan_core.demo.sampler import MAX_MAP, MIN_MAP, check_switch
-from gan_core.images import png_bytes
+from gan_core.demo.sampler import MAP_SCALE, MAX_MAP, MIN_MAP, check_switch, whole_number
+from gan_core.images import grid_index_at, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import file_name, model_choice, shows_its_answer
 from ui.context import Context
+from ui.digit_panel import describe, panel
 
 MAP_CORNERS = (3, 4, 9, 15)  # a 1, a 0, a 6 and a 7: the 8x8 map between them holds all ten
 
@@ -41,11 +42,30 @@ def endpoints(ctx: Context):
         image = sampler.latent_map(seed_a, seed_b, seed_c, seed_d, size)
         return ctx.outputs.write(png_bytes(image), f"{name}.png")
 
-    return (latent_grid,)
+    def inspect_digit(seed_a, seed_b, seed_c, seed_d, size, model, tint, click: gr.SelectData):
+        """A click on the map: the digit under it, in the panel below (ui/digit_panel.py), with its
+        place between the four corners. A click between digits, or on the legend, changes nothing."""
+        size = whole_number(size, "size", MIN_MAP, MAX_MAP)
+        index = grid_index_at(*click.index, columns=size, scale=MAP_SCALE)
+        if index is None or index >= size * size:
+            return gr.skip(), gr.skip()
+        _, digits = ctx.sampler_for(model).latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size)
+        row, column = divmod(index, size)
+        title = f"Row {row + 1}, column {column + 1} of the map"
+        name = f"map_{seed_a}-{seed_b}-{seed_c}-{seed_d}_{size}_cell{index}.png"
+        links = []
+        if row in (0, size - 1):  # the top and bottom edges are Interpolate's slerp between two corners
+            start, end = (seed_a, seed_b) if row == 0 else (seed_c, seed_d)
+            t = round(column / (size - 1), 4)
+            links.append(f"[The same digit on Interpolate's slider](?view=interpolate&seed_a={start}"
+                         f"&seed_b={end}&t={t})")  # fmt: skip
+        return describe(ctx, model, digits[index], title, name, links)
+
+    return latent_grid, inspect_digit
 
 
 def build(ctx: Context) -> None:
-    (latent_grid,) = endpoints(ctx)
+    latent_grid, inspect_digit = endpoints(ctx)
     gr.Markdown(
         "Four seeds at the corners, and the digits between them: the generator lays the ten digits "
         "out in regions of its latent space, and the borders show one turning into another."
@@ -78,6 +98,9 @@ def build(ctx: Context) -> None:
         elem_id="map-output",
     )
     map_inputs = [*corners, size, map_model, tint]
+    clicked, clicked_text = panel("map")
+    latent_map.select(inspect_digit, map_inputs, [clicked, clicked_text], api_visibility="private",
+                      preprocess=False)  # fmt: skip
     map_button.click(latent_grid, map_inputs, latent_map, api_name="latent_grid", preprocess=False)
     shows_its_answer(map_button, "map-output")
     # Redrawn as the visitor changes any control, as on every tab.

@@ -114,4 +114,4 @@ def build(ctx: Context, tab: gr.Tab) -> dict:
     button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
                  preprocess=False).then(status, None, shown_status, api_visibility="private")  # fmt: skip
     tab.select(status, None, shown_status, api_visibility="private")
-    return {"seed": seed, "index": index}  # what a shareable link may set (ui/links.py)
+    return {"seed": seed, "index": index, "model": model}  # what a shareable link may set (ui/links.py)

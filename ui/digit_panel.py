@@ -1,0 +1,82 @@
+"""The panel a click on a digit opens, on every grid of digits (Generate, the answer's two grids, the
+latent map): the digit enlarged, what an MNIST classifier reads there, D's score, and the links
+that take it further (its nearest training images, this very digit, a morph from it)."""
+
+from __future__ import annotations
+
+import gradio as gr
+import torch
+
+from gan_core.demo.digits import caption
+from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, whole_number
+from gan_core.images import digit_grid, grid_index_at, png_bytes
+from gan_core.latent import MAX_SEED
+from ui.components import file_name
+from ui.context import Context
+
+HINT = "Click a digit to see it up close, what a classifier reads there and D's score."
+
+
+def panel(prefix: str, hint: str = HINT) -> tuple[gr.Image, gr.Markdown]:
+    """The panel's picture (hidden until a click) and its text, side by side."""
+    with gr.Row(equal_height=False):
+        picture = gr.Image(
+            label="the digit clicked",
+            type="filepath",
+            visible=False,
+            scale=1,
+            show_label=False,
+            buttons=["download"],
+            elem_id=f"{prefix}-digit-view",
+        )
+        text = gr.Markdown(hint, elem_id=f"{prefix}-digit-text")
+    return picture, text
+
+
+def score_sentence(score: float) -> str:
+    """What D's score of a digit says, in words."""
+    verdict = "real" if score >= 0.5 else "generated"
+    return (
+        f"The discriminator gives it **{score:.3f}**: it would call it {verdict} (its estimate that "
+        "the digit is a real MNIST image; 0.5 is a coin toss, where a GAN's training should end)."
+    )
+
+
+def describe(ctx: Context, model: str, digit: torch.Tensor, title: str, name: str, links: list[str]):
+    """The panel's contents for one digit ((784,) in [-1, 1]) of `model`: its picture, and its text
+    with the classifier's reading, D's score (or why there is none) and `links` (Markdown)."""
+    confidence, label = ctx.readers[model].read(digit[None])
+    critic = ctx.critics[model]
+    judged = score_sentence(float(critic.scores(digit[None])[0])) if critic.available else (
+        f"D's score is not available: {critic.missing}.")  # fmt: skip
+    picture = ctx.outputs.write(png_bytes(digit_grid(digit[None], columns=1, scale=8, padding=0)),
+                                file_name(model, name))  # fmt: skip
+    text = (
+        f"**{title}** ({model}): an MNIST classifier reads `{caption(int(label), float(confidence))}` "
+        f"there. {judged} {' · '.join(links)}"
+    )
+    return gr.Image(value=picture, visible=True), text
+
+
+def seed_links(seed: int, index: int, model: str) -> list[str]:
+    """A digit of a seed's grid: its nearest training images, a morph from it (index 0: the digit
+    Interpolate starts from), and the link that shares it."""
+    model_query = "" if model == "improved" else f"&model={model}"
+    nearest = f"?view=nearest&seed={seed}&index={index}{model_query}"
+    links = [f"[Its nearest training images]({nearest})"]
+    if index == 0:  # Interpolate starts from a seed's first digit
+        other = (seed + 1) % (MAX_SEED + 1)
+        links.append(f"[Morph it into another digit](?view=interpolate&seed_a={seed}&seed_b={other}&t=0)")
+    return [*links, f"share this digit: `{nearest}`"]
+
+
+def seed_grid_click(ctx: Context, model: str, seed, count, click: gr.SelectData, band: int = 0):
+    """A click on a seed's grid (Generate's, the answer's): the panel's contents for the digit under
+    it, or no change for a click between digits. `band`: the caption band under each row."""
+    seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)
+    index = grid_index_at(*click.index, columns=min(count, 8), scale=GRID_SCALE, band=band)
+    if index is None or index >= count:
+        return gr.skip(), gr.skip()
+    digit = ctx.sampler_for(model).digit(seed, index)
+    title, name = f"Digit {index} of seed {seed}", f"seed{seed}_digit{index}.png"
+    return describe(ctx, model, digit, title, name, seed_links(seed, index, model))
