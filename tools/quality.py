@@ -3,6 +3,7 @@
 python tools/quality.py train --data-dir ../shared/data          # retrain the bundled classifier
 python tools/quality.py evaluate --run weights --data-dir ../shared/data
 python tools/quality.py reference --data-dir ../shared/data      # the same figures for real data
+python tools/quality.py discriminator --run weights --data-dir ../shared/data   # how well D tells them apart
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, as a script
 
 from gan_core.data import load_mnist, to_model_range  # noqa: E402
+from gan_core.demo.critic import load_critic  # noqa: E402
 from gan_core.runs.checkpoint import write_weights  # noqa: E402
 from gan_core.runs.reading import read_generator  # noqa: E402
 from gan_core.training.quality import (
@@ -42,7 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
     reference = commands.add_parser("reference", help="the figures for real images (train vs test)")
     reference.add_argument("--data-dir", default="data")
     reference.add_argument("--count", type=int, default=10_000)
+    judge = commands.add_parser(
+        "discriminator", help="how well a run's D tells real test digits from its G's"
+    )
+    judge.add_argument("--run", default="weights")
+    judge.add_argument("--data-dir", default="data")
+    judge.add_argument("--count", type=int, default=10_000)
     return parser
+
+
+def discriminator_figures(run: Path, real: torch.Tensor, count: int) -> dict:
+    """D's mean score on real test digits and on as many of its generator's, and how often it calls
+    each right (real: a score of 0.5 or more), the odds a player of "Be D" has to beat."""
+    critic = load_critic(run)
+    if not critic.available:
+        raise SystemExit(f"{run}: {critic.missing}")
+    real_scores = critic.scores(real[:count])
+    fake_scores = critic.scores(generate_images(read_generator(run), len(real_scores)))
+    right = (real_scores >= 0.5).sum() + (fake_scores < 0.5).sum()
+    return {"digits": 2 * len(real_scores), "real_mean": round(real_scores.mean().item(), 4),
+            "generated_mean": round(fake_scores.mean().item(), 4),
+            "accuracy": round(right.item() / (2 * len(real_scores)), 4)}  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -53,6 +75,9 @@ def main(argv=None) -> int:
         print(f"wrote {args.out} (test accuracy {accuracy:.4f})")
         return 0
     test_images = to_model_range(load_mnist(args.data_dir, train=False, download=False)[0])
+    if args.command == "discriminator":
+        print(json.dumps(discriminator_figures(Path(args.run), test_images, args.count), indent=2))
+        return 0
     if args.command == "evaluate":
         generated = generate_images(read_generator(args.run), args.count)
     else:
