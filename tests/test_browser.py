@@ -12,10 +12,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from gan_core.demo.digits import CAPTION_SIZE, caption
-from gan_core.images import caption_height
 from gan_core.latent import seeded_noise
 from tests.helpers import ROOT, launch_chromium, open_app_page
-from ui.sections import ANSWER, SECTIONS
+from ui.sections import ANSWER, GAME, SECTIONS
 
 # UPDATE_SCREENSHOTS=1 writes the README's pictures; otherwise they go to the test's temp folder.
 SCREENSHOTS = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else None
@@ -203,6 +202,7 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
         (ANSWER, "#compare-improved img", "answer"),
         ("Live training", "#live-start", "live-training"),
         ("Nearest images", "#nearest-button", "nearest"),
+        (GAME, "#game-unavailable", "game"),  # its round needs MNIST: tests/test_be_the_discriminator.py
         ("How it works", "#recipes-plot img", "how-it-works"),  # last: the checks below are of its plots
     ]:
         open_tab(phone, tab)
@@ -407,38 +407,81 @@ def test_a_shared_link_opens_its_view_with_its_numbers(page, app_url):
     linked.close()
 
 
-@pytest.mark.parametrize("captions", [False, True])
+@pytest.mark.parametrize("lines", ["", "captions", "captions and D"])
 def test_a_click_on_a_digit_shows_it_with_the_classifiers_reading_and_a_link_to_its_neighbours(
-    page, app_url, captions
+    page, app_url, lines
 ):
     from tests.test_app_api import classifier_reading
 
     fresh = open_app_page(page.context.browser, app_url)  # seed 42 and 16 digits, whatever ran before
     open_tab(fresh, "Generate")
     grid = fresh.locator("#generate-output img").first
-    if captions:
+    if lines:
         fresh.locator("#captions-box input").check()
         expect(grid).to_have_attribute("src", re.compile("captioned"), timeout=15_000)
-    # Once the picture is decoded and laid out (on a busy machine it may still be loading): how
-    # large it is drawn, and where inside its element (object-fit keeps its proportions).
-    natural_width, natural_height, width, height = grid.evaluate(
+    if lines == "captions and D":
+        fresh.locator("#d-scores-box input").check()
+        expect(grid).to_have_attribute("src", re.compile("captioned_d"), timeout=15_000)
+    # the captions under each row of 120-px cells: a line of 32-px text, and 36 px more for D's line
+    band = {"": 0, "captions": CAPTION_SIZE + 7, "captions and D": CAPTION_SIZE + 7 + CAPTION_SIZE + 4}[lines]
+    index = 9  # second row, second column: a caption band above it must not shift the click
+    click_picture_at(grid, 8 + 1 * 120 + 56, 8 + 1 * (120 + band) + 56)
+    labels, confidences = classifier_reading(seeded_noise(42, 16, 64))
+    text = fresh.locator("#generate-digit-text")
+    expect(text).to_contain_text(f"Digit {index} of seed 42 (improved)", timeout=15_000)
+    expect(text).to_contain_text(caption(labels[index], confidences[index]))
+    expect(text).to_contain_text(re.compile(r"The discriminator gives it \d\.\d{3}: it would call it"))
+    expect(fresh.locator("#generate-digit-view img").first).to_be_visible()
+    # Its link opens the app on its nearest training images, with its seed and index set.
+    link = fresh.locator("#generate-digit-text a").get_attribute("href")
+    assert link.endswith("?view=nearest&seed=42&index=9"), link
+    fresh.goto(app_url + "?view=nearest&seed=42&index=9")
+    expect(fresh.locator("#nearest-seed input")).to_have_value("42", timeout=30_000)
+    fresh.close()
+
+
+def click_picture_at(picture, x: float, y: float) -> None:
+    """Click a served picture at pixel (x, y) of the picture itself, wherever the page draws it: once
+    it is decoded and laid out (on a busy machine it may still be loading), at its drawn scale and
+    place inside its element (object-fit keeps its proportions)."""
+    natural_width, natural_height, width, height = picture.evaluate(
         "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight, img.clientWidth, "
         "img.clientHeight])"
     )
     shown = min(width / natural_width, height / natural_height)
     left, top = (width - natural_width * shown) / 2, (height - natural_height * shown) / 2
-    band = caption_height(CAPTION_SIZE) if captions else 0  # the captions under each row of 120-px cells
-    index = 9  # second row, second column: a caption band above it must not shift the click
-    x, y = 8 + 1 * 120 + 56, 8 + 1 * (120 + band) + 56
-    grid.click(position={"x": left + x * shown, "y": top + y * shown})
-    labels, confidences = classifier_reading(seeded_noise(42, 16, 64))
-    text = fresh.locator("#digit-text")
-    expect(text).to_contain_text(f"Digit {index} of seed 42 (improved)", timeout=15_000)
-    expect(text).to_contain_text(caption(labels[index], confidences[index]))
-    expect(fresh.locator("#digit-view img").first).to_be_visible()
-    # Its link opens the app on its nearest training images, with its seed and index set.
-    link = fresh.locator("#digit-text a").get_attribute("href")
-    assert link.endswith("?view=nearest&seed=42&index=9"), link
-    fresh.goto(app_url + "?view=nearest&seed=42&index=9")
-    expect(fresh.locator("#nearest-seed input")).to_have_value("42", timeout=30_000)
+    picture.click(position={"x": left + x * shown, "y": top + y * shown})
+
+
+def test_a_click_on_the_answers_grids_and_on_the_latent_map_opens_the_digit_panel(page, app_url):
+    from tests.test_app_api import classifier_reading
+
+    fresh = open_app_page(page.context.browser, app_url)
+    # The answer's tutorial grid (seed 7, 16 digits): its digit 0, with a morph from it and its
+    # nearest training images in the tutorial's model.
+    click_picture_at(fresh.locator("#compare-tutorial img").first, 8 + 56, 8 + 56)
+    text = fresh.locator("#compare-digit-text")
+    expect(text).to_contain_text("Digit 0 of seed 7 (tutorial)", timeout=15_000)
+    expect(text).to_contain_text(re.compile(r"The discriminator gives it \d\.\d{3}"))
+    links = [link.get_attribute("href") for link in text.locator("a").all()]
+    assert links == ["?view=nearest&seed=7&index=0&model=tutorial",
+                     "?view=interpolate&seed_a=7&seed_b=8&t=0"], links  # fmt: skip
+    # The improved grid's digit 10: the improved model's reading, no morph (not a seed's first digit).
+    click_picture_at(fresh.locator("#compare-improved img").first, 8 + 2 * 120 + 56, 8 + 120 + 56)
+    labels, confidences = classifier_reading(seeded_noise(7, 16, 64))
+    expect(text).to_contain_text("Digit 10 of seed 7 (improved)", timeout=15_000)
+    expect(text).to_contain_text(caption(labels[10], confidences[10]))
+    assert [link.get_attribute("href") for link in text.locator("a").all()] == [
+        "?view=nearest&seed=7&index=10"
+    ]
+    # The latent map (8 x 8 cells of 90 px): row 1, column 3 is Interpolate's t = 2/7 from A to B.
+    open_tab(fresh, "Latent map")
+    click_picture_at(fresh.locator("#map-output img").first, 6 + 2 * 90 + 42, 6 + 42)
+    map_text = fresh.locator("#map-digit-text")
+    expect(map_text).to_contain_text("Row 1, column 3 of the map (improved)", timeout=15_000)
+    assert map_text.locator("a").get_attribute("href") == "?view=interpolate&seed_a=3&seed_b=4&t=0.2857"
+    # A link that names the tutorial's model opens Nearest images on it.
+    fresh.goto(app_url + "?view=nearest&seed=7&index=0&model=tutorial")
+    expect(fresh.locator("#nearest-seed input")).to_have_value("7", timeout=30_000)
+    expect(fresh.get_by_role("radio", name="tutorial").filter(visible=True).first).to_be_checked()
     fresh.close()
