@@ -197,13 +197,17 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
     for tab, readable, name in [
         ("Generate", "#generate-output img", "generate"),
         ("Interpolate", "#interpolate-output img", "interpolate"),
-        ("Training scores", "#scores-plot img", "scores"),
+        ("Training scores", "#scores-plot-phone img", "scores"),
         ("Latent map", "#map-output img", "latent-map"),
         (ANSWER, "#compare-improved img", "answer"),
         ("Live training", "#live-start", "live-training"),
         ("Nearest images", "#nearest-button", "nearest"),
         (GAME, "#game-unavailable", "game"),  # its round needs MNIST: tests/test_be_the_discriminator.py
-        ("How it works", "#recipes-plot img", "how-it-works"),  # last: the checks below are of its plots
+        (
+            "How it works",
+            "#recipes-plot-phone img",
+            "how-it-works",
+        ),  # last: the checks below are of its plots
     ]:
         open_tab(phone, tab)
         expect(phone.locator(readable).first).to_be_visible(timeout=15_000)
@@ -226,11 +230,16 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
             captions_are_readable(phone)
         if tab == "Latent map":
             a_buttons_answer_is_brought_into_view(phone, "#map-button", "#map-output")
-    # The plots keep a readable width and scroll sideways inside their box, from their left edge.
-    plot_box = phone.locator("#recipes-plot").bounding_box()
-    plot = phone.locator("#recipes-plot img").first.bounding_box()
-    assert plot["width"] >= 700 and plot["x"] >= plot_box["x"] - 1
-    assert phone.locator("#recipes-plot").evaluate("box => box.scrollWidth > box.clientWidth")
+    # A plot is its narrow version on a phone (the wide one hidden): all of it on the screen, with
+    # no sideways scroll, and its 10-pt text (13.9 px at 100 dpi) drawn at 9 CSS px or more.
+    expect(phone.locator("#recipes-plot")).to_be_hidden()
+    plot = phone.locator("#recipes-plot-phone img").first
+    natural, drawn, right = plot.evaluate(
+        "img => img.decode().then(() => "
+        "[img.naturalWidth, img.clientWidth, img.getBoundingClientRect().right])"
+    )
+    assert natural == 480 and right <= 390 and 10 * 100 / 72 * drawn / natural >= 9, (natural, drawn, right)
+    assert phone.locator("#recipes-plot-phone").evaluate("box => box.scrollWidth <= box.clientWidth")
     # The sample grids are two to a row, each wide enough to tell the digits apart.
     assert phone.locator("#samples-gallery img").first.bounding_box()["width"] >= 140
     context.close()
@@ -304,6 +313,7 @@ def test_compare_shows_both_recipes_and_the_model_choice_switches_generators(pag
     assert improved.shape == tutorial.shape and np.abs(improved.astype(int) - tutorial.astype(int)).mean() > 5
     expect(page.locator("#compare-scores-plot img").first).to_be_visible()
     expect(page.locator("#compare-digits-plot img").first).to_be_visible()
+    expect(page.locator("#compare-digits-plot-phone")).to_be_hidden()  # a phone's, drawn narrow
     shot(page, "compare", tmp_path)
 
     open_tab(page, "Generate")

@@ -34,7 +34,7 @@ from ui.tabs import (
 # A request body is a few numbers; 64 KB leaves room for any client and keeps floods small.
 MAX_REQUEST_BYTES = 64 * 1024
 
-# On a phone the plots keep a readable width and scroll sideways, instead of shrinking to stamps.
+# On a phone each fixed plot is its narrow version (panels stacked, text 10 px), never a stamp.
 PHONE_CSS = """
 /* An image's download button gets a row of its own above the picture, so that it never covers
    the top-right digits of a grid (on a phone it did). */
@@ -45,18 +45,11 @@ PHONE_CSS = """
 #samples-gallery .grid-wrap {
   max-height: none !important; height: auto !important; overflow: visible !important;
 }
+/* Each fixed plot is drawn twice (ui/components.fixed_plots): wide for a desktop, narrow for a phone. */
+.phone-plot { display: none !important; }
 @media (max-width: 640px) {
-  #scores-plot, #quality-plot, #recipes-plot, #compare-scores-plot, #compare-digits-plot, #live-plot,
-  #race-plot {
-    overflow-x: auto !important;
-  }
-  #scores-plot .matplotlib, #quality-plot .matplotlib, #recipes-plot .matplotlib,
-  #compare-scores-plot .matplotlib, #compare-digits-plot .matplotlib, #live-plot .matplotlib,
-  #race-plot .matplotlib {
-    justify-content: flex-start; align-items: flex-start;
-  }
-  #scores-plot img, #quality-plot img, #recipes-plot img, #compare-scores-plot img,
-  #compare-digits-plot img, #live-plot img, #race-plot img { min-width: 720px; }
+  .wide-plot { display: none !important; }
+  .phone-plot { display: block !important; }
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
   /* The five top-level tabs fit a phone's width: none hides behind a "More tabs" menu. */
   .tab-container button { padding-left: 4px !important; padding-right: 4px !important; }

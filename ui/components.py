@@ -10,6 +10,7 @@ import gradio as gr
 from gradio.components.plot import PlotData
 from gradio.context import get_blocks_context
 
+from gan_core.runs.plots import narrow
 from ui.context import Context
 from ui.protection.plot_cache import figure_data_uri
 
@@ -27,6 +28,18 @@ def fixed_plot(ctx: Context, make, *inputs) -> PlotData | None:
     """A figure of the served runs, as Gradio's plot data, drawn once per content (plot_cache)."""
     uri = figure_data_uri(make, *inputs, folder=ctx.settings.plot_cache)
     return None if uri is None else PlotData(type="matplotlib", plot=uri)
+
+
+def fixed_plots(ctx: Context, elem_id: str, make, *inputs) -> None:
+    """A fixed figure twice: wide for a desktop, and narrow for a phone (panels stacked, legends
+    under the axes, its text 10 px there); the page's CSS shows the one that fits the screen. Both
+    are drawn once per content (plot_cache). Nothing when make() draws nothing."""
+    wide = fixed_plot(ctx, make, *inputs)
+    if wide is None:
+        return
+    gr.Plot(wide, show_label=False, elem_id=elem_id, elem_classes=["wide-plot"])
+    gr.Plot(fixed_plot(ctx, narrow(make), *inputs), show_label=False, elem_id=f"{elem_id}-phone",
+            elem_classes=["phone-plot"])  # fmt: skip
 
 
 def file_name(model: str, rest: str) -> str:

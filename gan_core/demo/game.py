@@ -95,8 +95,9 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
     d_calls = [score >= 0.5 for score in scores]
     you_right = sum(call == truth for call, truth in zip(calls, game_round.real, strict=True))
     d_right = sum(call == truth for call, truth in zip(d_calls, game_round.real, strict=True))
+    # Three decimals: a call turns at 0.5, and R1's D scores between 0.49 and 0.51.
     captions = [
-        f"{'real' if truth else 'fake'}\nD {score:.2f}"
+        f"{'real' if truth else 'fake'}\nD {score:.3f}"
         for truth, score in zip(game_round.real, scores, strict=True)
     ]
     grid = digit_grid(game_round.images, columns=COLUMNS, scale=GRID_SCALE)

@@ -11,7 +11,7 @@ from gan_core.demo.sampler import MAX_COUNT
 from gan_core.latent import MAX_SEED
 from gan_core.runs.plots import digit_histograms_figure, recipes_figure
 from ui.calls import shown_to_user
-from ui.components import fixed_plot, shows_its_answer
+from ui.components import fixed_plots, shows_its_answer
 from ui.context import Context
 from ui.digit_panel import panel, seed_grid_click
 from ui.tabs import generate
@@ -82,9 +82,7 @@ def build(ctx: Context) -> dict:
           preprocess=False, trigger_mode="always_last")  # fmt: skip
     gr.Markdown(compare_intro(ctx.model.history, ctx.tutorial_history))
     runs = {ctx.served_label: ctx.model.history, "tutorial": ctx.tutorial_history}
-    gr.Plot(fixed_plot(ctx, recipes_figure, runs), show_label=False, elem_id="compare-scores-plot")
-    histograms = fixed_plot(ctx, digit_histograms_figure, runs)
-    if histograms is not None:
-        gr.Plot(histograms, show_label=False, elem_id="compare-digits-plot")
+    fixed_plots(ctx, "compare-scores-plot", recipes_figure, runs)
+    fixed_plots(ctx, "compare-digits-plot", digit_histograms_figure, runs)
     # What a shareable link may set (ui/links.py), and what draws once it has.
     return {"seed": seed, "count": count, "redraw": [(compare, [seed, count], grids)]}

@@ -17,7 +17,7 @@ from gan_core.demo.explain import (
 from gan_core.runs.history import read_history
 from gan_core.runs.layout import HISTORY_FILE, REAL_IMAGES_FILE, sample_path
 from gan_core.runs.plots import recipes_figure
-from ui.components import fixed_plot
+from ui.components import fixed_plots
 from ui.context import BUNDLED_WEIGHTS, TUTORIAL_RUN, Context
 
 
@@ -31,8 +31,7 @@ def build(ctx: Context) -> None:
     gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False)
     gr.Markdown(WHY_DETACH)
     gr.Markdown(equilibrium_text(improved, tutorial))
-    figure = fixed_plot(ctx, recipes_figure, {"improved (R1)": improved, "tutorial": tutorial})
-    gr.Plot(figure, show_label=False, elem_id="recipes-plot")
+    fixed_plots(ctx, "recipes-plot", recipes_figure, {"improved (R1)": improved, "tutorial": tutorial})
     gr.Markdown(
         "**What do good samples look like?** Each recipe's fixed-noise grid (the same 64 noise "
         "vectors at every epoch) as it trains, beside 64 real MNIST digits:"

@@ -110,7 +110,7 @@ def endpoints(ctx: Context):
                     grid = ctx.outputs.write(
                         last.grid_png, f"mnist-gan_live_{settings.recipe}_seed{settings.seed}.png"
                     )
-                    shown = grid, scores_figure({"epochs": rows}, by="step")
+                    shown = grid, scores_figure({"epochs": rows}, by="step", narrow=True)
                     state = "done" if last.done else "training"
                     yield *shown, status_line(last, settings), numbers(last, settings, state)
         except LiveRunEnded as ended:  # stopped, or nobody watches: what was drawn stays

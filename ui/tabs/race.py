@@ -75,7 +75,9 @@ def endpoints(ctx: Context):
                     grids[recipe] = ctx.outputs.write(
                         update.grid_png, f"mnist-gan_race_{recipe}_seed{seed}.png"
                     )
-                    figure = recipes_figure({name: {"epochs": rows[name]} for name in RECIPES}, by="seconds")
+                    # Narrow: one figure streamed, readable on a phone and beside the grids alike.
+                    runs_so_far = {name: {"epochs": rows[name]} for name in RECIPES}
+                    figure = recipes_figure(runs_so_far, by="seconds", narrow=True)
                     shown = grids["tutorial"], grids["improved"], figure
                     state = (
                         "done"

@@ -14,7 +14,7 @@ from gan_core.runs.layout import nearest_sample_epoch
 from gan_core.runs.plots import quality_figure, scores_figure
 from gan_core.runs.report import TABLE_HEADERS, evenly_spread, quality_summary, score_table, training_summary
 from ui.calls import shown_to_user
-from ui.components import fixed_plot, shows_its_answer
+from ui.components import fixed_plots, shows_its_answer
 from ui.context import Context
 
 log = logging.getLogger("mnist_gan_app")
@@ -98,11 +98,9 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
         training_summary(history) + " The tutorial claims both scores converge "
         "to 0.5; the dashed line shows where that would be."
     )
-    gr.Plot(value=fixed_plot(ctx, scores_figure, history), show_label=False, elem_id="scores-plot")
+    fixed_plots(ctx, "scores-plot", scores_figure, history)
     gr.Markdown(quality_summary(history))
-    quality_plot = fixed_plot(ctx, quality_figure, history)
-    if quality_plot is not None:
-        gr.Plot(value=quality_plot, show_label=False, elem_id="quality-plot")
+    fixed_plots(ctx, "quality-plot", quality_figure, history)
     if ctx.model.grids.epochs:
         samples_by_epoch(ctx)
     gr.Markdown(
