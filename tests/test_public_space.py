@@ -44,8 +44,12 @@ def test_a_multi_megabyte_body_is_refused_and_the_app_keeps_serving(app_url, dec
 @pytest.mark.parametrize(
     "body, status, message",
     [
-        (b'{"data": [1]}', 422, '/generate takes 2 to 4 values in \\"data\\", got 1'),
-        (b'{"data": [1, 2, "tutorial", true, 5]}', 422, '/generate takes 2 to 4 values in \\"data\\", got 5'),
+        (b'{"data": [1]}', 422, '/generate takes 2 to 5 values in \\"data\\", got 1'),
+        (
+            b'{"data": [1, 2, "tutorial", true, false, 6]}',
+            422,
+            '/generate takes 2 to 5 values in \\"data\\", got 6',
+        ),
         (b'{"data": [1, 2, 3]}', 422, '/compare takes 2 values in \\"data\\", got 3'),
         (b'{"data": ["\xff\xfe", 2]}', 400, "the request body is not UTF-8 text"),
     ],
