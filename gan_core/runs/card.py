@@ -61,9 +61,12 @@ repo = "{repo}"
 config = json.load(open(hf_hub_download(repo, "config.json")))
 latent, hidden, pixels = config["latent_size"], config["hidden_size"], config["image_size"]
 generator = torch.nn.Sequential(
-    torch.nn.Linear(latent, hidden), torch.nn.ReLU(),
-    torch.nn.Linear(hidden, hidden), torch.nn.ReLU(),
-    torch.nn.Linear(hidden, pixels), torch.nn.Tanh(),
+    torch.nn.Linear(latent, hidden),
+    torch.nn.ReLU(),
+    torch.nn.Linear(hidden, hidden),
+    torch.nn.ReLU(),
+    torch.nn.Linear(hidden, pixels),
+    torch.nn.Tanh(),
 )
 weights = load_file(hf_hub_download(repo, "model.safetensors"))
 generator.load_state_dict({{name.removeprefix("net."): tensor for name, tensor in weights.items()}})
