@@ -83,6 +83,36 @@ def answers_or_names_the_problem(client, endpoint, arguments):
     assert shown.shape == expected.shape and np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
 
 
+def test_any_json_value_to_d_score_is_answered_with_ds_verdict_or_refused_clearly(client):
+    from gan_core.demo.critic import load_critic
+
+    runs = {"improved": ROOT / "weights", "tutorial": ROOT / "weights" / "tutorial"}
+    scorers = {
+        model: (Sampler(load_generator(folder)[0]), load_critic(folder)) for model, folder in runs.items()
+    }
+    models = st.one_of(st.sampled_from(list(runs)), anything)
+
+    @FUZZ
+    @given(
+        st.fixed_dictionaries(
+            {"seed": seeds, "index": st.one_of(st.integers(0, 63), anything), "model": models}
+        )
+    )
+    def check(arguments):
+        try:
+            answer = client.predict(**arguments, api_name="/d_score")
+        except Exception as error:
+            message = str(error)
+            assert "must be" in message and len(message) < 300, message
+            assert any(name in message for name in arguments), message
+            return
+        sampler, critic = scorers[arguments["model"]]
+        expected = float(critic.scores(sampler.digit(arguments["seed"], arguments["index"])[None])[0])
+        assert answer["d_score"] == pytest.approx(expected, abs=6e-5)
+
+    check()
+
+
 @pytest.mark.parametrize("endpoint", PARAMETERS)
 def test_any_json_value_to_any_endpoint_is_answered_or_refused_clearly(client, endpoint):
     @FUZZ
