@@ -490,6 +490,17 @@ def test_a_click_on_the_answers_grids_and_on_the_latent_map_opens_the_digit_pane
     map_text = fresh.locator("#map-digit-text")
     expect(map_text).to_contain_text("Row 1, column 3 of the map (improved)", timeout=15_000)
     assert map_text.locator("a").get_attribute("href") == "?view=interpolate&seed_a=3&seed_b=4&t=0.2857"
+    # A digit on demand (the sevens of seed 42): its first, the classifier's surest seven.
+    open_tab(fresh, "Generate")
+    fresh.get_by_text("A digit on demand").first.click()
+    fresh.locator("#find-button").click()
+    expect(fresh.locator("#find-text")).to_contain_text("as a 7", timeout=15_000)
+    click_picture_at(fresh.locator("#find-output img").first, 8 + 56, 8 + 56)
+    found = fresh.locator("#find-digit-text")
+    expect(found).to_contain_text(
+        re.compile(r"Draw \d+ of the 1024 from seed 42 \(improved\)"), timeout=15_000
+    )
+    expect(found).to_contain_text("reads 7 · ")
     # A link that names the tutorial's model opens Nearest images on it.
     fresh.goto(app_url + "?view=nearest&seed=7&index=0&model=tutorial")
     expect(fresh.locator("#nearest-seed input")).to_have_value("7", timeout=30_000)

@@ -1,5 +1,5 @@
-"""The panel a click on a digit opens, on every grid of digits (Generate, the answer's two grids, the
-latent map): the digit enlarged, what an MNIST classifier reads there, D's score, and the links
+"""The panel a click on a digit opens, on every grid of digits (Generate, a digit on demand, the
+answer's two grids, the latent map): the digit enlarged, what an MNIST classifier reads there, D's score, and the links
 that take it further (its nearest training images, this very digit, a morph from it)."""
 
 from __future__ import annotations

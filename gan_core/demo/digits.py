@@ -33,6 +33,8 @@ class FoundDigits:
     draws: int
     matches: int  # how many of the draws the classifier reads as `digit`
     confidences: list[float]  # of the digits shown, most confident first
+    draws_shown: list[int]  # which of the draws they are (their rows of seeded_noise(seed, draws))
+    shown: torch.Tensor  # the digits shown, (count, 784) in [-1, 1]
 
     def summary(self) -> str:
         share = self.matches / self.draws
@@ -107,4 +109,5 @@ class DigitReader:
         order = sorted(matching.tolist(), key=lambda index: (-round(confidence[index].item(), 6), index))
         chosen = order[:count]
         grid = digit_grid(images[chosen], columns=min(max(len(chosen), 1), 8), scale=GRID_SCALE)
-        return FoundDigits(grid, digit, DRAWS, len(matching), [confidence[i].item() for i in chosen])
+        confidences = [confidence[i].item() for i in chosen]
+        return FoundDigits(grid, digit, DRAWS, len(matching), confidences, chosen, images[chosen])

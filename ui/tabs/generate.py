@@ -7,13 +7,13 @@ import random
 import gradio as gr
 
 from gan_core.demo.digits import CAPTION_SIZE
-from gan_core.demo.sampler import MAX_COUNT, check_switch
-from gan_core.images import caption_height, png_bytes
+from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_switch
+from gan_core.images import caption_height, grid_index_at, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import api_only, file_name, model_choice, shows_its_answer
 from ui.context import Context
-from ui.digit_panel import panel, score_sentence, seed_grid_click
+from ui.digit_panel import describe, panel, score_sentence, seed_grid_click
 
 
 def endpoints(ctx: Context):
@@ -89,7 +89,22 @@ def endpoints(ctx: Context):
         band = caption_height(CAPTION_SIZE, lines) if lines else 0
         return seed_grid_click(ctx, model, seed, count, click, band)
 
-    return generate, d_score, find_digit, inspect_digit
+    def inspect_found(found_with, click: gr.SelectData):
+        """A click on the digits found: the one under it, in the panel under them. `found_with`: the
+        digit, count, seed and model of the last Find, whatever the controls say since."""
+        if found_with is None:
+            return gr.skip(), gr.skip()
+        digit, count, seed, model = found_with
+        ctx.sampler_for(model)
+        found = ctx.readers[model].find(digit, count, seed)
+        index = grid_index_at(*click.index, columns=min(max(len(found.draws_shown), 1), 8), scale=GRID_SCALE)
+        if index is None or index >= len(found.draws_shown):
+            return gr.skip(), gr.skip()
+        draw = found.draws_shown[index]
+        title = f"Draw {draw} of the {found.draws} from seed {seed}"
+        return describe(ctx, model, found.shown[index], title, f"seed{seed}_draw{draw}.png", [])
+
+    return generate, d_score, find_digit, inspect_digit, inspect_found
 
 
 def random_seed():
@@ -97,7 +112,7 @@ def random_seed():
 
 
 def build(ctx: Context) -> dict:
-    generate, d_score, find_digit, inspect_digit = endpoints(ctx)
+    generate, d_score, find_digit, inspect_digit, inspect_found = endpoints(ctx)
     with gr.Row():
         seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3)
         dice = gr.Button("🎲 random seed", scale=1)
@@ -160,12 +175,13 @@ def build(ctx: Context) -> dict:
         )
         found_text = gr.Markdown(label="what it found", elem_id="find-text")
         shows_its_answer(find_button, "find-output")
+        found_view, found_view_text = panel("find")
+        found_with = gr.State(None)  # what the grid shown was found with, for a click on it
+        find_inputs = [wanted, count, seed, generate_model]
         find_button.click(
-            find_digit,
-            [wanted, count, seed, generate_model],
-            [found_grid, found_text],
-            api_name="find_digit",
-            preprocess=False,
-        )
+            find_digit, find_inputs, [found_grid, found_text], api_name="find_digit", preprocess=False
+        ).success(lambda *values: list(values), find_inputs, found_with, api_visibility="private")
+        found_grid.select(inspect_found, found_with, [found_view, found_view_text], api_visibility="private",
+                          preprocess=False)  # fmt: skip
     # What a shareable link may set (ui/links.py), and what draws once it has.
     return {"seed": seed, "count": count, "redraw": [(generate, generate_inputs, grid)]}
