@@ -474,8 +474,8 @@ def test_a_click_on_the_answers_grids_and_on_the_latent_map_opens_the_digit_pane
     expect(text).to_contain_text("Digit 0 of seed 7 (tutorial)", timeout=15_000)
     expect(text).to_contain_text(re.compile(r"The discriminator gives it \d\.\d{3}"))
     links = [link.get_attribute("href") for link in text.locator("a").all()]
-    assert links == ["?view=nearest&seed=7&index=0&model=tutorial",
-                     "?view=interpolate&seed_a=7&seed_b=8&t=0"], links  # fmt: skip
+    assert links == ["?view=nearest&seed=7&index=0&model=tutorial", "?view=interpolate&seed_a=7&seed_b=8&t=0",
+                     "?view=latent-map&seed_a=7&seed_b=8&seed_c=9&seed_d=10"], links  # fmt: skip
     # The improved grid's digit 10: the improved model's reading, no morph (not a seed's first digit).
     click_picture_at(fresh.locator("#compare-improved img").first, 8 + 2 * 120 + 56, 8 + 120 + 56)
     labels, confidences = classifier_reading(seeded_noise(7, 16, 64))
@@ -501,6 +501,12 @@ def test_a_click_on_the_answers_grids_and_on_the_latent_map_opens_the_digit_pane
         re.compile(r"Draw \d+ of the 1024 from seed 42 \(improved\)"), timeout=15_000
     )
     expect(found).to_contain_text("reads 7 · ")
+    # Its place in a latent map: the map opens with it at the top left corner, drawn for the link.
+    fresh.goto(app_url + "?view=latent-map&seed_a=7&seed_b=8&seed_c=9&seed_d=10")
+    expect(fresh.get_by_label("seed A (top left)").filter(visible=True).first).to_have_value(
+        "7", timeout=30_000
+    )
+    expect(fresh.locator("#map-output img").first).to_have_attribute("src", re.compile("map_7-8-9-10_8"))
     # A link that names the tutorial's model opens Nearest images on it.
     fresh.goto(app_url + "?view=nearest&seed=7&index=0&model=tutorial")
     expect(fresh.locator("#nearest-seed input")).to_have_value("7", timeout=30_000)

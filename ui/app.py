@@ -92,7 +92,7 @@ def build_demo(ctx: Context) -> gr.Blocks:
                 with gr.Tab("Interpolate", id=IDS["Interpolate"]):
                     links["interpolate"] = interpolate.build(ctx)
                 with gr.Tab("Latent map", id=IDS["Latent map"]):
-                    latent_map.build(ctx)
+                    links["latent-map"] = latent_map.build(ctx)
                 with gr.Tab("Nearest images", id=IDS["Nearest images"]) as tab:
                     links["nearest"] = nearest.build(ctx, tab)
             with gr.Tab(GAME, id=IDS[GAME]):

@@ -1,6 +1,7 @@
 """The panel a click on a digit opens, on every grid of digits (Generate, a digit on demand, the
-answer's two grids, the latent map): the digit enlarged, what an MNIST classifier reads there, D's score, and the links
-that take it further (its nearest training images, this very digit, a morph from it)."""
+answer's two grids, the latent map): the digit enlarged, what an MNIST classifier reads there, D's
+score, and the links that take it further (its nearest training images, this very digit; from a
+seed's first digit, a morph and its place in a latent map)."""
 
 from __future__ import annotations
 
@@ -64,9 +65,11 @@ def seed_links(seed: int, index: int, model: str) -> list[str]:
     model_query = "" if model == "improved" else f"&model={model}"
     nearest = f"?view=nearest&seed={seed}&index={index}{model_query}"
     links = [f"[Its nearest training images]({nearest})"]
-    if index == 0:  # Interpolate starts from a seed's first digit
-        other = (seed + 1) % (MAX_SEED + 1)
-        links.append(f"[Morph it into another digit](?view=interpolate&seed_a={seed}&seed_b={other}&t=0)")
+    if index == 0:  # a seed's first digit is where Interpolate starts, and a latent map's corner
+        b, c, d = ((seed + step) % (MAX_SEED + 1) for step in (1, 2, 3))
+        links.append(f"[Morph it into another digit](?view=interpolate&seed_a={seed}&seed_b={b}&t=0)")
+        map_link = f"?view=latent-map&seed_a={seed}&seed_b={b}&seed_c={c}&seed_d={d}"
+        links.append(f"[Its place in a latent map]({map_link}) (the top left corner)")
     return [*links, f"share this digit: `{nearest}`"]
 
 

@@ -2,7 +2,7 @@
 
     /?view=generate&seed=42&count=16        /?view=interpolate&seed_a=1&seed_b=2&t=0.25
     /?view=nearest&seed=42&index=3&model=tutorial   /?view=answer&seed=7   /?view=game&round=12
-    /?view=latent-map  /?view=scores  /?view=live  /?view=how-it-works
+    /?view=latent-map&seed_a=42&seed_b=43&seed_c=44&seed_d=45  /?view=scores  /?view=live
 
 So someone can send "seed 42, digit 3" as a link. Once the numbers are set, the view draws them
 (each tab's "redraw"), so the picture is the link's. A number that is out of range or not a number
@@ -24,6 +24,8 @@ NUMBERS = {
     "index": lambda text: whole_number(_number(text), "index", 0, MAX_COUNT - 1),
     "seed_a": lambda text: check_seed(_number(text), "seed_a"),
     "seed_b": lambda text: check_seed(_number(text), "seed_b"),
+    "seed_c": lambda text: check_seed(_number(text), "seed_c"),
+    "seed_d": lambda text: check_seed(_number(text), "seed_d"),
     "t": lambda text: check_fraction(_number(text)),
     "round": lambda text: check_seed(_number(text), "round"),
     "model": lambda text: _model(text),

@@ -64,7 +64,7 @@ def endpoints(ctx: Context):
     return latent_grid, inspect_digit
 
 
-def build(ctx: Context) -> None:
+def build(ctx: Context) -> dict:
     latent_grid, inspect_digit = endpoints(ctx)
     gr.Markdown(
         "Four seeds at the corners, and the digits between them: the generator lays the ten digits "
@@ -106,3 +106,6 @@ def build(ctx: Context) -> None:
     # Redrawn as the visitor changes any control, as on every tab.
     gr.on([control.input for control in map_inputs], latent_grid, map_inputs, latent_map,
           api_visibility="private", preprocess=False, trigger_mode="always_last")  # fmt: skip
+    # What a shareable link may set (ui/links.py: the four corners), and what draws once it has.
+    named = dict(zip(("seed_a", "seed_b", "seed_c", "seed_d"), corners, strict=True))
+    return {**named, "redraw": [(latent_grid, map_inputs, latent_map)]}
