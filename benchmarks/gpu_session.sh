@@ -13,11 +13,11 @@
 #      minutes alone: more than one call. recipe_sweep.sh runs it on its own.
 #   5. the run of 1. again, eagerly, for its per-epoch means against the graph path's;
 #   6. tests/test_gpu.py: every engine's graph path against the eager one, both recipes.
-#   7. the tutorial's recipe, 300 epochs: with 1.'s run, the two bundled runs again, this time with
-#      their discriminators (the Space's D views need them; the bundled runs of 2026-11 have none).
-#      Both come back with discriminator.safetensors (full_run.tgz, tutorial_run.tgz).
+# (The bundled runs were trained again on the CPU on 2026-12-06, each with its discriminator: no
+# GPU run is needed for them. The quality study's runs come back with their discriminators, so its
+# median seed can be bundled as it is.)
 # Everything lands under $OUT (at most 8 files come back): gpu.txt, phase1.log, phase2.log,
-# train_speed_cuda.json, stacked_runs_cuda.json, full_run.tgz, tutorial_run.tgz and quality.tgz.
+# train_speed_cuda.json, stacked_runs_cuda.json, full_run.tgz and quality.tgz.
 set -u
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-out}
@@ -67,9 +67,6 @@ quality improved --recipe improved &  # the default recipe alone: two studies si
 ( timeout "$(left)" python3 train.py --data-dir data --device cuda --no-cuda-graphs --out /tmp/gpu/eager \
     > /tmp/gpu/eager.log 2>&1; echo "eager 300: exit $? at t=${SECONDS}s" >> /tmp/gpu/phase2-jobs.log ) &
 
-( timeout "$(left)" python3 train.py --data-dir data --device cuda --recipe tutorial --out /tmp/gpu/tutorial \
-    > /tmp/gpu/tutorial.log 2>&1; echo "tutorial 300: exit $? at t=${SECONDS}s" >> /tmp/gpu/phase2-jobs.log ) &
-
 {
   echo "== 6. tests/test_gpu.py (t=${SECONDS}s)"
   timeout 200 python3 -m pytest -q -p no:cacheprovider -n 4 tests/test_gpu.py 2>&1 | tail -n 25
@@ -114,6 +111,5 @@ PY
 # Weights, histories and logs only (16 MB a file comes back; the grids and Adam's moments are not needed).
 (cd /tmp/gpu/quality && tar czf "$OUT/quality.tgz" ./*.log ./*/quality_over_seeds.json ./*/seed-*/history.json \
   ./*/seed-*/config.json ./*/seed-*/model.safetensors ./*/seed-*/discriminator.safetensors 2>/dev/null)
-tar czf "$OUT/tutorial_run.tgz" -C /tmp/gpu/tutorial --exclude training_state.pt . 2>/dev/null
 ls -la "$OUT"
 echo "all done at t=${SECONDS}s"

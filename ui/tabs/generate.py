@@ -95,7 +95,7 @@ def endpoints(ctx: Context):
         if found_with is None:
             return gr.skip(), gr.skip()
         digit, count, seed, model = found_with
-        ctx.sampler_for(model)
+        ctx.sampler_for(model)  # the message for a model the app does not serve
         found = ctx.readers[model].find(digit, count, seed)
         index = grid_index_at(*click.index, columns=min(max(len(found.draws_shown), 1), 8), scale=GRID_SCALE)
         if index is None or index >= len(found.draws_shown):
