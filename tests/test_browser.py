@@ -416,6 +416,18 @@ def test_a_shared_link_opens_its_view_with_its_numbers(page, app_url):
     expect(linked.get_by_label("seed", exact=True).filter(visible=True).first).to_have_value("42")
     linked.close()
 
+    # A link is anyone's to write: the values it echoes are shown as text, never as HTML (a link
+    # or a picture there would be the writer's, inside the app's own toast).
+    for query in ("view=nearest&model=%3Ca%20href%3D%2F%2Fe.vil%3Elog%20in%3C%2Fa%3E",
+                  "view=%3Cimg%20src%3D%2F%2F127.0.0.1%3A9%2Fx%3E%3Cb%3EX%3C%2Fb%3E"):  # fmt: skip
+        linked = open_app_page(page.context.browser, f"{app_url}?{query}")
+        expect(
+            linked.get_by_text(re.compile(r"This link's (model must be one of|view)")).first
+        ).to_be_visible()
+        expect(linked.get_by_text(re.compile(r"<(a href|img src)=")).first).to_be_visible()
+        assert linked.locator(".toast-body a, .toast-body img, .toast-body b").count() == 0
+        linked.close()
+
 
 @pytest.mark.parametrize("lines", ["", "captions", "captions and D"])
 def test_a_click_on_a_digit_shows_it_with_the_classifiers_reading_and_a_link_to_its_neighbours(

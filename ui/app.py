@@ -12,7 +12,7 @@ from gan_core.runs.history import epoch_count
 from ui.calls import call_signatures
 from ui.context import Context
 from ui.links import follow as follow_links
-from ui.protection.live_runs import LIVE_TRAINING
+from ui.protection.live_runs import LIVE_TRAINING, STEPPING, STEPPING_PER_VISITOR, STEPPING_WAITING
 from ui.protection.mcp_answers import mcp_answers_without_paths
 from ui.protection.request_limits import RequestLimits
 from ui.protection.session_limits import limit_calls_per_visitor
@@ -124,8 +124,8 @@ def limit(demo: gr.Blocks, ctx: Context) -> None:
     limit_calls_per_visitor(
         demo._queue,
         settings.max_calls_per_visitor,
-        per_group={LIVE_TRAINING: 1},
-        group_totals={LIVE_TRAINING: settings.live_runs_waiting},
+        per_group={LIVE_TRAINING: 1, STEPPING: STEPPING_PER_VISITOR},
+        group_totals={LIVE_TRAINING: settings.live_runs_waiting, STEPPING: STEPPING_WAITING},
         behind_proxy=settings.behind_proxy,
     )
     ctx.live_runs.follow(demo._queue)  # a live run ends when stopped, cancelled or no longer read

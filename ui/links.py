@@ -11,6 +11,8 @@ is named in a warning and left at the page's default; the rest of the link still
 
 from __future__ import annotations
 
+import html
+
 import gradio as gr
 
 from gan_core.demo.sampler import MAX_COUNT, check_fraction, check_seed, whole_number
@@ -31,6 +33,12 @@ NUMBERS = {
     "model": lambda text: _model(text),
 }
 MODELS = ("improved", "tutorial")  # the served run, and the tutorial's bundled one
+
+
+def warn(message: str) -> None:
+    """A warning that quotes a link's values as text: Gradio's toasts render HTML, and a link is
+    anyone's to write (a value like <img src=...> would fetch from their server)."""
+    gr.Warning(html.escape(message))
 
 
 def _model(text: str) -> str:
@@ -67,7 +75,7 @@ def follow(demo: gr.Blocks, sections: gr.Tabs, inner: dict[str, gr.Tabs], contro
             return [None] + [gr.skip()] * (1 + len(groups) + len(targets))
         if view not in VIEWS:
             known = ", ".join(VIEWS)
-            gr.Warning(f"This link's view {view[:40]!r} is not one of {known}; the page opens as usual.")
+            warn(f"This link's view {view[:40]!r} is not one of {known}; the page opens as usual.")
             return [None] + [gr.skip()] * (1 + len(groups) + len(targets))
         outer, tab = VIEWS[view]
         updates = [view, gr.Tabs(selected=outer)]
@@ -79,7 +87,7 @@ def follow(demo: gr.Blocks, sections: gr.Tabs, inner: dict[str, gr.Tabs], contro
             try:
                 updates.append(NUMBERS[name](query[name]))
             except ValueError as error:
-                gr.Warning(f"This link's {error}; the page's default is used instead.")
+                warn(f"This link's {error}; the page's default is used instead.")
                 updates.append(gr.skip())
         return updates
 

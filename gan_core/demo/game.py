@@ -18,7 +18,7 @@ from gan_core.data import to_model_range
 from gan_core.demo.critic import Critic
 from gan_core.demo.sampler import GRID_SCALE, Sampler, check_seed
 from gan_core.images import DIGIT_COLOURS, DIGIT_SIDE, caption_height, captioned_grid, digit_grid
-from gan_core.latent import seeded_noise
+from gan_core.latent import MAX_SEED, seeded_noise
 from gan_core.messages import shown
 
 ROUND_SIZE = 8
@@ -47,8 +47,14 @@ def make_round(number, sampler: Sampler, test_images: torch.Tensor) -> Round:
     real_count = int(torch.randint(MIN_REAL, MAX_REAL + 1, (1,), generator=choices))
     picked = torch.randperm(len(test_images), generator=choices)[:real_count]
     order = torch.randperm(ROUND_SIZE, generator=choices).tolist()
+    # The noise of the generated digits comes from the round, not from its number as a seed: round
+    # 12's fakes are not /generate(seed=12)'s first digits, which would give the answers away. (The
+    # code is public, so a round is a puzzle to enjoy, not a contest: the reveal is anyone's too.)
+    noise_seed = int(torch.randint(0, MAX_SEED + 1, (1,), generator=choices))
     real = to_model_range(test_images[picked]).double()
-    generated = sampler.images(seeded_noise(number, ROUND_SIZE - real_count, sampler.generator.latent_size))
+    generated = sampler.images(
+        seeded_noise(noise_seed, ROUND_SIZE - real_count, sampler.generator.latent_size)
+    )
     mixed = torch.cat([real, generated])
     return Round(number, mixed[order], [position < real_count for position in order])
 
@@ -114,7 +120,7 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
         draw.rectangle(box, outline=RIGHT if call == truth else WRONG, width=FRAME // 2)
     words = {True: "real", False: "generated"}
     rows = zip(LABELS, game_round.real, calls, scores, d_calls, strict=True)
-    table = [[label, words[truth], words[call], round(score, 3), words[d_call]]
+    table = [[label, words[truth], words[call], round(score, 4), words[d_call]]
              for label, truth, call, score, d_call in rows]  # fmt: skip
     return Reveal(picture, table, tally(game_round, you_right, d_right, scores), you_right, d_right)
 

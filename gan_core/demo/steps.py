@@ -26,7 +26,9 @@ from gan_core.messages import shown
 from gan_core.runs.history import STAT_NAMES
 from gan_core.training.state import build_state
 
-MAX_STEPS = 1000  # a replay from the start (a run no longer kept) takes up to 8 s on a busy 2-core CPU
+# A replay from the start (a run no longer kept, or a step back) takes up to 5 s on a busy 2-core CPU:
+# the bound on what one call can cost everyone (the app runs these calls one at a time).
+MAX_STEPS = 500
 BATCH_SIZE = 100  # the tutorial's
 PROBE = 8  # real and generated digits whose scores are shown
 CACHED_RUNS = 4  # about 7 MB each: the networks and their Adam moments

@@ -19,6 +19,10 @@ from .request_limits import MCP_CALLS
 from .session_limits import mcp_call, queued_event, unread_messages
 
 LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a time, one per visitor
+# The concurrency group of /train_steps: one at a time (they share one lock anyway), at most
+# STEPPING_PER_VISITOR of a visitor's and STEPPING_WAITING of everyone's waiting or running, so that
+# replays from step 0 (up to 5 s each) cannot keep a visitor waiting for minutes.
+STEPPING, STEPPING_PER_VISITOR, STEPPING_WAITING = "stepping", 2, 6
 STOPPED = "stopped"
 KEPT_STOPS = 1000  # visitors whose last Stop is remembered (a Stop only matters for a few seconds)
 

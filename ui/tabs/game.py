@@ -41,8 +41,7 @@ def endpoints(ctx: Context):
         """A round of "Be the discriminator": real MNIST test digits and generated ones, mixed.
 
         Args:
-            round_number: whole number from 0 to 2147483647 that picks the round (how many are real,
-                which, the noise of the others, the order): the same number shows the same round
+            round_number: whole number from 0 to 2147483647; the same number always shows the same round
             model: "improved" (the served generator, the default) or "tutorial"
 
         Returns:
@@ -62,8 +61,7 @@ def endpoints(ctx: Context):
 
         Args:
             round_number: the round's number, as game_round took it
-            real_ones: the numbers (1 to 8, as strings or numbers) of the digits you call real; the
-                others you call generated
+            real_ones: the digits you call real, by their numbers "1" to "8"; the others you call generated
             model: "improved" (the served generator, the default) or "tutorial"
 
         Returns:

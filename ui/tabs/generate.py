@@ -7,7 +7,7 @@ import random
 import gradio as gr
 
 from gan_core.demo.digits import CAPTION_SIZE
-from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_switch
+from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, check_switch, whole_number
 from gan_core.images import caption_height, grid_index_at, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
@@ -26,14 +26,14 @@ def endpoints(ctx: Context):
             count: how many digits, 1 to 64, in rows of 8
             model: "improved" (the served generator, the default) or "tutorial" (the tutorial's recipe)
             captions: true to write under each digit what an MNIST classifier reads there, and how sure it is
-            d_scores: true to write under each digit the model's discriminator's score: its estimate,
-                from 0 to 1, that the digit is a real MNIST image
+            d_scores: true to write under each digit the discriminator's score (0 to 1) that it is real
 
         Returns:
             PNG grid of the digits, 4x enlarged with sharp pixels (with a line of caption under each row
             for each of captions and d_scores that is true)
         """
         sampler = ctx.sampler_for(model)
+        seed, count = check_seed(seed), whole_number(count, "count", 1, MAX_COUNT)  # 1.0 is 1, in names too
         with_captions, with_scores = check_switch(captions, "captions"), check_switch(d_scores, "d_scores")
         if with_captions or with_scores:
             critic = ctx.critic_for(model) if with_scores else None

@@ -12,6 +12,7 @@ from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import shows_its_answer
 from ui.context import Context
+from ui.protection.live_runs import STEPPING
 from ui.tabs.live import missing_data
 
 INTRO = (
@@ -36,14 +37,14 @@ def step_line(view: StepView) -> str:
 
 def endpoints(ctx: Context):
     @shown_to_user
-    def train_steps(recipe="tutorial", seed=0, steps=1):
+    def train_steps(recipe="tutorial", seed=0, steps=0):
         """A GAN after a given number of training steps, and D's scores on fixed digits then: the same
         recipe, seed and steps give the same answer (one more step is steps + 1).
 
         Args:
             recipe: "tutorial" (the tutorial's training) or "improved" (with the R1 penalty)
             seed: random seed for the weights, each step's batch and noise, and the digits shown
-            steps: training steps, 0 (as initialised) to 1000; each is one D update and one G update
+            steps: training steps, 0 (as initialised) to 500; each is one D update and one G update
 
         Returns:
             PNG of 8 real MNIST digits (top) and 8 of G's (below), D's score under each; a line with
@@ -88,9 +89,15 @@ def build(ctx: Context) -> None:
             numbers = gr.JSON(label="numbers", elem_id="steps-numbers")
     inputs, outputs = [recipe, seed, steps], [picture, status, numbers]
     # The public endpoint: a changed recipe, seed or step count draws that moment of training.
+    one_at_a_time = {"concurrency_limit": 1, "concurrency_id": STEPPING}  # see ui/protection/live_runs.py
     gr.on([recipe.input, seed.input, steps.input], train_steps, inputs, outputs, api_name="train_steps",
-          preprocess=False, trigger_mode="always_last")  # fmt: skip
-    redraw = {"api_visibility": "private", "preprocess": False, "trigger_mode": "always_last"}
+          preprocess=False, trigger_mode="always_last", **one_at_a_time)  # fmt: skip
+    redraw = {
+        "api_visibility": "private",
+        "preprocess": False,
+        "trigger_mode": "always_last",
+        **one_at_a_time,
+    }
     for button, change in ((one, 1), (ten, 10), (restart, None)):
         moved = lambda count, by=change: 0 if by is None else min(int(count or 0) + by, MAX_STEPS)
         button.click(moved, steps, steps, api_visibility="private").then(
