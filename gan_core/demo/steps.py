@@ -19,6 +19,7 @@ from PIL import Image
 
 from gan_core.config import RECIPES, TrainConfig
 from gan_core.data import to_model_range
+from gan_core.demo.nearest import return_freed_memory
 from gan_core.demo.sampler import GRID_SCALE, check_seed, whole_number
 from gan_core.images import captioned_grid, digit_grid
 from gan_core.latent import seeded_noise
@@ -32,6 +33,7 @@ MAX_STEPS = 500
 BATCH_SIZE = 100  # the tutorial's
 PROBE = 8  # real and generated digits whose scores are shown
 CACHED_RUNS = 4  # about 7 MB each: the networks and their Adam moments
+TRIM_AFTER = 50  # steps run in one call past which the freed memory is handed back
 CAPTION_SIZE = 32
 
 
@@ -102,8 +104,13 @@ class Stepper:
             run = self._runs.pop((recipe, seed), None)
             if run is None or run.steps > steps:  # a step back is a replay from the start
                 run = SteppedRun(recipe, seed, images)
+            replayed = steps - run.steps
             while run.steps < steps:
                 run.advance(images)
+            if replayed >= TRIM_AFTER:
+                # Each step's activations are freed, but glibc keeps the pages; handing them back
+                # held a process at 771 MB over 16 replays of 300 steps, against 793 MB and growing.
+                return_freed_memory()
             self._runs[(recipe, seed)] = run
             while len(self._runs) > CACHED_RUNS:
                 self._runs.popitem(last=False)
