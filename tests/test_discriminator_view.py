@@ -221,6 +221,18 @@ def test_without_mnist_the_game_says_what_it_needs(app_url):
     assert not buttons["game-reveal"]["interactive"] and not buttons["game-new"]["interactive"]
 
 
+def test_reveal_waits_for_a_round_on_screen(game_app):
+    url, _ = game_app
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = open_app_page(browser, url + "?view=game", width=1280, height=900)
+        expect(page.locator("#game-reveal")).to_be_disabled()  # round 1 is in the box, not on screen
+        page.locator("#game-new").click()
+        expect(page.locator("#game-digits img").first).to_be_visible(timeout=30_000)
+        expect(page.locator("#game-reveal")).to_be_enabled()
+        browser.close()
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_round_played_in_chromium(game_app, width, tmp_path):
     url, _ = game_app
@@ -238,7 +250,7 @@ def test_a_round_played_in_chromium(game_app, width, tmp_path):
         revealed = page.locator("#game-revealed img").first
         expect(revealed).to_be_in_viewport(timeout=15_000)  # the answer is brought into view
         assert revealed.evaluate("img => img.decode().then(() => img.clientWidth)") >= 300
-        expect(page.locator("#game-table")).to_contain_text("your call")
+        expect(page.locator("#game-table")).to_contain_text("you said")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         # A new round clears the calls and the answers of the last.
         source = digits.get_attribute("src")

@@ -29,7 +29,7 @@ FONT_SIZE = 32  # the captions of Generate's grids, whose cells these are
 RIGHT, WRONG = DIGIT_COLOURS[0], DIGIT_COLOURS[1]
 FRAME = 6  # pixels, inside the padding between cells (8 px at GRID_SCALE)
 LABELS = [str(number) for number in range(1, ROUND_SIZE + 1)]  # as the page's checkboxes name them
-TABLE_HEADERS = ["digit", "truth", "your call", "D's score", "D's call"]
+TABLE_HEADERS = ["#", "truth", "you said", "D", "D said"]  # short: all five fit a phone
 
 
 @dataclass
@@ -130,6 +130,8 @@ def tally(game_round: Round, you_right: int, d_right: int, scores: list[float]) 
     fake = [score for score, truth in zip(scores, game_round.real, strict=True) if not truth]
     verdict = "You beat D." if you_right > d_right else "D beat you." if d_right > you_right else "A draw."
     return (
+        "Under each digit: the truth (fake: drawn by the generator) and D's score; a blue frame where "
+        "your call was right, orange where it was wrong. "
         f"**You: {you_right} of {ROUND_SIZE} right. D: {d_right} of {ROUND_SIZE}** (it calls a digit "
         f"real when its score is 0.5 or more). {verdict} {len(real)} of the {ROUND_SIZE} were real "
         f"MNIST test digits. D's mean score: {np.mean(real):.2f} for the real ones, "

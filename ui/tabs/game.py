@@ -106,7 +106,8 @@ def build(ctx: Context) -> dict:
     digits = gr.Image(label="the round's digits", show_label=False, type="filepath", format="png",
                       buttons=["download"], elem_id="game-digits")  # fmt: skip
     calls = gr.CheckboxGroup(LABELS, label="which are real?", elem_id="game-calls")
-    show = gr.Button("Reveal", variant="primary", elem_id="game-reveal", interactive=ctx.nearest.configured)
+    # Reveal waits for a round on screen: before one, it would reveal a round nobody has seen.
+    show = gr.Button("Reveal", variant="primary", elem_id="game-reveal", interactive=False)
     revealed = gr.Image(label="the answers", show_label=False, type="filepath", format="png",
                         buttons=["download"], elem_id="game-revealed")  # fmt: skip
     summary = gr.Markdown(label="tally", elem_id="game-tally")
@@ -126,6 +127,9 @@ def build(ctx: Context) -> dict:
         game_round, round_inputs, round_outputs, **redraw
     ).then(clear, None, answer_outputs, api_visibility="private")
     shows_its_answer(new_round, "game-digits")
+    digits.change(
+        lambda shown: gr.Button(interactive=shown is not None), digits, show, api_visibility="private"
+    )
     show.click(game_reveal, [round_number, calls, model], [revealed, summary, table],
                api_name="game_reveal", preprocess=False)  # fmt: skip
     shows_its_answer(show, "game-revealed")

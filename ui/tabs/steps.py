@@ -82,10 +82,11 @@ def build(ctx: Context) -> None:
             one = gr.Button("+1 step", variant="primary", elem_id="steps-one", interactive=not missing)
             ten = gr.Button("+10 steps", elem_id="steps-ten", interactive=not missing)
             restart = gr.Button("back to step 0", elem_id="steps-restart", interactive=not missing)
-        status = gr.Markdown(label="status", elem_id="steps-status")
+        status = gr.Markdown("Press **+1 step** to train one step and see D's scores.", label="status",
+                             elem_id="steps-status")  # fmt: skip
         picture = gr.Image(label="D's scores", show_label=False, type="filepath", format="png",
                            buttons=["download"], elem_id="steps-picture")  # fmt: skip
-        with gr.Accordion("the numbers, as the API gives them", open=False):
+        with gr.Accordion("the step's numbers, as the API gives them", open=False):
             numbers = gr.JSON(label="numbers", elem_id="steps-numbers")
     inputs, outputs = [recipe, seed, steps], [picture, status, numbers]
     # The public endpoint: a changed recipe, seed or step count draws that moment of training.
