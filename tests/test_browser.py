@@ -242,6 +242,16 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
     assert phone.locator("#recipes-plot-phone").evaluate("box => box.scrollWidth <= box.clientWidth")
     # The sample grids are two to a row, each wide enough to tell the digits apart.
     assert phone.locator("#samples-gallery img").first.bounding_box()["width"] >= 140
+    # A tap on the answer's upper grid brings its panel, below the lower grid, into view.
+    open_tab(phone, ANSWER)
+    upper = phone.locator("#compare-improved img").first
+    upper.scroll_into_view_if_needed()
+    expect(phone.locator("#compare-digit-text")).not_to_be_in_viewport()
+    click_picture_at(upper, 8 + 56, 8 + 56)
+    expect(phone.locator("#compare-digit-text")).to_be_in_viewport(timeout=15_000)
+    expect(phone.locator("#compare-digit-text")).to_contain_text(
+        "Digit 0 of seed 7 (improved)", timeout=15_000
+    )
     context.close()
 
 

@@ -34,6 +34,13 @@ def panel(prefix: str, hint: str = HINT) -> tuple[gr.Image, gr.Markdown]:
     return picture, text
 
 
+def opens_on_click(grid: gr.Image, prefix: str) -> None:
+    """A click on the grid scrolls its panel into view, at once in the browser: on a phone the
+    answer's upper grid has its panel below the lower one, out of sight."""
+    scroll = f"document.getElementById('{prefix}-digit-text')?.scrollIntoView({{block: 'nearest'}})"
+    grid.select(None, None, None, js=f"() => {{ {scroll}; }}", queue=False, api_visibility="private")
+
+
 def score_sentence(score: float) -> str:
     """What D's score of a digit says, in words."""
     verdict = "real" if score >= 0.5 else "generated"

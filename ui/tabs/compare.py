@@ -13,7 +13,7 @@ from gan_core.runs.plots import digit_histograms_figure, recipes_figure
 from ui.calls import shown_to_user
 from ui.components import fixed_plots, shows_its_answer
 from ui.context import Context
-from ui.digit_panel import panel, seed_grid_click
+from ui.digit_panel import opens_on_click, panel, seed_grid_click
 from ui.tabs import generate
 
 
@@ -75,6 +75,7 @@ def build(ctx: Context) -> dict:
     for grid, model in zip(grids, ("improved", "tutorial"), strict=True):
         grid.select(inspector(model), [seed, count], [clicked, clicked_text], api_visibility="private",
                     preprocess=False)  # fmt: skip
+        opens_on_click(grid, "compare")
     button.click(compare, [seed, count], grids, api_name="compare", preprocess=False)
     shows_its_answer(button, "compare-improved")
     # Redrawn as the visitor changes either control, as on every tab.
