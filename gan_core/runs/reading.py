@@ -78,39 +78,39 @@ def check_weight_shapes(
         )
 
 
-def read_generator(run_dir: str | Path) -> Generator:
-    """Rebuild the generator from config.json and load model.safetensors into it, strictly.
+def read_network(run_dir: str | Path, discriminator: bool = False) -> Generator | Discriminator:
+    """Rebuild the generator from config.json and load model.safetensors into it, strictly (or the
+    discriminator, sized by the same config, from discriminator.safetensors).
 
     Both files are untrusted input: sizes are checked before anything is allocated, the tensors'
     shapes (from the file's header) before they are read, and the weights before they are served.
+    A missing, damaged or foreign file is a ValueError that names it.
     """
     run_dir = Path(run_dir)
     model_config = read_model_config(run_dir / CONFIG_FILE)
-    check_weight_shapes(run_dir / MODEL_FILE, model_config, run_dir / CONFIG_FILE)
-    generator = Generator(**model_config.to_dict())
-    generator.load_state_dict(read_weights(run_dir / MODEL_FILE), strict=True)
-    check_generator(generator, run_dir / MODEL_FILE)
-    return generator.eval()
+    path = run_dir / (DISCRIMINATOR_FILE if discriminator else MODEL_FILE)
+    check_weight_shapes(path, model_config, run_dir / CONFIG_FILE, discriminator)
+    network = build_network(model_config, discriminator)
+    network.load_state_dict(read_weights(path), strict=True)
+    if not all(torch.isfinite(parameter).all() for parameter in network.parameters()):
+        raise ValueError(f"{path} holds weights that are NaN or infinite")
+    return network.eval()
+
+
+def read_generator(run_dir: str | Path) -> Generator:
+    """The run's generator (read_network), which must also draw digits that depend on the latent."""
+    generator = read_network(run_dir)
+    check_generator(generator, Path(run_dir) / MODEL_FILE)
+    return generator
 
 
 def read_discriminator(run_dir: str | Path) -> Discriminator:
-    """The run's discriminator (discriminator.safetensors, sized by config.json), checked as strictly
-    as the generator: a ValueError that names the file when it is missing, damaged or foreign."""
-    run_dir = Path(run_dir)
-    model_config = read_model_config(run_dir / CONFIG_FILE)
-    path = run_dir / DISCRIMINATOR_FILE
-    check_weight_shapes(path, model_config, run_dir / CONFIG_FILE, discriminator=True)
-    discriminator = build_network(model_config, discriminator=True)
-    discriminator.load_state_dict(read_weights(path), strict=True)
-    if not all(torch.isfinite(parameter).all() for parameter in discriminator.parameters()):
-        raise ValueError(f"{path} holds weights that are NaN or infinite")
-    return discriminator.eval()
+    """The run's discriminator (read_network), for the app's views of D's scores."""
+    return read_network(run_dir, discriminator=True)
 
 
 def check_generator(generator: Generator, weights_path: Path) -> None:
-    """Finite weights, and digits that depend on the latent (a constant generator is broken)."""
-    if not all(torch.isfinite(parameter).all() for parameter in generator.parameters()):
-        raise ValueError(f"{weights_path} holds weights that are NaN or infinite")
+    """Digits that depend on the latent: a constant generator is broken."""
     with torch.inference_mode():
         digits = generator(seeded_noise(0, 16, generator.latent_size))
     if float((digits.max(dim=0).values - digits.min(dim=0).values).max()) < 1e-3:
