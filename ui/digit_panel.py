@@ -8,6 +8,7 @@ from __future__ import annotations
 import gradio as gr
 import torch
 
+from gan_core.demo.critic import d_verdict
 from gan_core.demo.digits import caption
 from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, whole_number
 from gan_core.images import digit_grid, grid_index_at, png_bytes
@@ -43,9 +44,8 @@ def opens_on_click(grid: gr.Image, prefix: str) -> None:
 
 def score_sentence(score: float) -> str:
     """What D's score of a digit says, in words."""
-    verdict = "real" if score >= 0.5 else "generated"
     return (
-        f"The discriminator gives it **{score:.3f}**: it would call it {verdict} (its estimate that "
+        f"The discriminator gives it **{score:.3f}**: it would call it {d_verdict(score)} (its estimate that "
         "the digit is a real MNIST image; 0.5 is a coin toss, where a GAN's training should end)."
     )
 
@@ -55,7 +55,7 @@ def describe(ctx: Context, model: str, digit: torch.Tensor, title: str, name: st
     with the classifier's reading, D's score (or why there is none) and `links` (Markdown)."""
     confidence, label = ctx.readers[model].read(digit[None])
     critic = ctx.critics[model]
-    judged = score_sentence(float(critic.scores(digit[None])[0])) if critic.available else (
+    judged = score_sentence(critic.score(digit)) if critic.available else (
         f"D's score is not available: {critic.missing}.")  # fmt: skip
     picture = ctx.outputs.write(png_bytes(digit_grid(digit[None], columns=1, scale=8, padding=0)),
                                 file_name(model, name))  # fmt: skip

@@ -42,6 +42,15 @@ class Critic:
             raise ValueError(f"D's scores are not available: {self.missing}")
         return self.discriminator(images.double().reshape(len(images), -1))[:, 0]
 
+    def score(self, digit: torch.Tensor) -> float:
+        """D's score of one digit ((784,) in [-1, 1])."""
+        return float(self.scores(digit[None])[0])
+
+
+def d_verdict(score: float) -> str:
+    """D's verdict on a digit from its score: "real" from 0.5 (its sigmoid's midpoint), else "generated"."""
+    return "real" if score >= 0.5 else "generated"
+
 
 def load_critic(run_dir: Path, from_hub: bool = False) -> Critic:
     """The run's discriminator, or a Critic that says why there is none: a run without one serves

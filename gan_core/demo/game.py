@@ -15,7 +15,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from gan_core.data import to_model_range
-from gan_core.demo.critic import Critic
+from gan_core.demo.critic import Critic, d_verdict
 from gan_core.demo.sampler import GRID_SCALE, Sampler, check_seed
 from gan_core.images import DIGIT_COLOURS, DIGIT_SIDE, caption_height, captioned_grid, digit_grid
 from gan_core.latent import MAX_SEED, seeded_noise
@@ -98,7 +98,7 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
     """Each digit with its truth and D's score under it, framed blue where the visitor was right and
     orange where wrong; the same per digit as a table; and the tally of both."""
     scores = critic.scores(game_round.images).tolist()
-    d_calls = [score >= 0.5 for score in scores]
+    d_calls = [d_verdict(score) == "real" for score in scores]
     you_right = sum(call == truth for call, truth in zip(calls, game_round.real, strict=True))
     d_right = sum(call == truth for call, truth in zip(d_calls, game_round.real, strict=True))
     # Three decimals: a call turns at 0.5, and R1's D scores between 0.49 and 0.51.

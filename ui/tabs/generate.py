@@ -6,6 +6,7 @@ import random
 
 import gradio as gr
 
+from gan_core.demo.critic import d_verdict
 from gan_core.demo.digits import CAPTION_SIZE
 from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, check_switch, whole_number
 from gan_core.images import caption_height, grid_index_at, png_bytes
@@ -58,9 +59,8 @@ def endpoints(ctx: Context):
             more) or "generated", "meaning": a sentence saying what it means}
         """
         critic = ctx.critic_for(model)
-        score = float(critic.scores(ctx.sampler_for(model).digit(seed, index)[None])[0])
-        call = "real" if score >= 0.5 else "generated"
-        return {"d_score": round(score, 4), "d_call": call, "meaning": score_sentence(score)}
+        score = critic.score(ctx.sampler_for(model).digit(seed, index))
+        return {"d_score": round(score, 4), "d_call": d_verdict(score), "meaning": score_sentence(score)}
 
     @shown_to_user
     def find_digit(digit, count, seed, model="improved"):
