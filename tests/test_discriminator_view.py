@@ -23,6 +23,7 @@ from gan_core.data import read_mnist_idx
 from gan_core.latent import seeded_noise
 from gan_core.models import Discriminator, Generator
 from tests.helpers import ROOT, app_in_process, launch_chromium, open_app_page, run_in_process, train_args
+from ui.sections import GAME
 
 CELL = 4 * 30  # a digit's cell in the app's grids: 28 px and 2 px of padding, drawn 4 times over
 BAND = 32 + 7  # one caption line under a row (32-px captions), and each further line 32 + 4 more
@@ -225,7 +226,10 @@ def test_reveal_waits_for_a_round_on_screen(game_app):
     url, _ = game_app
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = open_app_page(browser, url + "?view=game", width=1280, height=900)
+        # Opened by its tab, not by a link (a link's round is drawn for it): nothing on screen yet.
+        page = open_app_page(browser, url, width=1280, height=900)
+        page.get_by_role("tab", name=GAME, exact=True).click()
+        expect(page.locator("#game-prompt")).to_contain_text("Press new round")
         expect(page.locator("#game-reveal")).to_be_disabled()  # round 1 is in the box, not on screen
         page.locator("#game-new").click()
         expect(page.locator("#game-digits img").first).to_be_visible(timeout=30_000)
