@@ -22,15 +22,27 @@ from ui.sections import LAYOUT
 ENDPOINTS = {
     "/generate": ["seed", "count", "model", "captions", "d_scores"],
     "/d_score": ["seed", "index", "model"],
-    "/interpolate": ["seed_a", "seed_b", "t", "method", "model"],
-    "/interpolation_strip": ["seed_a", "seed_b", "frames", "method", "model"],
+    "/interpolate": ["seed_a", "seed_b", "t", "method", "model", "index_a", "index_b"],
+    "/interpolation_strip": ["seed_a", "seed_b", "frames", "method", "model", "index_a", "index_b"],
     "/find_digit": ["digit", "count", "seed", "model"],
-    "/latent_grid": ["seed_a", "seed_b", "seed_c", "seed_d", "size", "model", "tint"],
+    "/latent_grid": [
+        "seed_a",
+        "seed_b",
+        "seed_c",
+        "seed_d",
+        "size",
+        "model",
+        "tint",
+        "index_a",
+        "index_b",
+        "index_c",
+        "index_d",
+    ],  # fmt: skip
     "/compare": ["seed", "count"],
     "/training_scores": [],
     "/training_film": [],
     "/nearest": ["seed", "index", "k", "model"],
-    "/nearest_frame": ["seed_a", "seed_b", "t", "method", "k", "model"],
+    "/nearest_frame": ["seed_a", "seed_b", "t", "method", "k", "model", "index_a", "index_b"],
     "/train_live": ["recipe", "seconds", "seed", "lr", "batch_size"],
     "/race": ["seconds", "seed"],
     "/game_round": ["round_number", "model"],
@@ -64,10 +76,13 @@ def test_view_api_lists_exactly_the_endpoints_with_their_parameter_names(client)
         name: [p["parameter_name"] for p in info["parameters"]] for name, info in endpoints.items()
     } == ENDPOINTS
     assert client.view_api(return_format="dict", print_info=False)["unnamed_endpoints"] == {}
-    # The model is optional, so calls written before it existed keep working.
+    # The model and the digits of the seeds are optional, so calls written before they existed keep working.
     for name in ("/generate", "/interpolate", "/interpolation_strip"):
         (model,) = [p for p in endpoints[name]["parameters"] if p["parameter_name"] == "model"]
         assert model["parameter_has_default"] and model["parameter_default"] == "improved"
+    for name in ("/interpolate", "/interpolation_strip", "/nearest_frame", "/latent_grid"):
+        indices = [p for p in endpoints[name]["parameters"] if p["parameter_name"].startswith("index_")]
+        assert indices and all(p["parameter_has_default"] and p["parameter_default"] == 0 for p in indices)
 
 
 def test_every_output_has_a_name_that_says_what_it_is(client):
@@ -84,7 +99,7 @@ def test_the_api_is_typed_and_described_and_served_over_mcp(client, app_url):
     types = {name: [p["python_type"]["type"] for p in info["parameters"]] for name, info in endpoints.items()}
     assert types["/generate"] == ["int", "int", "Literal['improved', 'tutorial']", "bool", "bool"]
     assert types["/d_score"] == ["int", "int", "str"]
-    assert types["/latent_grid"][-1] == "bool"
+    assert types["/latent_grid"][6:] == ["bool", "int", "int", "int", "int"]
     assert types["/interpolation_strip"][:3] == ["int", "int", "int"] and types["/compare"] == ["int", "int"]
     assert types["/interpolate"][:3] == ["int", "int", "float"]
     assert all(info.get("description") for info in endpoints.values())
@@ -112,6 +127,29 @@ def test_interpolation_ends_are_the_seeds_own_digits(client):
     middle = client.predict(seed_a=5, seed_b=9, t=0.5, method="slerp", api_name="/interpolate")
     assert read(start) == read(a_alone) and read(end) == read(b_alone)
     assert read(middle) not in (read(start), read(end))
+
+
+def test_a_path_may_start_and_end_at_any_digit_of_a_seeds_grid(client):
+    # Digits 3 and 4 of seed 42's Generate grid: the path's ends, in the single digit and the strip.
+    grid = grid_cells(client.predict(seed=42, count=8, api_name="/generate"), 4, 8, 8)
+    ends = dict(seed_a=42, seed_b=42, index_a=3, index_b=4, method="slerp")
+    for t, cell in ((0, 3), (1, 4)):
+        single = client.predict(**ends, t=t, api_name="/interpolate")
+        assert np.array_equal(grid_cells(single, 12, 1, 1, padding=0)[0], grid[cell])
+    strip, _ = client.predict(**ends, frames=4, api_name="/interpolation_strip")
+    frames = grid_cells(strip, 3, 4, 4)
+    assert np.array_equal(frames[0], grid[3]) and np.array_equal(frames[-1], grid[4])
+    noise = seeded_noise(42, 5, GENERATOR.latent_size)
+    assert_same_digits(frames[1:2], expected_digits(slerp(noise[3:4], noise[4:5], 1 / 3)))
+    # A map's corners: the digits each names, here digits 3, 4 and 5 of seed 42 and seed 9's first.
+    corners = dict(seed_a=42, seed_b=42, seed_c=42, seed_d=9, index_a=3, index_b=4, index_c=5)
+    path = client.predict(**corners, size=3, api_name="/latent_grid")
+    cells = grid_cells(path, scale=3, count=9, columns=3)
+    for cell, expected in zip((cells[0], cells[2], cells[6]), (grid[3], grid[4], grid[5]), strict=True):
+        assert np.array_equal(cell, expected)
+    assert_same_digits(cells[8][None], expected_digits(seeded_noise(9, 1, 64)))
+    assert path.rsplit("/", 1)[-1] == "mnist-gan_map_42.3-42.4-42.5-9_3.png"
+    assert strip.rsplit("/", 1)[-1] == "mnist-gan_42.3-to-42.4_slerp_4.png"
 
 
 def test_interpolation_strip_gives_frames_in_a_row_and_a_gif(client):
@@ -153,6 +191,16 @@ BAD_CALLS = [
     ("/interpolate", dict(seed_a=1, seed_b=-3, t=0.5, method="slerp"), "seed_b must be between"),
     ("/interpolate", dict(seed_a=1, seed_b=2, t=1.5, method="slerp"), "t must be between 0 and 1"),
     ("/interpolate", dict(seed_a=1, seed_b=2, t=0.5, method="cubic"), "method must be one of slerp, lerp"),
+    (
+        "/interpolate",
+        dict(seed_a=1, seed_b=2, t=0.5, method="slerp", index_b=64),
+        "index_b must be between 0 and 63, got 64",
+    ),
+    (
+        "/latent_grid",
+        dict(seed_a=1, seed_b=2, seed_c=3, seed_d=4, size=3, index_d=2.5),
+        "index_d must be a whole number between 0 and 63, got 2.5",
+    ),
     (
         "/generate",
         dict(seed=1, count=4, model="dcgan"),

@@ -1,5 +1,5 @@
-"""Pieces more than one tab uses: the model choice, the fixed figures, the names of the files, and
-the scroll that shows a button's answer."""
+"""Pieces more than one tab uses: the model choice, the choice of a seed's digit, the fixed figures, the
+names of the files, and the scroll that shows a button's answer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import gradio as gr
 from gradio.components.plot import PlotData
 from gradio.context import get_blocks_context
 
+from gan_core.demo.sampler import MAX_COUNT
 from gan_core.runs.plots import narrow
 from ui.context import Context
 from ui.protection.plot_cache import figure_data_uri
@@ -45,6 +46,19 @@ def fixed_plots(ctx: Context, elem_id: str, make, *inputs) -> None:
 def file_name(model: str, rest: str) -> str:
     """Download names: the served model's as before, the tutorial's marked as such."""
     return f"mnist-gan{'-tutorial' if model == 'tutorial' else ''}_{rest}"
+
+
+def path_name(seed_a, seed_b, index_a, index_b) -> str:
+    """'1-to-2' for two seeds' first digits, '42.3-to-42.4' for digits 3 and 4 of seed 42. The values
+    are checked ones (a form's 3.0 is 3)."""
+    ends = ((int(seed_a), int(index_a)), (int(seed_b), int(index_b)))
+    return "-to-".join(f"{seed}" if index == 0 else f"{seed}.{index}" for seed, index in ends)
+
+
+def digit_of(corner: str) -> gr.Number:
+    """Which digit of a seed's Generate grid an end of the path (or a map's corner) is."""
+    return gr.Number(value=0, label=f"digit of seed {corner}", minimum=0, maximum=MAX_COUNT - 1, step=1,
+                     precision=0, info="its place in the seed's Generate grid; 0 is the first")  # fmt: skip
 
 
 def shows_its_answer(button: gr.Button, answer_id: str) -> None:

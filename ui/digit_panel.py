@@ -1,7 +1,7 @@
 """The panel a click on a digit opens, on every grid of digits (Generate, a digit on demand, the
 answer's two grids, the latent map): the digit enlarged, what an MNIST classifier reads there, D's
-score, and the links that take it further (its nearest training images, this very digit; from a
-seed's first digit, a morph and its place in a latent map)."""
+score, and the links that take it further (its nearest training images, a morph from it, its place
+in a latent map, and this very digit)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from gan_core.demo.critic import d_verdict
 from gan_core.demo.digits import caption
 from gan_core.demo.sampler import GRID_SCALE, MAX_COUNT, check_seed, whole_number
 from gan_core.images import digit_grid, grid_index_at, png_bytes
-from gan_core.latent import MAX_SEED
 from ui.components import file_name
 from ui.context import Context
+from ui.links import corners_query, model_query
 
 HINT = "Click a digit to see it up close, what a classifier reads there and D's score."
 
@@ -67,17 +67,19 @@ def describe(ctx: Context, model: str, digit: torch.Tensor, title: str, name: st
 
 
 def seed_links(seed: int, index: int, model: str) -> list[str]:
-    """A digit of a seed's grid: its nearest training images, a morph from it (index 0: the digit
-    Interpolate starts from), and the link that shares it."""
-    model_query = "" if model == "improved" else f"&model={model}"
-    nearest = f"?view=nearest&seed={seed}&index={index}{model_query}"
-    links = [f"[Its nearest training images]({nearest})"]
-    if index == 0:  # a seed's first digit is where Interpolate starts, and a latent map's corner
-        b, c, d = ((seed + step) % (MAX_SEED + 1) for step in (1, 2, 3))
-        links.append(f"[Morph it into another digit](?view=interpolate&seed_a={seed}&seed_b={b}&t=0)")
-        map_link = f"?view=latent-map&seed_a={seed}&seed_b={b}&seed_c={c}&seed_d={d}"
-        links.append(f"[Its place in a latent map]({map_link}) (the top left corner)")
-    return [*links, f"share this digit: `{nearest}`"]
+    """A digit of a seed's grid: its nearest training images, a morph from it into the digit after it
+    in the grid, its place in a latent map (its top left corner, the next three digits of the grid at
+    the others), and the link that shares it."""
+    nearest = f"?view=nearest&seed={seed}&index={index}{model_query(model)}"
+    after = [(index + step) % MAX_COUNT for step in (1, 2, 3)]  # the last digit's "next" is the first
+    morph = f"?view=interpolate&{corners_query((seed, index), (seed, after[0]))}&t=0{model_query(model)}"
+    corners = corners_query(*((seed, place) for place in (index, *after)))
+    return [
+        f"[Its nearest training images]({nearest})",
+        f"[Morph it into the next digit of the grid]({morph})",
+        f"[Its place in a latent map](?view=latent-map&{corners}{model_query(model)}) (the top left corner)",
+        f"share this digit: `{nearest}`",
+    ]
 
 
 def seed_grid_click(ctx: Context, model: str, seed, count, click: gr.SelectData, band: int = 0):

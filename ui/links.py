@@ -3,6 +3,7 @@
     /?view=generate&seed=42&count=16        /?view=interpolate&seed_a=1&seed_b=2&t=0.25
     /?view=nearest&seed=42&index=3&model=tutorial   /?view=answer&seed=7   /?view=game&round=12
     /?view=latent-map&seed_a=42&seed_b=43&seed_c=44&seed_d=45  /?view=scores  /?view=live
+    /?view=interpolate&seed_a=42&index_a=3&seed_b=42&index_b=4 (from digit 3 of seed 42's grid to digit 4)
 
 So someone can send "seed 42, digit 3" as a link. Once the numbers are set, the view draws them
 (each tab's "redraw"), so the picture is the link's. A number that is out of range or not a number
@@ -28,11 +29,29 @@ NUMBERS = {
     "seed_b": lambda text: check_seed(_number(text), "seed_b"),
     "seed_c": lambda text: check_seed(_number(text), "seed_c"),
     "seed_d": lambda text: check_seed(_number(text), "seed_d"),
+    "index_a": lambda text: whole_number(_number(text), "index_a", 0, MAX_COUNT - 1),
+    "index_b": lambda text: whole_number(_number(text), "index_b", 0, MAX_COUNT - 1),
+    "index_c": lambda text: whole_number(_number(text), "index_c", 0, MAX_COUNT - 1),
+    "index_d": lambda text: whole_number(_number(text), "index_d", 0, MAX_COUNT - 1),
     "t": lambda text: check_fraction(_number(text)),
     "round": lambda text: check_seed(_number(text), "round"),
     "model": lambda text: _model(text),
 }
 MODELS = ("improved", "tutorial")  # the served run, and the tutorial's bundled one
+
+
+def model_query(model: str) -> str:
+    """'&model=tutorial' for the tutorial's digits; nothing for the served run, a link's default."""
+    return "" if model == "improved" else f"&model={model}"
+
+
+def corners_query(*corners: tuple[int, int]) -> str:
+    """Seeds' digits as a link's query, named a, b, ... in order: 'seed_a=1&seed_b=2' for two seeds'
+    first digits, with index_X where a corner is another digit of its seed ('seed_a=42&index_a=3')."""
+    return "&".join(
+        f"seed_{name}={int(seed)}" + (f"&index_{name}={int(index)}" if index else "")
+        for name, (seed, index) in zip("abcd", corners, strict=False)
+    )
 
 
 def warn(message: str) -> None:

@@ -92,9 +92,9 @@ class DigitReader:
         return captioned_grid(grid, ["\n".join(line) for line in lines], columns=min(count, 8),
                               scale=GRID_SCALE, font_size=CAPTION_SIZE)  # fmt: skip
 
-    def tinted_map(self, seed_a, seed_b, seed_c, seed_d, size):
+    def tinted_map(self, seed_a, seed_b, seed_c, seed_d, size, indices=(0, 0, 0, 0)):
         """Sampler.latent_map with each cell coloured by the digit the classifier reads there."""
-        grid, images = self.sampler.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size)
+        grid, images = self.sampler.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size, indices)
         _, label = self.read(images)
         return tinted_grid(grid, label.tolist(), columns=round(len(images) ** 0.5), scale=MAP_SCALE)
 

@@ -82,52 +82,56 @@ class Sampler:
         noise = seeded_noise(seed, count, self.generator.latent_size)
         return digit_grid(self.images(noise), columns=min(count, 8), scale=GRID_SCALE)
 
-    def endpoints(self, seed_a, seed_b) -> tuple[torch.Tensor, torch.Tensor]:
-        latent = self.generator.latent_size
-        return (
-            seeded_noise(check_seed(seed_a, "seed_a"), 1, latent),
-            seeded_noise(check_seed(seed_b, "seed_b"), 1, latent),
-        )
+    def noise_of(self, seed, index=0, corner: str = "") -> torch.Tensor:
+        """The (1, latent) noise of digit `index` of generate(seed)'s grid. Interpolate and a latent
+        map start from a seed's first digit (index 0) unless told another; `corner` ("a" to "d")
+        names the seed_X and index_X an error message quotes."""
+        seed = check_seed(seed, f"seed_{corner}" if corner else "seed")
+        index = whole_number(index, f"index_{corner}" if corner else "index", 0, MAX_COUNT - 1)
+        return seeded_noise(seed, index + 1, self.generator.latent_size)[index:]
 
-    def interpolate(self, seed_a, seed_b, t, method="slerp") -> Image.Image:
-        """The digit at fraction t of the way from seed A's latent to seed B's."""
-        return digit_grid(
-            self.frame(seed_a, seed_b, t, method)[None], columns=1, scale=SINGLE_SCALE, padding=0
-        )
+    def endpoints(self, seed_a, seed_b, index_a=0, index_b=0) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.noise_of(seed_a, index_a, "a"), self.noise_of(seed_b, index_b, "b")
 
-    def frame(self, seed_a, seed_b, t, method="slerp") -> torch.Tensor:
+    def interpolate(self, seed_a, seed_b, t, method="slerp", index_a=0, index_b=0) -> Image.Image:
+        """The digit at fraction t of the way from seed A's latent to seed B's (their digits
+        index_a and index_b, the first by default)."""
+        digit = self.frame(seed_a, seed_b, t, method, index_a, index_b)
+        return digit_grid(digit[None], columns=1, scale=SINGLE_SCALE, padding=0)
+
+    def frame(self, seed_a, seed_b, t, method="slerp", index_a=0, index_b=0) -> torch.Tensor:
         """The (784,) digit interpolate() shows, in [-1, 1]."""
-        start, end = self.endpoints(seed_a, seed_b)
+        start, end = self.endpoints(seed_a, seed_b, index_a, index_b)
         return self.images(interpolate(start, end, check_fraction(t), check_method(method)))[0]
 
     def digit(self, seed, index) -> torch.Tensor:
         """The (784,) digit at `index` (0 = top left) of generate(seed, count) for any count above
         index: a seed's noise vectors are the same first rows whatever the count."""
-        seed, index = check_seed(seed), whole_number(index, "index", 0, MAX_COUNT - 1)
-        return self.images(seeded_noise(seed, index + 1, self.generator.latent_size))[index]
+        return self.images(self.noise_of(seed, index))[0]
 
-    def strip(self, seed_a, seed_b, frames, method="slerp") -> tuple[Image.Image, bytes]:
+    def strip(
+        self, seed_a, seed_b, frames, method="slerp", index_a=0, index_b=0
+    ) -> tuple[Image.Image, bytes]:
         """`frames` digits from A to B in one row, and the same frames as a looping GIF."""
-        start, end = self.endpoints(seed_a, seed_b)
+        start, end = self.endpoints(seed_a, seed_b, index_a, index_b)
         frames = whole_number(frames, "frames", MIN_FRAMES, MAX_FRAMES)
         digits = self.images(interpolation_path(start, end, frames, check_method(method)))
         gif_frames = [digit_grid(digit[None], columns=1, scale=8, padding=0) for digit in digits]
         return digit_grid(digits, columns=frames, scale=STRIP_SCALE), gif_bytes(gif_frames)
 
-    def latent_map(self, seed_a, seed_b, seed_c, seed_d, size) -> Image.Image:
+    def latent_map(self, seed_a, seed_b, seed_c, seed_d, size, indices=(0, 0, 0, 0)) -> Image.Image:
         """A size x size grid of digits between four seeds' latents at its corners (A top left, B
         top right, C bottom left, D bottom right), slerp down the left and right edges, then
-        slerp across each row."""
-        return self.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size)[0]
+        slerp across each row. `indices`: which digit of each corner's seed (its first by default)."""
+        return self.latent_map_with_images(seed_a, seed_b, seed_c, seed_d, size, indices)[0]
 
     def latent_map_with_images(
-        self, seed_a, seed_b, seed_c, seed_d, size
+        self, seed_a, seed_b, seed_c, seed_d, size, indices=(0, 0, 0, 0)
     ) -> tuple[Image.Image, torch.Tensor]:
         """latent_map's grid, and its digits as the generator drew them (row by row)."""
-        latent = self.generator.latent_size
-        names = ("seed_a", "seed_b", "seed_c", "seed_d")
-        a, b, c, d = (seeded_noise(check_seed(seed, name), 1, latent) for seed, name in zip(
-            (seed_a, seed_b, seed_c, seed_d), names, strict=True))  # fmt: skip
+        seeds = (seed_a, seed_b, seed_c, seed_d)
+        a, b, c, d = (self.noise_of(seed, index, corner) for seed, index, corner in zip(
+            seeds, indices, "abcd", strict=True))  # fmt: skip
         size = whole_number(size, "size", MIN_MAP, MAX_MAP)
         steps = [i / (size - 1) for i in range(size)]
         rows = [interpolation_path(slerp(a, c, v), slerp(b, d, v), size, "slerp") for v in steps]

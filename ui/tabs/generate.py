@@ -14,7 +14,7 @@ from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import api_only, file_name, model_choice, shows_its_answer
 from ui.context import Context
-from ui.digit_panel import describe, panel, score_sentence, seed_grid_click
+from ui.digit_panel import describe, panel, score_sentence, seed_grid_click, seed_links
 
 
 def endpoints(ctx: Context):
@@ -102,7 +102,9 @@ def endpoints(ctx: Context):
             return gr.skip(), gr.skip()
         draw = found.draws_shown[index]
         title = f"Draw {draw} of the {found.draws} from seed {seed}"
-        return describe(ctx, model, found.shown[index], title, f"seed{seed}_draw{draw}.png", [])
+        # The first 64 draws are the seed's Generate grid, so a link can name them (seed, index).
+        links = seed_links(seed, draw, model) if draw < MAX_COUNT else []
+        return describe(ctx, model, found.shown[index], title, f"seed{seed}_draw{draw}.png", links)
 
     return generate, d_score, find_digit, inspect_digit, inspect_found
 

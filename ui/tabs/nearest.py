@@ -10,7 +10,7 @@ from gan_core.demo.sampler import MAX_COUNT, whole_number
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
-from ui.components import model_choice, shows_its_answer
+from ui.components import model_choice, path_name, shows_its_answer
 from ui.context import Context
 
 INTRO = (
@@ -62,7 +62,7 @@ def endpoints(ctx: Context):
         return answer(ctx, digit, k, f"mnist-gan_nearest_seed{seed}_{index}_{k}.png")
 
     @shown_to_user
-    def nearest_frame(seed_a, seed_b, t, method, k, model="improved"):
+    def nearest_frame(seed_a, seed_b, t, method, k, model="improved", index_a=0, index_b=0):
         """The k nearest MNIST training images of an interpolation frame (what /interpolate shows).
 
         Args:
@@ -72,12 +72,15 @@ def endpoints(ctx: Context):
             method: "slerp" or "lerp"
             k: how many neighbours by each measure, 1 to 16
             model: "improved" (the served generator, the default) or "tutorial"
+            index_a: which digit of seed A's grid the path starts from, 0 (the default) to 63
+            index_b: which digit of seed B's grid it ends at, 0 (the default) to 63
 
         Returns:
             as /nearest: the neighbours as a PNG and as a table, and the sentence
         """
-        frame = ctx.sampler_for(model).frame(seed_a, seed_b, t, method)
-        return answer(ctx, frame, k, f"mnist-gan_nearest_{seed_a}-to-{seed_b}_{method}_t{t:.2f}_{k}.png")
+        frame = ctx.sampler_for(model).frame(seed_a, seed_b, t, method, index_a, index_b)
+        path = path_name(seed_a, seed_b, index_a, index_b)
+        return answer(ctx, frame, k, f"mnist-gan_nearest_{path}_{method}_t{t:.2f}_{k}.png")
 
     return nearest, nearest_frame
 
