@@ -20,10 +20,12 @@ from playwright.sync_api import expect, sync_playwright
 from safetensors.torch import load_file, save_file
 
 from gan_core.data import read_mnist_idx
+from gan_core.demo.steps import MAX_STEPS
 from gan_core.latent import seeded_noise
 from gan_core.models import Discriminator, Generator
 from tests.helpers import ROOT, app_in_process, launch_chromium, open_app_page, run_in_process, train_args
 from ui.sections import GAME
+from ui.tabs.steps import PLAY_EVERY
 
 CELL = 4 * 30  # a digit's cell in the app's grids: 28 px and 2 px of padding, drawn 4 times over
 BAND = 32 + 7  # one caption line under a row (32-px captions), and each further line 32 + 4 more
@@ -340,4 +342,39 @@ def test_stepping_in_chromium(game_app):
             "Step 0 (tutorial, seed 0): the networks as initialised", timeout=15_000
         )
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        play_and_pause(page, status)
         browser.close()
+
+
+def play_and_pause(page, status) -> None:
+    """Play steps on by itself from the steps shown, Pause stops it where it is (the count, the status
+    and the picture agree), and Play stops by itself at the last step."""
+    play, pause, count = (
+        page.locator("#steps-play"),
+        page.locator("#steps-pause"),
+        page.locator("#steps-count input"),
+    )
+    expect(pause).to_be_disabled()
+    play.click()
+    expect(pause).to_be_enabled(timeout=15_000)
+    expect(play).to_be_disabled()
+    expect(count).to_have_value(re.compile(r"^[3-9]0$|^\d{3}$"), timeout=30_000)  # 30 steps or more
+    pause.click()
+    expect(play).to_be_enabled(timeout=15_000)
+    expect(pause).to_be_disabled()
+    paused_at = int(count.input_value())
+    expect(status).to_contain_text(f"Step {paused_at} (tutorial, seed 0)", timeout=15_000)
+    time.sleep(3 * PLAY_EVERY)  # three ticks' time: a timer still on would have moved the count
+    assert int(count.input_value()) == paused_at
+    expect(status).to_contain_text(f"Step {paused_at} (tutorial, seed 0)")
+    page.locator("#steps-one").click()
+    expect(status).to_contain_text(f"Step {paused_at + 1} (tutorial, seed 0)", timeout=15_000)
+    # From 495, Play ends at the last step, 500, and turns itself off.
+    count.fill(str(MAX_STEPS - 5))
+    count.press("Enter")
+    expect(status).to_contain_text(f"Step {MAX_STEPS - 5} (tutorial", timeout=30_000)
+    play.click()
+    expect(status).to_contain_text(f"The stepped run ends here, at step {MAX_STEPS}", timeout=30_000)
+    expect(count).to_have_value(str(MAX_STEPS))
+    expect(play).to_be_enabled()
+    expect(pause).to_be_disabled()

@@ -1,11 +1,13 @@
-"""One step at a time, under Live training: a run paused between steps, stepped by the visitor,
-with D's scores on a fixed set of real and generated digits after each (gan_core.demo.steps)."""
+"""One step at a time, under Live training: a run paused between steps, stepped by the visitor (or
+played, PLAY_STRIDE steps a tick, and paused), with D's scores on a fixed set of real and generated
+digits after each (gan_core.demo.steps)."""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from gan_core.config import RECIPES
+from gan_core.demo.sampler import whole_number
 from gan_core.demo.steps import MAX_STEPS, PROBE, StepView
 from gan_core.images import png_bytes
 from gan_core.latent import MAX_SEED
@@ -18,8 +20,13 @@ from ui.tabs.live import missing_data
 INTRO = (
     "**One step at a time.** Training paused between steps: each press runs one step, one update of D "
     f"and then one of G on a batch of 100, and shows D's scores on the same {PROBE} real and {PROBE} "
-    "generated digits. Watch the tutorial's D pull the two rows apart, and R1 hold them near 0.5."
+    "generated digits. Watch the tutorial's D pull the two rows apart, and R1 hold them near 0.5. "
+    "**Play** steps on by itself, **Pause** stops it where it is."
 )
+# Play: a tick every PLAY_EVERY seconds moves PLAY_STRIDE steps on, each tick its own short call in
+# the stepping queue (so a visitor playing never holds it for long), and a tick that comes while the
+# last is still drawing is dropped (trigger_mode "once"): 0 to MAX_STEPS in about 25 s.
+PLAY_EVERY, PLAY_STRIDE = 0.5, 10
 
 
 def step_line(view: StepView) -> str:
@@ -68,6 +75,29 @@ def endpoints(ctx: Context):
     return (train_steps,)
 
 
+def player_is(playing: bool) -> tuple:
+    """The timer and the two buttons, playing or paused: one button live at a time."""
+    return gr.Timer(active=playing), gr.Button(interactive=not playing), gr.Button(interactive=playing)
+
+
+def played(train_steps):
+    """One tick of Play: PLAY_STRIDE steps on from the steps shown, drawn; at MAX_STEPS it stops."""
+
+    def play_on(recipe, seed, steps):
+        try:
+            count = min(whole_number(steps, "steps", 0, MAX_STEPS) + PLAY_STRIDE, MAX_STEPS)
+            picture, line, numbers = train_steps(recipe, seed, count)
+        except (ValueError, gr.Error) as error:  # stopped, not raised: each next tick would meet it too
+            return gr.skip(), gr.skip(), f"**Play stopped**: {error}", gr.skip(), *player_is(False)
+        if count == MAX_STEPS:
+            line += f" The stepped run ends here, at step {MAX_STEPS}; Live training above runs on."
+            return count, picture, line, numbers, *player_is(False)
+        # The controls are left as they are: a Pause pressed while this tick ran has turned them off.
+        return count, picture, line, numbers, gr.skip(), gr.skip(), gr.skip()
+
+    return play_on
+
+
 def build(ctx: Context) -> None:
     (train_steps,) = endpoints(ctx)
     missing = missing_data(ctx)
@@ -79,7 +109,10 @@ def build(ctx: Context) -> None:
             steps = gr.Number(value=0, label="steps", minimum=0, maximum=MAX_STEPS, step=1, precision=0,
                               elem_id="steps-count")  # fmt: skip
         with gr.Row():
-            one = gr.Button("+1 step", variant="primary", elem_id="steps-one", interactive=not missing)
+            play = gr.Button("Play", variant="primary", elem_id="steps-play", interactive=not missing)
+            pause = gr.Button("Pause", elem_id="steps-pause", interactive=False)
+        with gr.Row():
+            one = gr.Button("+1 step", elem_id="steps-one", interactive=not missing)
             ten = gr.Button("+10 steps", elem_id="steps-ten", interactive=not missing)
             restart = gr.Button("back to step 0", elem_id="steps-restart", interactive=not missing)
         status = gr.Markdown("Press **+1 step** to train one step and see D's scores.", label="status",
@@ -88,6 +121,7 @@ def build(ctx: Context) -> None:
                            buttons=["download"], elem_id="steps-picture")  # fmt: skip
         with gr.Accordion("the step's numbers, as the API gives them", open=False):
             numbers = gr.JSON(label="numbers", elem_id="steps-numbers")
+        player = gr.Timer(PLAY_EVERY, active=False)
     inputs, outputs = [recipe, seed, steps], [picture, status, numbers]
     # The public endpoint: a changed recipe, seed or step count draws that moment of training.
     one_at_a_time = {"concurrency_limit": 1, "concurrency_id": STEPPING}  # see ui/protection/live_runs.py
@@ -105,3 +139,12 @@ def build(ctx: Context) -> None:
             train_steps, inputs, outputs, **redraw
         )
         shows_its_answer(button, "steps-picture")
+    # Play and Pause: the timer on or off, and the steps field is where Play stands (so a pause keeps
+    # the step count, and Play goes on from it, or from wherever +1, +10 or "back" moved it).
+    controls = [player, play, pause]
+    play.click(lambda: player_is(True), None, controls, api_visibility="private")
+    ticked = player.tick(played(train_steps), inputs, [steps, *outputs, *controls],
+                         **{**redraw, "trigger_mode": "once"})  # fmt: skip
+    # Pause drops a tick still drawing, so the steps it shows are the last drawn before the press.
+    pause.click(lambda: player_is(False), None, controls, api_visibility="private", cancels=[ticked])
+    shows_its_answer(play, "steps-picture")
