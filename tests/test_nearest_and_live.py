@@ -4,6 +4,7 @@ the tiny IDX data set the tests write (and the real MNIST where it is present)."
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -264,6 +265,14 @@ def test_in_the_browser_live_training_and_nearest_images(mnist_app, tmp_path):
         page.screenshot(
             path=str(tmp_path / "nearest.png"), full_page=True
         )  # docs/: tools/mnist_screenshots.py
+        # A link to a digit's nearest images searches as it opens, with no press of the button.
+        page.goto(url + "?view=nearest&seed=7&index=5&model=tutorial")
+        expect(page.locator("#nearest-verdict")).to_contain_text(
+            "The nearest training image by pixels is #", timeout=30_000
+        )
+        expect(page.locator("#nearest-output img").first).to_have_attribute(
+            "src", re.compile(r"nearest_seed7_5_8")
+        )
 
         open_tab(page, "Live training")
         page.get_by_label("seconds").filter(visible=True).last.fill("5")

@@ -117,4 +117,22 @@ def build(ctx: Context, tab: gr.Tab) -> dict:
     button.click(nearest, [seed, index, k, model], [image, table, sentence], api_name="nearest",
                  preprocess=False).then(status, None, shown_status, api_visibility="private")  # fmt: skip
     tab.select(status, None, shown_status, api_visibility="private")
-    return {"seed": seed, "index": index, "model": model}  # what a shareable link may set (ui/links.py)
+
+    def search_for_link(*values):
+        """A link to a digit's nearest images searches as it opens; while the index is still being
+        built, the sentence says so (the button searches then). Without MNIST the status says why."""
+        if not ctx.nearest.configured:
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            return nearest(*values)
+        except gr.Error as error:
+            return gr.skip(), gr.skip(), f"{error.message} The button above searches once it is ready."
+
+    # What a shareable link may set (ui/links.py), and the search that runs once it has.
+    inputs = [seed, index, k, model]
+    return {
+        "seed": seed,
+        "index": index,
+        "model": model,
+        "redraw": [(search_for_link, inputs, [image, table, sentence])],
+    }
