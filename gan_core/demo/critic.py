@@ -67,5 +67,6 @@ def load_critic(run_dir: Path, from_hub: bool = False) -> Critic:
 
 
 def score_line(score: float) -> str:
-    """A score as a grid's caption shows it: two decimals, short enough for a 120-px cell."""
-    return f"D {score:.2f}"
+    """A score as a grid's caption shows it: three decimals, as everywhere D's score is shown (the
+    panel, the game, the steps), and still short enough for a 112-px cell."""
+    return f"D {score:.3f}"

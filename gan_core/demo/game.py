@@ -15,7 +15,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from gan_core.data import to_model_range
-from gan_core.demo.critic import Critic, d_verdict
+from gan_core.demo.critic import Critic, d_verdict, score_line
 from gan_core.demo.sampler import GRID_SCALE, Sampler, check_seed
 from gan_core.images import DIGIT_COLOURS, DIGIT_SIDE, caption_height, captioned_grid, digit_grid
 from gan_core.latent import MAX_SEED, seeded_noise
@@ -103,7 +103,7 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
     d_right = sum(call == truth for call, truth in zip(d_calls, game_round.real, strict=True))
     # Three decimals: a call turns at 0.5, and R1's D scores between 0.49 and 0.51.
     captions = [
-        f"{'real' if truth else 'fake'}\nD {score:.3f}"
+        f"{'real' if truth else 'fake'}\n{score_line(score)}"
         for truth, score in zip(game_round.real, scores, strict=True)
     ]
     grid = digit_grid(game_round.images, columns=COLUMNS, scale=GRID_SCALE)
@@ -134,7 +134,7 @@ def tally(game_round: Round, you_right: int, d_right: int, scores: list[float]) 
         "your call was right, orange where it was wrong. "
         f"**You: {you_right} of {ROUND_SIZE} right. D: {d_right} of {ROUND_SIZE}** (it calls a digit "
         f"real when its score is 0.5 or more). {verdict} {len(real)} of the {ROUND_SIZE} were real "
-        f"MNIST test digits. D's mean score: {np.mean(real):.2f} for the real ones, "
-        f"{np.mean(fake):.2f} for the generated ones; where a GAN's training ends as the tutorial "
+        f"MNIST test digits. D's mean score: {np.mean(real):.3f} for the real ones, "
+        f"{np.mean(fake):.3f} for the generated ones; where a GAN's training ends as the tutorial "
         "claims, both are 0.5 and D can only guess."
     )

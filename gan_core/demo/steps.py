@@ -19,6 +19,7 @@ from PIL import Image
 
 from gan_core.config import RECIPES, TrainConfig
 from gan_core.data import to_model_range
+from gan_core.demo.critic import score_line
 from gan_core.demo.nearest import return_freed_memory
 from gan_core.demo.sampler import GRID_SCALE, check_seed, whole_number
 from gan_core.images import captioned_grid, digit_grid
@@ -76,9 +77,8 @@ class SteppedRun:
     def view(self) -> StepView:
         fakes = self.state.generator(self.probe_noise)
         scores = self.state.discriminator(torch.cat([self.probe_real, fakes]))[:, 0].tolist()
-        captions = [
-            f"{'real' if index < PROBE else 'fake'}\nD {score:.2f}" for index, score in enumerate(scores)
-        ]
+        kinds = ["real"] * PROBE + ["fake"] * PROBE
+        captions = [f"{kind}\n{score_line(score)}" for kind, score in zip(kinds, scores, strict=True)]
         grid = digit_grid(torch.cat([self.probe_real, fakes]), columns=PROBE, scale=GRID_SCALE)
         picture = captioned_grid(grid, captions, columns=PROBE, scale=GRID_SCALE, font_size=CAPTION_SIZE)
         return StepView(
