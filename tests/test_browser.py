@@ -230,6 +230,17 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
             captions_are_readable(phone)
         if tab == "Latent map":
             a_buttons_answer_is_brought_into_view(phone, "#map-button", "#map-output")
+        if tab == "Training scores":
+            # The per-epoch table is its four-column version, all of it inside its box.
+            expect(phone.locator("#scores-table")).to_be_hidden()
+            expect(phone.locator("#scores-table-phone")).to_contain_text("D(G(z))")
+            from gan_core.runs.history import read_history
+
+            first = read_history(ROOT / "weights" / "history.json")["epochs"][0]
+            expect(phone.locator("#scores-table-phone")).to_contain_text(f"{round(first['d_g_z'], 4)}")
+            assert phone.locator("#scores-table-phone .table-wrap").first.evaluate(
+                "box => box.scrollWidth <= box.clientWidth"
+            )
     # A plot is its narrow version on a phone (the wide one hidden): all of it on the screen, with
     # no sideways scroll, and its 10-pt text (13.9 px at 100 dpi) drawn at 9 CSS px or more.
     expect(phone.locator("#recipes-plot")).to_be_hidden()
@@ -240,6 +251,13 @@ def test_on_a_phone_every_tab_fits_the_width_and_stays_readable(page, app_url, t
     )
     assert natural == 480 and right <= 390 and 10 * 100 / 72 * drawn / natural >= 9, (natural, drawn, right)
     assert phone.locator("#recipes-plot-phone").evaluate("box => box.scrollWidth <= box.clientWidth")
+    # Its code wraps inside its boxes rather than scroll sideways.
+    scrollers = phone.locator(".cm-scroller")
+    assert scrollers.count() >= 3
+    assert scrollers.evaluate_all("boxes => boxes.every(box => box.scrollWidth <= box.clientWidth)")
+    assert phone.locator(".prose pre").evaluate_all(
+        "boxes => boxes.length > 0 && boxes.every(box => box.scrollWidth <= box.clientWidth)"
+    )
     # The sample grids are two to a row, each wide enough to tell the digits apart.
     assert phone.locator("#samples-gallery img").first.bounding_box()["width"] >= 140
     # A tap on the answer's upper grid brings its panel, below the lower grid, into view.

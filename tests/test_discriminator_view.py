@@ -231,7 +231,7 @@ def test_reveal_waits_for_a_round_on_screen(game_app):
         # Opened by its tab, not by a link (a link's round is drawn for it): nothing on screen yet.
         page = open_app_page(browser, url, width=1280, height=900)
         page.get_by_role("tab", name=GAME, exact=True).click()
-        expect(page.locator("#game-prompt")).to_contain_text("Press new round")
+        expect(page.locator("#game-prompt")).to_contain_text("Press New round")
         expect(page.locator("#game-reveal")).to_be_disabled()  # round 1 is in the box, not on screen
         page.locator("#game-new").click()
         expect(page.locator("#game-digits img").first).to_be_visible(timeout=30_000)

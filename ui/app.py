@@ -53,6 +53,8 @@ PHONE_CSS = """
   #samples-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
   /* The five top-level tabs fit a phone's width: none hides behind a "More tabs" menu. */
   .tab-container button { padding-left: 4px !important; padding-right: 4px !important; }
+  /* Code in the text (How it works's loading snippet) wraps rather than scroll sideways. */
+  .prose pre, .prose pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 }
 """
 

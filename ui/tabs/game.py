@@ -97,11 +97,11 @@ def build(ctx: Context) -> dict:
     with gr.Row():
         round_number = gr.Number(value=1, label="round", minimum=0, maximum=MAX_SEED, step=1, precision=0,
                                  scale=2, elem_id="game-round-number")  # fmt: skip
-        new_round = gr.Button("🎲 new round", scale=1, elem_id="game-new",
+        new_round = gr.Button("New round", scale=1, elem_id="game-new",
                               interactive=ctx.nearest.configured)  # fmt: skip
         model = model_choice(ctx)
     prompt = gr.Markdown(
-        "Press **new round** for a round of digits.", label="what to do", elem_id="game-prompt"
+        "Press **New round** for a round of digits.", label="what to do", elem_id="game-prompt"
     )
     digits = gr.Image(label="the round's digits", show_label=False, type="filepath", format="png",
                       buttons=["download"], elem_id="game-digits")  # fmt: skip

@@ -117,22 +117,26 @@ def build(ctx: Context) -> dict:
     generate, d_score, find_digit, inspect_digit, inspect_found = endpoints(ctx)
     with gr.Row():
         seed = gr.Number(value=42, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0, scale=3)
-        dice = gr.Button("🎲 random seed", scale=1)
+        dice = gr.Button("Random seed", scale=1)  # words, not a die: a phone without an emoji font drew a box
         count = gr.Slider(1, MAX_COUNT, value=16, step=1, precision=0, label="count", scale=3)
+    # The model and the two ticks side by side where they fit, one above the other on a phone (each
+    # at least 200 px wide): three in a row squeezed the ticks' words to one per line.
     with gr.Row():
-        generate_model = model_choice(ctx)
-        captions = gr.Checkbox(
-            False,
-            label="captions",
-            info="under each digit, what an MNIST classifier reads there and how sure it is",
-            elem_id="captions-box",
-        )
-        d_scores = gr.Checkbox(
-            False,
-            label="D's scores",
-            info="under each digit, the discriminator's estimate that it is a real MNIST image (0 to 1)",
-            elem_id="d-scores-box",
-        )
+        with gr.Column(min_width=200):
+            generate_model = model_choice(ctx)
+        with gr.Column(min_width=200):
+            captions = gr.Checkbox(
+                False,
+                label="captions",
+                info="under each digit, what an MNIST classifier reads there and how sure it is",
+                elem_id="captions-box",
+            )
+            d_scores = gr.Checkbox(
+                False,
+                label="D's scores",
+                info="under each digit, the discriminator's estimate that it is a real MNIST image (0 to 1)",
+                elem_id="d-scores-box",
+            )
     generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
     grid = gr.Image(
         value=ctx.samplers["improved"].generate(42, 16),

@@ -24,11 +24,13 @@ from ui.context import BUNDLED_WEIGHTS, TUTORIAL_RUN, Context
 def build(ctx: Context) -> None:
     improved, tutorial = read_history(BUNDLED_WEIGHTS / HISTORY_FILE), ctx.tutorial_history
     gr.Markdown(how_it_works_intro())
+    # The code wraps its lines (wrap_lines): a phone shows them whole rather than scrolled sideways.
     for title, code in step_excerpts():
         gr.Markdown(f"**{title}**")
-        gr.Code(code, language="python", interactive=False, show_label=False, elem_classes="step-code")
+        gr.Code(code, language="python", interactive=False, show_label=False, elem_classes="step-code",
+                wrap_lines=True)  # fmt: skip
     gr.Markdown(WHY_REAL_LABELS)
-    gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False)
+    gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False, wrap_lines=True)
     gr.Markdown(WHY_DETACH)
     gr.Markdown(equilibrium_text(improved, tutorial))
     fixed_plots(ctx, "recipes-plot", recipes_figure, {"improved (R1)": improved, "tutorial": tutorial})

@@ -41,6 +41,15 @@ def endpoints(ctx: Context):
     return training_scores, training_film
 
 
+PHONE_HEADERS = ["epoch", "D(x)", "D(G(z))", "MNIST-FD"]
+
+
+def phone_columns(rows: list[list]) -> list[list]:
+    """The per-epoch table's columns a phone shows (PHONE_HEADERS), from the whole table's rows."""
+    keep = [TABLE_HEADERS.index(name) for name in PHONE_HEADERS]
+    return [[row[column] for column in keep] for row in rows]
+
+
 def grid_at(ctx: Context, epoch):
     chosen = nearest_sample_epoch(ctx.model.grids.epochs, int(epoch))
     if chosen is None:
@@ -125,5 +134,11 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
     )
     film_button.click(training_film, None, film, api_name="training_film")
     shows_its_answer(film_button, "film-output")
-    table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300)
+    # The table twice, as the plots are: all ten columns on a desktop, the four that fit a phone's
+    # width there (the page's CSS shows the one that fits; the API gives the whole table).
+    table = gr.Dataframe(headers=TABLE_HEADERS, label="per-epoch means", max_height=300,
+                         elem_id="scores-table", elem_classes=["wide-plot"])  # fmt: skip
+    phone_table = gr.Dataframe(headers=PHONE_HEADERS, label="per-epoch means", max_height=300,
+                               elem_id="scores-table-phone", elem_classes=["phone-plot"])  # fmt: skip
     demo.load(training_scores, None, table, api_name="training_scores")
+    demo.load(lambda: phone_columns(training_scores()), None, phone_table, api_visibility="private")
