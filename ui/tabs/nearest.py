@@ -85,11 +85,27 @@ def endpoints(ctx: Context):
     return nearest, nearest_frame
 
 
+PHONE_HEADERS = ["by", "image", "label", "value"]  # short: all four fit a phone's 324 px
+
+
+def phone_rows(table) -> list[list]:
+    """The neighbours as a phone shows them: the measure in a word, no rank (the order gives it)."""
+    return [
+        [measure.split()[0], image, label, value] for measure, _, image, label, value in table.values.tolist()
+    ]
+
+
 def outputs_row(prefix: str):
-    """The three outputs, in the order the endpoints return them."""
+    """The three outputs, in the order the endpoints return them. The table is drawn twice, as the
+    fixed plots are: all five columns on a desktop, four short ones on a phone (the page's CSS shows
+    the one that fits), the phone's filled from the other whenever it changes."""
     image = gr.Image(label="nearest training images", show_label=False, type="filepath",
                      buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
-    table = gr.Dataframe(headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table")
+    table = gr.Dataframe(headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table",
+                         elem_classes=["wide-plot"])  # fmt: skip
+    phone_table = gr.Dataframe(headers=PHONE_HEADERS, label="neighbours", max_height=300,
+                               elem_id=f"{prefix}-table-phone", elem_classes=["phone-plot"])  # fmt: skip
+    table.change(phone_rows, table, phone_table, api_visibility="private", show_progress="hidden")
     sentence = gr.Markdown(label="verdict", elem_id=f"{prefix}-verdict")
     return [image, sentence, table]
 
@@ -126,7 +142,7 @@ def build(ctx: Context, tab: gr.Tab) -> dict:
         try:
             return nearest(*values)
         except gr.Error as error:
-            return gr.skip(), gr.skip(), f"{error.message} The button above searches once it is ready."
+            return gr.skip(), gr.skip(), f"{error.message} Press the button above once it is ready."
 
     # What a shareable link may set (ui/links.py), and the search that runs once it has.
     inputs = [seed, index, k, model]
