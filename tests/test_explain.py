@@ -47,6 +47,13 @@ def test_the_recipes_plot_draws_both_bundled_histories():
             assert list(line.get_xdata()) == [row["epoch"] for row in rows]
             assert list(line.get_ydata()) == [row[score] for row in rows]
     assert list(lines["0.5 (the tutorial's claim)"].get_ydata()) == [0.5, 0.5]
+    # Each recipe is drawn the same way whatever the order it comes in (the race lists the tutorial
+    # first): R1 solid, the tutorial's dashed.
+    for order in (histories, dict(reversed(histories.items()))):
+        (axis,) = recipes_figure(order, narrow=True).axes
+        styles = {line.get_label(): line.get_linestyle() for line in axis.get_lines()}
+        assert styles["D(x), improved (R1)"] == styles["D(G(z)), improved (R1)"] == "-"
+        assert styles["D(x), tutorial"] == styles["D(G(z)), tutorial"] == "--"
 
 
 def test_the_loading_snippet_of_the_tab_runs(tmp_path):

@@ -118,9 +118,9 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
         top = 2 * GRID_SCALE + (index // COLUMNS) * (cell + band)
         box = (left - FRAME // 2 - 1, top - FRAME // 2 - 1, left + side + FRAME // 2, top + side + FRAME // 2)
         draw.rectangle(box, outline=RIGHT if call == truth else WRONG, width=FRAME // 2)
-    words = {True: "real", False: "generated"}
+    words = {True: "real", False: "fake"}  # the picture's words, and short enough for a phone's table
     rows = zip(LABELS, game_round.real, calls, scores, d_calls, strict=True)
-    table = [[label, words[truth], words[call], round(score, 4), words[d_call]]
+    table = [[label, words[truth], words[call], round(score, 3), words[d_call]]
              for label, truth, call, score, d_call in rows]  # fmt: skip
     return Reveal(picture, table, tally(game_round, you_right, d_right, scores), you_right, d_right)
 

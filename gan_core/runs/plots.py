@@ -90,12 +90,19 @@ def quality_figure(history: History, narrow: bool = False) -> Figure | None:
     return figure
 
 
+RECIPE_STYLES = {"improved": "-", "tutorial": "--"}
+
+
 def recipes_figure(histories: dict[str, History], by: str = "epoch", narrow: bool = False) -> Figure:
     """D(x) and D(G(z)) of several runs on one axis, with the 0.5 of the tutorial's claim, per epoch
     (or per `by`: the race's rows are per second)."""
     figure = Figure(figsize=(NARROW_WIDTH_IN, 5) if narrow else (12, 4.5), layout="constrained")
     axis = figure.subplots()
-    for (label, history), style in zip(histories.items(), ("-", "--", ":", "-."), strict=False):
+    others = iter((":", "-."))
+    for label, history in histories.items():
+        # Each recipe drawn the same way on every plot (the answer's, the race's): R1 solid, the
+        # tutorial's dashed, whichever comes first; other runs dotted, then dash-dotted.
+        style = RECIPE_STYLES.get(label.split()[0]) or next(others, "-")
         epochs = column(history, by)
         axis.plot(epochs, column(history, "d_x"), style, color="tab:green", label=f"D(x), {label}")
         axis.plot(epochs, column(history, "d_g_z"), style, color="tab:blue", label=f"D(G(z)), {label}")

@@ -63,6 +63,7 @@ def build(ctx: Context) -> dict:
                 gr.Markdown(model_facts(label, history))
                 grids.append(
                     gr.Image(
+                        interactive=False,
                         value=path,
                         label=label,
                         show_label=False,  # the facts above name it; a label chip would cover digits

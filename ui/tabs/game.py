@@ -103,15 +103,17 @@ def build(ctx: Context) -> dict:
     prompt = gr.Markdown(
         "Press **New round** for a round of digits.", label="what to do", elem_id="game-prompt"
     )
-    digits = gr.Image(label="the round's digits", show_label=False, type="filepath", format="png",
-                      buttons=["download"], elem_id="game-digits")  # fmt: skip
+    digits = gr.Image(interactive=False, label="the round's digits", show_label=False, type="filepath",
+                      format="png", buttons=["download"], elem_id="game-digits")  # fmt: skip
     calls = gr.CheckboxGroup(LABELS, label="which are real?", elem_id="game-calls")
     # Reveal waits for a round on screen: before one, it would reveal a round nobody has seen.
     show = gr.Button("Reveal", variant="primary", elem_id="game-reveal", interactive=False)
-    revealed = gr.Image(label="the answers", show_label=False, type="filepath", format="png",
-                        buttons=["download"], elem_id="game-revealed")  # fmt: skip
+    revealed = gr.Image(interactive=False, label="the answers", show_label=False, type="filepath",
+                        format="png", buttons=["download"], elem_id="game-revealed")  # fmt: skip
     summary = gr.Markdown(label="tally", elem_id="game-tally")
-    table = gr.Dataframe(headers=TABLE_HEADERS, label="each digit", interactive=False, elem_id="game-table")
+    # Widths shared out so that all five columns fit a phone's 324 px (left to itself, "#" took 60).
+    table = gr.Dataframe(headers=TABLE_HEADERS, label="each digit", interactive=False, elem_id="game-table",
+                         column_widths=["12%", "20%", "26%", "20%", "22%"])  # fmt: skip
     redraw = {"api_visibility": "private", "preprocess": False, "trigger_mode": "always_last"}
     round_inputs, round_outputs = [round_number, model], [digits, prompt]
     answer_outputs = [calls, revealed, summary, table]

@@ -139,6 +139,7 @@ def build(ctx: Context) -> dict:
             )
     generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
     grid = gr.Image(
+        interactive=False,
         value=ctx.samplers["improved"].generate(42, 16),
         label="digits",
         show_label=False,  # a label chip would cover the first digits (the API keeps the name)
@@ -177,7 +178,12 @@ def build(ctx: Context) -> dict:
             wanted = gr.Radio([str(d) for d in range(10)], value="7", label="digit", scale=3)
             find_button = gr.Button("Find", scale=1, elem_id="find-button")
         found_grid = gr.Image(
-            label="found", show_label=False, type="filepath", buttons=["download"], elem_id="find-output"
+            interactive=False,
+            label="found",
+            show_label=False,
+            type="filepath",
+            buttons=["download"],
+            elem_id="find-output",
         )
         found_text = gr.Markdown(label="what it found", elem_id="find-text")
         shows_its_answer(find_button, "find-output")

@@ -75,6 +75,7 @@ def build(ctx: Context) -> dict:
         interpolate_model = model_choice(ctx)
     t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
     digit = gr.Image(
+        interactive=False,
         value=ctx.samplers["improved"].interpolate(1, 2, 0.5, "slerp"),
         label="G(z(t))",
         type="pil",
@@ -100,6 +101,7 @@ def build(ctx: Context) -> dict:
         strip_button = gr.Button("Make strip and GIF")
     first_strip, first_gif = interpolation_strip(1, 2, 10, "slerp")
     strip = gr.Image(
+        interactive=False,
         value=first_strip,
         label="A → B",
         show_label=False,
@@ -110,7 +112,12 @@ def build(ctx: Context) -> dict:
     )
     # An image, so the GIF plays in the page; the download keeps its descriptive name.
     gif = gr.Image(
-        value=first_gif, label="animated GIF", type="filepath", buttons=["download"], elem_id="strip-gif"
+        interactive=False,
+        value=first_gif,
+        label="animated GIF",
+        type="filepath",
+        buttons=["download"],
+        elem_id="strip-gif",
     )
     strip_inputs = [seed_a, seed_b, frames, method, interpolate_model, index_a, index_b]
     shows_its_answer(strip_button, "strip-output")

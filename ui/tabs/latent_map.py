@@ -111,6 +111,7 @@ def build(ctx: Context) -> dict:
         )
     map_button = gr.Button("Draw the map", variant="primary", elem_id="map-button")
     latent_map = gr.Image(
+        interactive=False,
         value=latent_grid(*MAP_CORNERS, 8),
         label="latent map",
         show_label=False,

@@ -142,7 +142,9 @@ def build(ctx: Context) -> None:
         stop = gr.Button("Stop", variant="stop", elem_id="live-stop", interactive=not missing)
     status = gr.Markdown(label="status", elem_id="live-status")
     with gr.Row():
-        grid = gr.Image(label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1)
+        grid = gr.Image(
+            interactive=False, label="G(fixed noise)", type="filepath", elem_id="live-grid", scale=1
+        )
         plot = gr.Plot(label="scores so far", show_label=False, elem_id="live-plot", scale=2)
     with gr.Accordion("the numbers, as the API gives them", open=False):
         figures = gr.JSON(label="numbers", elem_id="live-numbers")

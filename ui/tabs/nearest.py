@@ -99,7 +99,7 @@ def outputs_row(prefix: str):
     """The three outputs, in the order the endpoints return them. The table is drawn twice, as the
     fixed plots are: all five columns on a desktop, four short ones on a phone (the page's CSS shows
     the one that fits), the phone's filled from the other whenever it changes."""
-    image = gr.Image(label="nearest training images", show_label=False, type="filepath",
+    image = gr.Image(interactive=False, label="nearest training images", show_label=False, type="filepath",
                      buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
     table = gr.Dataframe(headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table",
                          elem_classes=["wide-plot"])  # fmt: skip

@@ -92,8 +92,8 @@ def samples_by_epoch(ctx: Context) -> None:
     first_image, first_caption = sample_at(epochs[-1])
     chooser = epoch_chooser(epochs)
     sample_caption = gr.Markdown(first_caption)
-    sample_image = gr.Image(value=first_image, label="fixed-noise samples", show_label=False, type="pil",
-                            format="png", elem_id="samples-image")  # fmt: skip
+    sample_image = gr.Image(interactive=False, value=first_image, label="fixed-noise samples",
+                            show_label=False, type="pil", format="png", elem_id="samples-image")  # fmt: skip
     if chooser is not None:
         chooser.input(sample_at, chooser, [sample_image, sample_caption], api_visibility="private",
                       trigger_mode="always_last", show_progress="hidden")  # fmt: skip
@@ -125,6 +125,7 @@ def build(ctx: Context, demo: gr.Blocks) -> None:
             log.warning("the training film is not shown: %s", error)
     film_button = gr.Button("Make the film", elem_id="film-button", visible=first_film is None)
     film = gr.Image(
+        interactive=False,
         value=first_film,
         label="training film",
         show_label=False,

@@ -4,6 +4,8 @@ digits after each (gan_core.demo.steps)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import gradio as gr
 
 from gan_core.config import RECIPES
@@ -80,10 +82,33 @@ def player_is(playing: bool) -> tuple:
     return gr.Timer(active=playing), gr.Button(interactive=not playing), gr.Button(interactive=playing)
 
 
-def played(train_steps):
+class PausedVisitors:
+    """Which visitors' last press was Pause, by session, the KEPT most recent. A tick sent just
+    before the timer went off (it is the browser's, and Pause's answer takes a round trip) reaches
+    the server after the Pause: it reads this and draws nothing, so Pause stops where it was pressed."""
+
+    KEPT = 1000
+
+    def __init__(self):
+        self.paused: OrderedDict[str, bool] = OrderedDict()
+
+    def press(self, request: gr.Request | None, paused: bool) -> None:
+        session = getattr(request, "session_hash", None) or ""
+        self.paused[session] = paused
+        self.paused.move_to_end(session)
+        while len(self.paused) > self.KEPT:
+            self.paused.popitem(last=False)
+
+    def has_paused(self, request: gr.Request | None) -> bool:
+        return self.paused.get(getattr(request, "session_hash", None) or "", False)
+
+
+def played(train_steps, visitors: PausedVisitors):
     """One tick of Play: PLAY_STRIDE steps on from the steps shown, drawn; at MAX_STEPS it stops."""
 
-    def play_on(recipe, seed, steps):
+    def play_on(recipe, seed, steps, request: gr.Request):
+        if visitors.has_paused(request):  # a tick that left before the Pause arrived after it
+            return (gr.skip(),) * 7
         try:
             count = min(whole_number(steps, "steps", 0, MAX_STEPS) + PLAY_STRIDE, MAX_STEPS)
             picture, line, numbers = train_steps(recipe, seed, count)
@@ -108,17 +133,21 @@ def build(ctx: Context) -> None:
             seed = gr.Number(value=0, label="seed", minimum=0, maximum=MAX_SEED, step=1, precision=0)
             steps = gr.Number(value=0, label="steps", minimum=0, maximum=MAX_STEPS, step=1, precision=0,
                               elem_id="steps-count")  # fmt: skip
+        # One row of five short buttons, which a phone keeps on a line or two (stacked one above the
+        # other, they pushed the digits off its screen).
         with gr.Row():
-            play = gr.Button("Play", variant="primary", elem_id="steps-play", interactive=not missing)
-            pause = gr.Button("Pause", elem_id="steps-pause", interactive=False)
-        with gr.Row():
-            one = gr.Button("+1 step", elem_id="steps-one", interactive=not missing)
-            ten = gr.Button("+10 steps", elem_id="steps-ten", interactive=not missing)
-            restart = gr.Button("back to step 0", elem_id="steps-restart", interactive=not missing)
+            small = {"min_width": 64, "size": "sm"}
+            play = gr.Button(
+                "Play", variant="primary", elem_id="steps-play", interactive=not missing, **small
+            )
+            pause = gr.Button("Pause", elem_id="steps-pause", interactive=False, **small)
+            one = gr.Button("+1 step", elem_id="steps-one", interactive=not missing, **small)
+            ten = gr.Button("+10 steps", elem_id="steps-ten", interactive=not missing, **small)
+            restart = gr.Button("Step 0", elem_id="steps-restart", interactive=not missing, **small)
         status = gr.Markdown("Press **+1 step** to train one step and see D's scores.", label="status",
                              elem_id="steps-status")  # fmt: skip
-        picture = gr.Image(label="D's scores", show_label=False, type="filepath", format="png",
-                           buttons=["download"], elem_id="steps-picture")  # fmt: skip
+        picture = gr.Image(interactive=False, label="D's scores", show_label=False, type="filepath",
+                           format="png", buttons=["download"], elem_id="steps-picture")  # fmt: skip
         with gr.Accordion("the step's numbers, as the API gives them", open=False):
             numbers = gr.JSON(label="numbers", elem_id="steps-numbers")
         player = gr.Timer(PLAY_EVERY, active=False)
@@ -141,10 +170,18 @@ def build(ctx: Context) -> None:
         shows_its_answer(button, "steps-picture")
     # Play and Pause: the timer on or off, and the steps field is where Play stands (so a pause keeps
     # the step count, and Play goes on from it, or from wherever +1, +10 or "back" moved it).
-    controls = [player, play, pause]
-    play.click(lambda: player_is(True), None, controls, api_visibility="private")
-    ticked = player.tick(played(train_steps), inputs, [steps, *outputs, *controls],
+    controls, visitors = [player, play, pause], PausedVisitors()
+
+    def pressed(playing: bool):
+        def press(request: gr.Request):
+            visitors.press(request, paused=not playing)
+            return player_is(playing)
+
+        return press
+
+    play.click(pressed(True), None, controls, api_visibility="private")
+    ticked = player.tick(played(train_steps, visitors), inputs, [steps, *outputs, *controls],
                          **{**redraw, "trigger_mode": "once"})  # fmt: skip
     # Pause drops a tick still drawing, so the steps it shows are the last drawn before the press.
-    pause.click(lambda: player_is(False), None, controls, api_visibility="private", cancels=[ticked])
+    pause.click(pressed(False), None, controls, api_visibility="private", cancels=[ticked])
     shows_its_answer(play, "steps-picture")
