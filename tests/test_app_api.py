@@ -389,9 +389,15 @@ def test_find_digit_shows_only_that_digit_most_confident_first(client):
         probabilities = classifier(torch.from_numpy(cells).float().div(255).mul(2).sub(1)).softmax(dim=1)
     confidence, label = probabilities.max(dim=1)
     assert label.tolist() == [2] * 12  # the classifier reads every digit shown as a 2
-    stated = [float(x) for x in re.findall(r"(\d+\.\d)%", summary.split("confidence")[1])]
-    assert len(stated) == 12 and stated == sorted(stated, reverse=True)  # most confident first
-    assert all(abs(s - 100 * c) < 1.0 for s, c in zip(stated, confidence.tolist(), strict=True))
+    # Most confident first (read again from the 8-bit picture, so within a hair), and the sentence
+    # gives the range as the captions would (99% at most).
+    sureness = confidence.tolist()
+    assert all(first >= then - 0.005 for first, then in zip(sureness, sureness[1:], strict=False))
+    stated = [int(x) for x in re.findall(r"(\d+)%", summary.split("confidence")[1])]
+    assert 1 <= len(stated) <= 2, summary
+    assert all(
+        abs(s - min(100 * c, 99)) <= 1 for s, c in zip(stated, (sureness[0], sureness[-1]), strict=False)
+    )
     # Brute force: the share in the sentence is the share of all the seed's draws read as a 2.
     with torch.inference_mode():
         drawn = GENERATOR(seeded_noise(5, DRAWS, 64))

@@ -2,11 +2,12 @@
 checks that the page shows it)."""
 
 import inspect
+import re
 import textwrap
 
 from gan_core.demo.explain import LOADING, equilibrium_text, generator_loss_source, step_excerpts, verdict
 from gan_core.runs.history import read_history
-from gan_core.runs.plots import recipes_figure
+from gan_core.runs.plots import quality_figure, recipes_figure
 from gan_core.training.engines.reference import generator_loss, train_step
 from tests.helpers import ROOT
 
@@ -80,3 +81,22 @@ def test_the_verdict_answers_the_tutorials_question_from_the_runs_own_last_epoch
     assert verdict(improved, near).startswith("**Yes.** After 300 epochs it ends at D(x) = 0.53")
     assert "R1" not in verdict(tutorial, tutorial) and "R1" not in verdict({"epochs": []}, tutorial)
     assert "cannot say" in verdict(improved, {"epochs": []})
+
+
+def test_the_quality_plot_reads_in_plain_numbers_and_names_only_what_needs_naming():
+    history = read_history(ROOT / "weights" / "history.json")  # no EMA: one generator, one line
+    figure = quality_figure(history, narrow=True)
+    fd_axis, is_axis, _ = figure.axes
+    figure.canvas.draw()
+    labels = [tick.get_text() for tick in fd_axis.get_yticklabels(which="both") if tick.get_text()]
+    assert labels and all(re.fullmatch(r"\d+(\.\d+)?", label) for label in labels), labels
+    assert fd_axis.get_legend() is None and is_axis.get_legend() is None
+    # With an EMA's raw figures beside, both lines are named.
+    with_raw = {**history, "epochs": [
+        {**row, "quality_raw": row["quality"]} if "quality" in row else row for row in history["epochs"]
+    ]}  # fmt: skip
+    fd_axis = quality_figure(with_raw).axes[0]
+    assert [text.get_text() for text in fd_axis.get_legend().get_texts()] == [
+        "served (EMA of G's weights)",
+        "raw (no EMA)",
+    ]

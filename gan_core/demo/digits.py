@@ -38,14 +38,16 @@ class FoundDigits:
 
     def summary(self) -> str:
         share = self.matches / self.draws
-        shown = ", ".join(f"{100 * confidence:.1f}%" for confidence in self.confidences)
         text = (
             f"Of {self.draws} digits drawn from this seed, the classifier reads {self.matches} "
             f"({100 * share:.1f}%) as a {self.digit}. "
         )
         if not self.confidences:
             return text + "None to show: try another seed."
-        return text + f"Shown: the {len(self.confidences)} it is surest of (confidence {shown})."
+        # The range, as the captions show it (99% at most): sixteen "100.0%" in a row said nothing.
+        surest, least = (percent(confidence) for confidence in (self.confidences[0], self.confidences[-1]))
+        sureness = f"confidence {surest}" if surest == least else f"confidence {surest} down to {least}"
+        return text + f"Shown: the {len(self.confidences)} it is surest of, surest first ({sureness})."
 
 
 def check_digit(value) -> int:
@@ -58,9 +60,13 @@ def check_digit(value) -> int:
     return whole_number(value, "digit", 0, 9)
 
 
-def caption(digit: int, confidence: float) -> str:
+def percent(confidence: float) -> str:
     # 99.6% is not certainty, and "100%" was the one caption too wide for its cell at phone size.
-    return f"{digit} · {min(round(100 * confidence), 99)}%"
+    return f"{min(round(100 * confidence), 99)}%"
+
+
+def caption(digit: int, confidence: float) -> str:
+    return f"{digit} · {percent(confidence)}"
 
 
 class DigitReader:

@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # headless: training machines and Spaces have no display
 # Bare Figures, not pyplot's: nothing keeps one once it is drawn (pyplot registers each figure
 # until it is closed), and no process has to import pyplot.
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from gan_core.runs.history import History, column, quality_rows  # noqa: E402
 
@@ -40,7 +41,9 @@ def scores_figure(history: History, by: str = "epoch", narrow: bool = False) -> 
     scores_axis.plot(epochs, column(history, "d_g_z"), color="tab:blue", label="D(G(z))")
     scores_axis.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="0.5 (the tutorial's claim)")
     scores_axis.set(xlabel=by, ylabel="mean score", ylim=(0, 1), title="Discriminator scores")
-    scores_axis.legend(loc="best", fontsize=9 if narrow else None)
+    # Under the axes, not in them: the 0.5 line crosses the whole plot, and "best" put the legend on it.
+    scores_axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if narrow else -0.14),
+                       ncols=2 if narrow else 3, fontsize=9 if narrow else None)  # fmt: skip
     loss_axis.plot(epochs, column(history, "d_loss"), color="tab:red", label="D loss")
     loss_axis.plot(epochs, column(history, "g_loss"), color="tab:purple", label="G loss")
     loss_axis.set(xlabel=by, ylabel="mean BCE loss", title="Losses")
@@ -69,11 +72,18 @@ def quality_figure(history: History, narrow: bool = False) -> Figure | None:
         (fd_axis, "mnist_fd", "tab:red"),
         (is_axis, "inception_score", "tab:green"),
     ):
-        axis.plot(epochs, [row["quality"][figure_name] for row in rows], "o-", color=color, label="published")
-        if "quality_raw" in rows[0]:
+        # With an EMA there are two generators to tell apart, the served (averaged) and the raw one;
+        # without, one line and no legend ("published" alone explained nothing).
+        with_raw = "quality_raw" in rows[0]
+        served = "served (EMA of G's weights)" if with_raw else "_served"
+        axis.plot(epochs, [row["quality"][figure_name] for row in rows], "o-", color=color, label=served)
+        if with_raw:
             raw = [row["quality_raw"][figure_name] for row in rows]
             axis.plot(epochs, raw, "--", color="gray", label="raw (no EMA)")
     fd_axis.set(xlabel="epoch", ylabel="MNIST-FD (lower is better)", yscale="log", title="Fréchet distance")
+    # A log axis, read as plain numbers (20, 30, 60) rather than 2×10¹.
+    for ticks in (fd_axis.yaxis.set_major_formatter, fd_axis.yaxis.set_minor_formatter):
+        ticks(FuncFormatter(lambda value, _: f"{value:g}"))
     is_axis.set(xlabel="epoch", ylabel="classifier IS (10 is ideal)", title="Inception Score")
     histogram = rows[-1]["quality"]["digit_histogram"]
     histogram_axis.bar(range(10), [100 * share for share in histogram], color="tab:blue")
@@ -85,7 +95,8 @@ def quality_figure(history: History, narrow: bool = False) -> Figure | None:
         title=f"Digits drawn (epoch {rows[-1]['epoch']})",
     )
     for axis in (fd_axis, is_axis, histogram_axis):
-        axis.legend(loc="best", fontsize=9 if narrow else None)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(loc="best", fontsize=9 if narrow else None)
         axis.grid(alpha=0.3)
     return figure
 

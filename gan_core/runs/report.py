@@ -80,6 +80,7 @@ def training_summary(history: History) -> str:
     seconds = meta.get("training_seconds")
     time_text = f" in {seconds:.0f} s of training" if isinstance(seconds, (int, float)) else ""
     device = markdown_text(meta.get("device_name", "an unrecorded device"))  # the run's text, not Markdown
+    device = device.replace(", 1 threads)", ", 1 thread)")  # as runs before 2026-12-07 recorded one
     return (
         f"Trained {last['epoch']} epochs{time_text} on {device}. Final epoch means: "
         f"D(x) = {last['d_x']:.3f}, D(G(z)) = {last['d_g_z']:.3f}, "

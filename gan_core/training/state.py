@@ -106,9 +106,9 @@ def device_metadata(device: torch.device) -> dict:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        name = (
-            f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-        )
+        threads = torch.get_num_threads()
+        processor = platform.processor() or platform.machine()
+        name = f"{device.type} ({processor}, {threads} thread{'' if threads == 1 else 's'})"
     return {"device": device.type, "device_name": name, "torch": str(torch.__version__)}
 
 
