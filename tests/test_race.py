@@ -61,6 +61,12 @@ def test_in_the_browser_the_race_shows_both_runs_under_the_answer(app):
         expect(status).to_contain_text("done after 5 of 5 s", timeout=90_000)
         for element in ("#race-tutorial img", "#race-improved img", "#race-plot img"):
             expect(page.locator(element).first).to_be_visible()
+        # On a phone's width the two grids stay side by side, both on the screen's width.
+        page.set_viewport_size({"width": 390, "height": 844})
+        boxes = [page.locator(f"#race-{name}").bounding_box() for name in ("tutorial", "improved")]
+        assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"]
+        assert boxes[1]["x"] + boxes[1]["width"] <= 390
+        page.set_viewport_size({"width": 1200, "height": 1000})
         # Its Stop, while both train: "stopped", and both children end.
         seconds.fill("60")
         seconds.press("Enter")

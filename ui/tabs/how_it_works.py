@@ -25,12 +25,15 @@ def build(ctx: Context) -> None:
     improved, tutorial = read_history(BUNDLED_WEIGHTS / HISTORY_FILE), ctx.tutorial_history
     gr.Markdown(how_it_works_intro())
     # The code wraps its lines (wrap_lines): a phone shows them whole rather than scrolled sideways.
+    # Each box is as tall as its code (lines=1 at least; wrapped on a phone, up to three times as tall).
     for title, code in step_excerpts():
         gr.Markdown(f"**{title}**")
         gr.Code(code, language="python", interactive=False, show_label=False, elem_classes="step-code",
-                wrap_lines=True)  # fmt: skip
+                wrap_lines=True, lines=1, max_lines=3 * (code.count("\n") + 1))  # fmt: skip
     gr.Markdown(WHY_REAL_LABELS)
-    gr.Code(generator_loss_source(), language="python", interactive=False, show_label=False, wrap_lines=True)
+    loss_code = generator_loss_source()
+    gr.Code(loss_code, language="python", interactive=False, show_label=False, wrap_lines=True,
+            lines=1, max_lines=3 * (loss_code.count("\n") + 1))  # fmt: skip
     gr.Markdown(WHY_DETACH)
     gr.Markdown(equilibrium_text(improved, tutorial))
     fixed_plots(ctx, "recipes-plot", recipes_figure, {"improved (R1)": improved, "tutorial": tutorial})
@@ -44,7 +47,7 @@ def build(ctx: Context) -> None:
         ("tutorial", TUTORIAL_RUN, (1, 10, 100, 300)),
     ):
         grids += [
-            (sample_path(run, epoch), f"{label}, epoch {epoch}")
+            (sample_path(run, epoch), f"epoch {epoch}, {label}")  # the epoch first: a phone cuts the end
             for epoch in epochs
             if sample_path(run, epoch).is_file()
         ]

@@ -73,7 +73,6 @@ def build(ctx: Context) -> dict:
     with gr.Row():
         method = gr.Radio(list(METHODS), value="slerp", label="method")
         interpolate_model = model_choice(ctx)
-    t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
     digit = gr.Image(
         interactive=False,
         value=ctx.samplers["improved"].interpolate(1, 2, 0.5, "slerp"),
@@ -84,6 +83,9 @@ def build(ctx: Context) -> dict:
         height=360,
         elem_id="interpolate-output",
     )
+    # The slider right under the digit, like a video's: on a phone both fit one screen while dragged
+    # (above the digit, the slider left it below the fold).
+    t = gr.Slider(0, 1, value=0.5, step=0.01, label="t: from A (0) to B (1)", elem_id="t-slider")
     # .input fires as the visitor changes a control, and while the slider is dragged (not only on
     # release); always_last drops the stale positions a slow request would otherwise queue up.
     # Values set for the visitor (an example, a shared link) draw once all are set.

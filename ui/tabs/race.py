@@ -117,13 +117,13 @@ def build(ctx: Context) -> None:
             )
             stop = gr.Button("Stop", variant="stop", elem_id="race-stop", interactive=not missing)
         status = gr.Markdown(label="status", elem_id="race-status")
+        # Side by side on a phone too (each at least 120 px): stacked, the two grids never shared a
+        # screen, and the race is about seeing both at once.
         with gr.Row():
-            tutorial = gr.Image(
-                interactive=False, label="tutorial: G(fixed noise)", type="filepath", elem_id="race-tutorial"
-            )
-            improved = gr.Image(
-                interactive=False, label="improved: G(fixed noise)", type="filepath", elem_id="race-improved"
-            )
+            tutorial = gr.Image(interactive=False, label="tutorial: G(fixed noise)", type="filepath",
+                                min_width=120, elem_id="race-tutorial")  # fmt: skip
+            improved = gr.Image(interactive=False, label="improved: G(fixed noise)", type="filepath",
+                                min_width=120, elem_id="race-improved")  # fmt: skip
         plot = gr.Plot(label="both runs' scores so far", show_label=False, elem_id="race-plot")
         with gr.Accordion("the numbers, as the API gives them", open=False):
             figures = gr.JSON(label="numbers", elem_id="race-numbers")
