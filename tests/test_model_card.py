@@ -6,6 +6,7 @@ from huggingface_hub import ModelCard
 from gan_core.messages import markdown_text
 from gan_core.runs.card import model_card
 from gan_core.runs.history import read_history
+from gan_core.runs.report import recorded_device
 from tests.helpers import ROOT
 
 
@@ -29,7 +30,7 @@ def test_the_card_has_hub_front_matter_usage_config_scores_and_limits():
         f"| {last['d_x']:.3f} | {last['d_g_z']:.3f} | {last['d_loss']:.3f} | {last['g_loss']:.3f} |" in body
     )
     assert (
-        history["meta"]["device_name"] in body
+        recorded_device(history["meta"]) in body
         and "![D(x), D(G(z)) and the losses per epoch](scores.png)" in body
     )
     assert "(samples/epoch_0300.png)" in body and "## Limitations" in body

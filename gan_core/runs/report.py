@@ -79,13 +79,18 @@ def training_summary(history: History) -> str:
     meta = history.get("meta", {})
     seconds = meta.get("training_seconds")
     time_text = f" in {seconds:.0f} s of training" if isinstance(seconds, (int, float)) else ""
-    device = markdown_text(meta.get("device_name", "an unrecorded device"))  # the run's text, not Markdown
-    device = device.replace(", 1 threads)", ", 1 thread)")  # as runs before 2026-12-07 recorded one
+    device = markdown_text(recorded_device(meta))  # the run's text, not Markdown
     return (
         f"Trained {last['epoch']} epochs{time_text} on {device}. Final epoch means: "
         f"D(x) = {last['d_x']:.3f}, D(G(z)) = {last['d_g_z']:.3f}, "
         f"D loss = {last['d_loss']:.3f}, G loss = {last['g_loss']:.3f}."
     )
+
+
+def recorded_device(meta: dict) -> str:
+    """The device a run trained on, as its history recorded it ("1 threads", as runs recorded one
+    thread before 2026-12-07, reads "1 thread")."""
+    return str(meta.get("device_name", "an unrecorded device")).replace(", 1 threads)", ", 1 thread)")
 
 
 def recipe_label(config: dict) -> str:
