@@ -109,6 +109,22 @@ def test_the_api_is_typed_and_described_and_served_over_mcp(client, app_url):
     assert seed["type"] == "integer" and "0 to 2147483647" in seed["description"]
 
 
+def test_each_endpoints_parameters_are_described_in_one_line_each():
+    """Gradio reads a parameter's description from the docstring's Args line and drops the lines
+    under it: a description carried over to a second line reached view_api and MCP cut short."""
+    import ast
+    import inspect
+
+    for path in sorted((ROOT / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            docstring = ast.get_docstring(node) if isinstance(node, ast.FunctionDef) else None
+            if not docstring or "\nArgs:\n" not in inspect.cleandoc(docstring):
+                continue
+            args = inspect.cleandoc(docstring).split("\nArgs:\n")[1].split("\n\n")[0].splitlines()
+            carried = [line for line in args if line.startswith("        ")]  # deeper than "    name: ..."
+            assert not carried, f"{path.name}:{node.name} describes a parameter over two lines: {carried}"
+
+
 def test_generate_returns_a_crisp_grid_and_the_same_seed_the_same_bytes(client):
     first = client.predict(seed=1234, count=16, api_name="/generate")
     again = client.predict(seed=1234, count=16, api_name="/generate")

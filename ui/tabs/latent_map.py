@@ -38,10 +38,8 @@ def endpoints(ctx: Context):
             seed_d: the seed at the bottom right
             size: cells per side, 3 to 12
             model: "improved" (the served generator, the default) or "tutorial"
-            tint: true to colour each cell by the digit an MNIST classifier reads there (a legend of the
-                ten colours is added below)
-            index_a: which digit of seed A's /generate grid is the top left corner, 0 (its first, the
-                default) to 63
+            tint: true to colour each cell by the digit a classifier reads there, with a legend below
+            index_a: which digit of seed A's /generate grid is the top left corner, 0 (the default) to 63
             index_b: which digit of seed B's grid is the top right corner, 0 (the default) to 63
             index_c: which digit of seed C's grid is the bottom left corner, 0 (the default) to 63
             index_d: which digit of seed D's grid is the bottom right corner, 0 (the default) to 63

@@ -169,7 +169,7 @@ def build(ctx: Context) -> None:
         )
         shows_its_answer(button, "steps-picture")
     # Play and Pause: the timer on or off, and the steps field is where Play stands (so a pause keeps
-    # the step count, and Play goes on from it, or from wherever +1, +10 or "back" moved it).
+    # the step count, and Play goes on from it, or from wherever +1, +10 or "Step 0" moved it).
     controls, visitors = [player, play, pause], PausedVisitors()
 
     def pressed(playing: bool):
