@@ -189,6 +189,11 @@ def test_a_round_mixes_real_test_digits_with_generated_ones_and_the_reveal_tells
         yours = sum(row[1] == row[2] for row in rows)
         ds = sum(row[1] == row[4] for row in rows)
         assert f"You: {yours} of 8 right. D: {ds} of 8" in tally
+        # The floor a visitor's score is to be read against: calling every digit fake, or every one real.
+        assert (
+            f"calling every digit fake would have scored {8 - sum(real)}, and every digit real {sum(real)}"
+            in tally
+        )
         # Each digit framed blue where the call was right, orange where wrong.
         picture = np.asarray(Image.open(revealed).convert("RGB"))
         for index, row in enumerate(rows):

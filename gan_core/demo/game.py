@@ -134,7 +134,8 @@ def tally(game_round: Round, you_right: int, d_right: int, scores: list[float]) 
         "your call was right, orange where it was wrong. "
         f"**You: {you_right} of {ROUND_SIZE} right. D: {d_right} of {ROUND_SIZE}** (it calls a digit "
         f"real when its score is 0.5 or more). {verdict} {len(real)} of the {ROUND_SIZE} were real "
-        f"MNIST test digits. D's mean score: {np.mean(real):.3f} for the real ones, "
-        f"{np.mean(fake):.3f} for the generated ones; where a GAN's training ends as the tutorial "
-        "claims, both are 0.5 and D can only guess."
+        f"MNIST test digits, so calling every digit fake would have scored {ROUND_SIZE - len(real)}, "
+        f"and every digit real {len(real)}: the score to beat is the higher. D's mean score: "
+        f"{np.mean(real):.3f} for the real ones, {np.mean(fake):.3f} for the generated ones; where a "
+        "GAN's training ends as the tutorial claims, both are 0.5 and D can only guess."
     )
