@@ -24,7 +24,24 @@ LIVE_TRAINING = "live-training"  # the concurrency group of the runs: one at a t
 # replays from step 0 (up to 5 s each) cannot keep a visitor waiting for minutes.
 STEPPING, STEPPING_PER_VISITOR, STEPPING_WAITING = "stepping", 2, 6
 STOPPED = "stopped"
-KEPT_STOPS = 1000  # visitors whose last Stop is remembered (a Stop only matters for a few seconds)
+KEPT_STOPS = 1000  # visitors whose last Stop or Pause is remembered (it only matters for seconds)
+
+
+class LastPress:
+    """Each visitor's last press of a button (Stop, Pause), by session: the KEPT_STOPS most recent, as
+    a press only matters for the seconds after it."""
+
+    def __init__(self):
+        self._last: OrderedDict[str, object] = OrderedDict()
+
+    def press(self, session: str, value) -> None:
+        self._last[session] = value
+        self._last.move_to_end(session)
+        while len(self._last) > KEPT_STOPS:
+            self._last.popitem(last=False)
+
+    def get(self, session: str | None, default):
+        return self._last.get(session, default) if session else default
 
 
 class Audience:
@@ -60,7 +77,7 @@ class Audience:
 class LiveRuns:
     def __init__(self):
         self.queue = None  # Gradio's queue, once follow() is called: runs then end when unwatched
-        self._stops: OrderedDict[str, float] = OrderedDict()  # session -> when its last Stop was queued
+        self._stops = LastPress()  # when each visitor's last Stop was queued
 
     def follow(self, queue) -> None:
         """Let each run ask the queue whether it is still wanted (stopped, cancelled, unread)."""
@@ -71,7 +88,7 @@ class LiveRuns:
         return Audience(self)
 
     def stopped_since(self, session: str | None) -> float:
-        return self._stops.get(session, float("-inf")) if session else float("-inf")
+        return self._stops.get(session, float("-inf"))
 
     async def stop(self):
         """The Stop button: end this visitor's run, whether it trains, starts or waits its turn."""
@@ -79,10 +96,7 @@ class LiveRuns:
         if session is None:
             return gr.skip()
         event = queued_event(self.queue, LocalContext.event_id.get(None)) if self.queue else None
-        self._stops[session] = event.enqueue_time if event else time.monotonic()
-        self._stops.move_to_end(session)
-        while len(self._stops) > KEPT_STOPS:
-            self._stops.popitem(last=False)
+        self._stops.press(session, event.enqueue_time if event else time.monotonic())
         if self.queue is None or not await self._take_out_of_line(session):
             return gr.skip()  # a run that has started says "stopped" itself, keeping what it drew
         return "**stopped** before its turn came: it was taken out of the line."

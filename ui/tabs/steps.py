@@ -4,8 +4,6 @@ digits after each (gan_core.demo.steps)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import gradio as gr
 
 from gan_core.config import RECIPES
@@ -16,7 +14,7 @@ from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
 from ui.components import shows_its_answer
 from ui.context import Context
-from ui.protection.live_runs import STEPPING
+from ui.protection.live_runs import STEPPING, LastPress
 from ui.tabs.live import missing_data
 
 INTRO = (
@@ -82,32 +80,14 @@ def player_is(playing: bool) -> tuple:
     return gr.Timer(active=playing), gr.Button(interactive=not playing), gr.Button(interactive=playing)
 
 
-class PausedVisitors:
-    """Which visitors' last press was Pause, by session, the KEPT most recent. A tick sent just
-    before the timer went off (it is the browser's, and Pause's answer takes a round trip) reaches
-    the server after the Pause: it reads this and draws nothing, so Pause stops where it was pressed."""
-
-    KEPT = 1000
-
-    def __init__(self):
-        self.paused: OrderedDict[str, bool] = OrderedDict()
-
-    def press(self, request: gr.Request | None, paused: bool) -> None:
-        session = getattr(request, "session_hash", None) or ""
-        self.paused[session] = paused
-        self.paused.move_to_end(session)
-        while len(self.paused) > self.KEPT:
-            self.paused.popitem(last=False)
-
-    def has_paused(self, request: gr.Request | None) -> bool:
-        return self.paused.get(getattr(request, "session_hash", None) or "", False)
-
-
-def played(train_steps, visitors: PausedVisitors):
-    """One tick of Play: PLAY_STRIDE steps on from the steps shown, drawn; at MAX_STEPS it stops."""
+def played(train_steps, paused: LastPress):
+    """One tick of Play: PLAY_STRIDE steps on from the steps shown, drawn; at MAX_STEPS it stops.
+    A tick sent just before the timer went off (it is the browser's, and Pause's answer takes a round
+    trip) can reach the server after the Pause: it reads the visitor's last press and draws nothing,
+    so Pause stops where it was pressed."""
 
     def play_on(recipe, seed, steps, request: gr.Request):
-        if visitors.has_paused(request):  # a tick that left before the Pause arrived after it
+        if paused.get(request.session_hash, False):
             return (gr.skip(),) * 7
         try:
             count = min(whole_number(steps, "steps", 0, MAX_STEPS) + PLAY_STRIDE, MAX_STEPS)
@@ -170,17 +150,18 @@ def build(ctx: Context) -> None:
         shows_its_answer(button, "steps-picture")
     # Play and Pause: the timer on or off, and the steps field is where Play stands (so a pause keeps
     # the step count, and Play goes on from it, or from wherever +1, +10 or "Step 0" moved it).
-    controls, visitors = [player, play, pause], PausedVisitors()
+    controls, paused = [player, play, pause], LastPress()
 
     def pressed(playing: bool):
         def press(request: gr.Request):
-            visitors.press(request, paused=not playing)
+            if request.session_hash:
+                paused.press(request.session_hash, not playing)
             return player_is(playing)
 
         return press
 
     play.click(pressed(True), None, controls, api_visibility="private")
-    ticked = player.tick(played(train_steps, visitors), inputs, [steps, *outputs, *controls],
+    ticked = player.tick(played(train_steps, paused), inputs, [steps, *outputs, *controls],
                          **{**redraw, "trigger_mode": "once"})  # fmt: skip
     # Pause drops a tick still drawing, so the steps it shows are the last drawn before the press.
     pause.click(pressed(False), None, controls, api_visibility="private", cancels=[ticked])
