@@ -48,11 +48,15 @@ def file_name(model: str, rest: str) -> str:
     return f"mnist-gan{'-tutorial' if model == 'tutorial' else ''}_{rest}"
 
 
+def digit_name(seed, index) -> str:
+    """A digit of a seed's grid in a file name: '42' for its first, '42.3' for digit 3. The values are
+    checked ones (a form's 3.0 is 3)."""
+    return f"{int(seed)}" if int(index) == 0 else f"{int(seed)}.{int(index)}"
+
+
 def path_name(seed_a, seed_b, index_a, index_b) -> str:
-    """'1-to-2' for two seeds' first digits, '42.3-to-42.4' for digits 3 and 4 of seed 42. The values
-    are checked ones (a form's 3.0 is 3)."""
-    ends = ((int(seed_a), int(index_a)), (int(seed_b), int(index_b)))
-    return "-to-".join(f"{seed}" if index == 0 else f"{seed}.{index}" for seed, index in ends)
+    """'1-to-2' for two seeds' first digits, '42.3-to-42.4' for digits 3 and 4 of seed 42."""
+    return f"{digit_name(seed_a, index_a)}-to-{digit_name(seed_b, index_b)}"
 
 
 def digit_of(corner: str) -> gr.Number:

@@ -8,7 +8,7 @@ from gan_core.demo.sampler import MAP_SCALE, MAX_MAP, MIN_MAP, check_switch, who
 from gan_core.images import grid_index_at, png_bytes
 from gan_core.latent import MAX_SEED
 from ui.calls import shown_to_user
-from ui.components import digit_of, file_name, model_choice, shows_its_answer
+from ui.components import digit_name, digit_of, file_name, model_choice, shows_its_answer
 from ui.context import Context
 from ui.digit_panel import describe, panel
 from ui.links import corners_query, model_query
@@ -17,11 +17,9 @@ MAP_CORNERS = (3, 4, 9, 15)  # a 1, a 0, a 6 and a 7: the 8x8 map between them h
 
 
 def map_name(seed_a, seed_b, seed_c, seed_d, size, indices) -> str:
-    """'map_3-4-9-15_8' for four seeds' first digits; 'map_42.3-...' where a corner is digit 3 of 42.
-    The values are checked ones (a form's 3.0 is 3)."""
+    """'map_3-4-9-15_8' for four seeds' first digits; 'map_42.3-...' where a corner is digit 3 of 42."""
     corners = zip((seed_a, seed_b, seed_c, seed_d), indices, strict=True)
-    named = (f"{int(seed)}" if int(index) == 0 else f"{int(seed)}.{int(index)}" for seed, index in corners)
-    return f"map_{'-'.join(named)}_{int(size)}"
+    return f"map_{'-'.join(digit_name(seed, index) for seed, index in corners)}_{int(size)}"
 
 
 def endpoints(ctx: Context):
