@@ -30,6 +30,7 @@ RIGHT, WRONG = DIGIT_COLOURS[0], DIGIT_COLOURS[1]
 FRAME = 6  # pixels, inside the padding between cells (8 px at GRID_SCALE)
 LABELS = [str(number) for number in range(1, ROUND_SIZE + 1)]  # as the page's checkboxes name them
 TABLE_HEADERS = ["#", "truth", "you said", "D", "D said"]  # short: all five fit a phone
+WORDS = {True: "real", False: "fake"}  # a digit's truth or a call, in the picture and the table alike
 
 
 @dataclass
@@ -103,8 +104,7 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
     d_right = sum(call == truth for call, truth in zip(d_calls, game_round.real, strict=True))
     # Three decimals: a call turns at 0.5, and R1's D scores between 0.49 and 0.51.
     captions = [
-        f"{'real' if truth else 'fake'}\n{score_line(score)}"
-        for truth, score in zip(game_round.real, scores, strict=True)
+        f"{WORDS[truth]}\n{score_line(score)}" for truth, score in zip(game_round.real, scores, strict=True)
     ]
     grid = digit_grid(game_round.images, columns=COLUMNS, scale=GRID_SCALE)
     picture = captioned_grid(grid, captions, columns=COLUMNS, scale=GRID_SCALE, font_size=FONT_SIZE).convert(
@@ -118,9 +118,8 @@ def reveal(game_round: Round, calls: list[bool], critic: Critic) -> Reveal:
         top = 2 * GRID_SCALE + (index // COLUMNS) * (cell + band)
         box = (left - FRAME // 2 - 1, top - FRAME // 2 - 1, left + side + FRAME // 2, top + side + FRAME // 2)
         draw.rectangle(box, outline=RIGHT if call == truth else WRONG, width=FRAME // 2)
-    words = {True: "real", False: "fake"}  # the picture's words, and short enough for a phone's table
     rows = zip(LABELS, game_round.real, calls, scores, d_calls, strict=True)
-    table = [[label, words[truth], words[call], round(score, 3), words[d_call]]
+    table = [[label, WORDS[truth], WORDS[call], round(score, 3), WORDS[d_call]]
              for label, truth, call, score, d_call in rows]  # fmt: skip
     return Reveal(picture, table, tally(game_round, you_right, d_right, scores), you_right, d_right)
 
