@@ -265,6 +265,8 @@ def test_in_the_browser_live_training_and_nearest_images(mnist_app, tmp_path):
 
         open_tab(page, "Nearest images")
         expect(page.locator("#nearest-status")).to_contain_text("ready")
+        for table in ("#nearest-table", "#nearest-table-phone"):  # answers, not forms: no row to add
+            expect(page.locator(table).get_by_role("button", name="Add row")).to_have_count(0)
         page.locator("#nearest-button").click()
         expect(page.locator("#nearest-output img").first).to_be_visible(timeout=20_000)
         expect(page.locator("#nearest-verdict")).to_contain_text("The nearest training image by pixels is #")

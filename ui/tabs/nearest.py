@@ -101,9 +101,10 @@ def outputs_row(prefix: str):
     the one that fits), the phone's filled from the other whenever it changes."""
     image = gr.Image(interactive=False, label="nearest training images", show_label=False, type="filepath",
                      buttons=["download"], elem_id=f"{prefix}-output")  # fmt: skip
+    # Not interactive, said outright: as the phone table's input the wide one became editable.
     table = gr.Dataframe(headers=TABLE_HEADERS, label="neighbours", max_height=300, elem_id=f"{prefix}-table",
-                         elem_classes=["wide-plot"])  # fmt: skip
-    phone_table = gr.Dataframe(headers=PHONE_HEADERS, label="neighbours", max_height=300,
+                         interactive=False, elem_classes=["wide-plot"])  # fmt: skip
+    phone_table = gr.Dataframe(headers=PHONE_HEADERS, label="neighbours", max_height=300, interactive=False,
                                elem_id=f"{prefix}-table-phone", elem_classes=["phone-plot"])  # fmt: skip
     table.change(phone_rows, table, phone_table, api_visibility="private", show_progress="hidden")
     sentence = gr.Markdown(label="verdict", elem_id=f"{prefix}-verdict")
