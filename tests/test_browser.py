@@ -454,7 +454,9 @@ def test_a_shared_link_opens_its_view_with_its_numbers(page, app_url):
 
     # A bad number is named, and the page keeps its default for it.
     linked = open_app_page(page.context.browser, f"{app_url}?view=generate&seed=-5&count=8")
-    expect(linked.get_by_text("seed must be between 0 and 2147483647, got -5").first).to_be_visible()
+    expect(linked.get_by_text("seed must be between 0 and 2147483647, got -5").first).to_be_visible(
+        timeout=30_000
+    )
     expect(linked.get_by_label("seed", exact=True).filter(visible=True).first).to_have_value("42")
     linked.close()
 
@@ -463,9 +465,10 @@ def test_a_shared_link_opens_its_view_with_its_numbers(page, app_url):
     for query in ("view=nearest&model=%3Ca%20href%3D%2F%2Fe.vil%3Elog%20in%3C%2Fa%3E",
                   "view=%3Cimg%20src%3D%2F%2F127.0.0.1%3A9%2Fx%3E%3Cb%3EX%3C%2Fb%3E"):  # fmt: skip
         linked = open_app_page(page.context.browser, f"{app_url}?{query}")
+        # The toast comes with the page's load event, which waits its turn in the queue under load.
         expect(
             linked.get_by_text(re.compile(r"This link's (model must be one of|view)")).first
-        ).to_be_visible()
+        ).to_be_visible(timeout=30_000)
         expect(linked.get_by_text(re.compile(r"<(a href|img src)=")).first).to_be_visible()
         assert linked.locator(".toast-body a, .toast-body img, .toast-body b").count() == 0
         linked.close()
